@@ -1,0 +1,157 @@
+/**
+ * Error classes, as twisted.internet.error and the errors of twisted.internet.defer.
+ *
+ * Every error a torsion API raises or errbacks with is a class here, so callers can
+ * `failure.trap(ConnectionDone)` or `err instanceof TimeoutError`.
+ */
+
+/** The base of torsion's errors; sets `name` to the subclass name so logs say what it is. */
+export class TorsionError extends Error {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+// --- Deferred ----------------------------------------------------------------
+
+/** A Deferred was fired (callback or errback) a second time. */
+export class AlreadyCalledError extends TorsionError {}
+
+/** A Deferred was cancelled and its canceller did not fire it with something else. */
+export class CancelledError extends TorsionError {}
+
+/** One of the Deferreds in a DeferredList/gatherResults failed with fireOnOneErrback. */
+export class FirstError extends TorsionError {
+  constructor(
+    readonly subFailure: import("./failure.js").Failure,
+    readonly index: number,
+  ) {
+    super(`FirstError[#${index}, ${subFailure.getErrorMessage()}]`);
+  }
+}
+
+/** A DeferredQueue has no room for another object or another waiter. */
+export class QueueOverflow extends TorsionError {}
+
+/** A DeferredQueue was asked for an object while it already has as many waiters as allowed. */
+export class QueueUnderflow extends TorsionError {}
+
+/** A generator passed to inlineCallbacks yielded something that is not a Deferred/Promise/value it can wait on. */
+export class NotACoroutineError extends TorsionError {}
+
+// --- Scheduling ------------------------------------------------------------
+
+/** A DelayedCall that already ran was cancelled, reset or delayed. */
+export class AlreadyCalled extends TorsionError {
+  constructor(message = "Tried to cancel an already-called event.") {
+    super(message);
+  }
+}
+
+/** A DelayedCall that was already cancelled was cancelled, reset or delayed. */
+export class AlreadyCancelled extends TorsionError {
+  constructor(message = "Tried to cancel an already-cancelled event.") {
+    super(message);
+  }
+}
+
+/** A Cooperator or CooperativeTask was used after it finished. */
+export class SchedulerStopped extends TorsionError {}
+
+/** A CooperativeTask was stopped, paused or resumed after it finished. */
+export class TaskDone extends TorsionError {}
+/** A CooperativeTask was stopped with stop(). */
+export class TaskStopped extends TaskDone {}
+/** A CooperativeTask was stopped because its iterator raised. */
+export class TaskFailed extends TaskDone {}
+/** A CooperativeTask was used after it finished without error. */
+export class TaskFinished extends TaskDone {}
+/** resume() on a task that was not paused. */
+export class NotPaused extends TorsionError {}
+
+// --- Connections -----------------------------------------------------------
+
+/** The base of the errors a connection ends with. */
+export class ConnectionClosed extends TorsionError {}
+
+/** The connection was closed cleanly (a FIN, or loseConnection). */
+export class ConnectionDone extends ConnectionClosed {
+  constructor(message = "Connection was closed cleanly.") {
+    super(message);
+  }
+}
+
+/** The connection was lost in a non-clean fashion (reset, error, abort). */
+export class ConnectionLost extends ConnectionClosed {
+  constructor(message = "Connection to the other side was lost in a non-clean fashion.", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The connection was aborted with abortConnection(). A kind of ConnectionLost. */
+export class ConnectionAborted extends ConnectionLost {
+  constructor(message = "Connection was aborted locally using abortConnection.") {
+    super(message);
+  }
+}
+
+/** An outgoing connection could not be made. */
+export class ConnectError extends TorsionError {
+  constructor(message = "An error occurred while connecting.", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The peer refused the connection (ECONNREFUSED). */
+export class ConnectionRefusedError extends ConnectError {
+  constructor(message = "Connection was refused by other side.", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The host name could not be resolved. */
+export class DNSLookupError extends ConnectError {}
+
+/** No route to the host (EHOSTUNREACH/ENETUNREACH). */
+export class NoRouteError extends ConnectError {}
+
+/** The user cancelled the connection attempt (stopConnecting). */
+export class UserError extends ConnectError {
+  constructor(message = "User aborted connection.") {
+    super(message);
+  }
+}
+
+/** An operation did not complete in time (connect timeout, Deferred.addTimeout). */
+export class TimeoutError extends TorsionError {
+  constructor(message = "User timeout caused connection failure.") {
+    super(message);
+  }
+}
+
+/** A port could not be bound (EADDRINUSE, EACCES, ...). */
+export class CannotListenError extends TorsionError {
+  constructor(
+    readonly iface: string,
+    readonly port: number | string,
+    readonly socketError: unknown,
+  ) {
+    super(`Couldn't listen on ${iface || "any"}:${port}: ${(socketError as Error)?.message ?? socketError}.`);
+  }
+}
+
+/** A port that was not listening was told to stop. */
+export class NotListeningError extends TorsionError {}
+
+/** The reactor was asked to stop while not running, or run twice. */
+export class ReactorNotRunning extends TorsionError {}
+export class ReactorAlreadyRunning extends TorsionError {}
+/** The reactor cannot be started again once stopped. */
+export class ReactorNotRestartable extends TorsionError {}
+
+/** A worker thread died while running a task, or the pool was stopped with work queued. */
+export class WorkerDied extends TorsionError {}
+
+/** An endpoint description string could not be parsed. */
+export class EndpointDescriptionError extends TorsionError {}

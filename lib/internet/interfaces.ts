@@ -1,0 +1,285 @@
+/**
+ * The contracts of torsion, in one place, as twisted/internet/interfaces.py is for Twisted.
+ *
+ * Every concrete class says which of these it implements (`class TCPTransport implements
+ * ITCPTransport, IConsumer, IPushProducer`). Each docstring says what a caller may rely on;
+ * where Twisted documents the same contract, the meaning is Twisted's.
+ *
+ * Types only: this module has no runtime code, so anything may import it.
+ */
+
+import type { Deferred } from "./defer.js";
+import type { Failure } from "./failure.js";
+
+/** Bytes, as torsion passes them. A Buffer is a Uint8Array, so either is accepted. */
+export type Bytes = Uint8Array;
+
+// ---------------------------------------------------------------------------
+// Addresses
+
+/** An IPv4 or IPv6 endpoint address, as twisted.internet.address.IPv4Address / IPv6Address. */
+export interface IPv4Address {
+  readonly type: "TCP";
+  readonly family: "IPv4" | "IPv6";
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A UNIX socket address, as twisted.internet.address.UNIXAddress. */
+export interface UNIXAddress {
+  readonly type: "UNIX";
+  readonly name: string | null;
+}
+
+/** Any address a transport or port reports. */
+export type IAddress = IPv4Address | UNIXAddress;
+
+// ---------------------------------------------------------------------------
+// Time
+
+/**
+ * A call scheduled with IReactorTime.callLater. It can be cancelled, postponed or brought
+ * forward until it has run; afterwards those raise AlreadyCalled / AlreadyCancelled.
+ */
+export interface IDelayedCall {
+  /** The time (in reactor seconds) at which the call will run. */
+  getTime(): number;
+  /** Prevent the call from running. Raises AlreadyCalled or AlreadyCancelled when too late. */
+  cancel(): void;
+  /** Run the call `secondsFromNow` seconds from now instead of when it was due. */
+  reset(secondsFromNow: number): void;
+  /** Run the call `secondsLater` seconds later than it was due. */
+  delay(secondsLater: number): void;
+  /** True until the call has run or been cancelled. */
+  active(): boolean;
+}
+
+/** Scheduling, as twisted.internet.interfaces.IReactorTime. Times are in seconds. */
+export interface IReactorTime {
+  /** The current time in seconds, on the same scale as IDelayedCall.getTime(). */
+  seconds(): number;
+  /** Call `callable(...args)` after `delay` seconds. */
+  callLater<A extends unknown[]>(delay: number, callable: (...args: A) => unknown, ...args: A): IDelayedCall;
+  /** The calls scheduled and not yet run or cancelled. */
+  getDelayedCalls(): IDelayedCall[];
+}
+
+// ---------------------------------------------------------------------------
+// Producers and consumers
+
+/**
+ * Something that produces data for a consumer. stopProducing() means the consumer will take
+ * no more data: the producer must stop and release what it holds. It may be called at most
+ * once by a well-behaved consumer; producers should tolerate a second call.
+ */
+export interface IProducer {
+  stopProducing(): void;
+}
+
+/**
+ * A streaming producer: it writes on its own schedule until told to pause.
+ * pauseProducing() asks it to stop writing until resumeProducing().
+ */
+export interface IPushProducer extends IProducer {
+  pauseProducing(): void;
+  resumeProducing(): void;
+}
+
+/**
+ * A non-streaming producer: it writes one chunk each time resumeProducing() is called,
+ * which the consumer does each time its buffer drains.
+ */
+export interface IPullProducer extends IProducer {
+  resumeProducing(): void;
+}
+
+/**
+ * Something that consumes bytes and can be fed by a producer.
+ *
+ * registerProducer(producer, true) registers a push producer, paused when the consumer's
+ * buffer passes its limit and resumed when it drains; registerProducer(producer, false) a pull
+ * producer, asked for the next chunk each time the buffer drains. Registering while another
+ * producer is registered raises an Error.
+ */
+export interface IConsumer {
+  registerProducer(producer: IPushProducer, streaming: true): void;
+  registerProducer(producer: IPullProducer, streaming: false): void;
+  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void;
+  unregisterProducer(): void;
+  write(data: Bytes): void;
+}
+
+// ---------------------------------------------------------------------------
+// Transports
+
+/**
+ * A connection's transport, as twisted.internet.interfaces.ITransport.
+ *
+ * write() of anything but bytes raises a TypeError. write() after loseConnection() is ignored.
+ * loseConnection() closes after pending writes are flushed and the producer unregistered.
+ */
+export interface ITransport {
+  write(data: Bytes): void;
+  writeSequence(data: Iterable<Bytes>): void;
+  loseConnection(): void;
+  getPeer(): IAddress;
+  getHost(): IAddress;
+}
+
+/** A transport that can close its write side only (a TCP half-close). */
+export interface IHalfCloseableDescriptor {
+  loseWriteConnection(): void;
+}
+
+/** A transport that can be closed at once, dropping any buffered data. */
+export interface ITCPTransport extends ITransport, IHalfCloseableDescriptor {
+  /** Close now: discard buffered writes and reset the connection. */
+  abortConnection(): void;
+  getTcpNoDelay(): boolean;
+  setTcpNoDelay(enabled: boolean): void;
+  getTcpKeepAlive(): boolean;
+  setTcpKeepAlive(enabled: boolean): void;
+}
+
+/** A transport that can start TLS on an existing connection. */
+export interface ITLSTransport extends ITCPTransport {
+  startTLS(contextFactory: unknown): void;
+}
+
+// ---------------------------------------------------------------------------
+// Protocols and factories
+
+/**
+ * A protocol, as twisted.internet.interfaces.IProtocol.
+ *
+ * makeConnection(transport) is called once, and calls connectionMade(). dataReceived(data) is
+ * called with bytes in any split. connectionLost(reason) is called exactly once per connection,
+ * with a Failure wrapping ConnectionDone (clean close) or ConnectionLost (anything else).
+ */
+export interface IProtocol {
+  makeConnection(transport: ITransport): void;
+  connectionMade(): void;
+  dataReceived(data: Bytes): void;
+  connectionLost(reason: Failure): void;
+}
+
+/**
+ * A protocol that wants to know when the peer stops sending while the write side stays open
+ * (twisted.internet.interfaces.IHalfCloseableProtocol). If a protocol has readConnectionLost,
+ * the transport calls it on EOF instead of closing the connection.
+ */
+export interface IHalfCloseableProtocol {
+  readConnectionLost(): void;
+  writeConnectionLost(): void;
+}
+
+/** A factory of protocols, as twisted.internet.interfaces.IProtocolFactory. */
+export interface IProtocolFactory {
+  /** Build a protocol for a new connection from `addr`; null refuses the connection. */
+  buildProtocol(addr: IAddress): IProtocol | null;
+  /** Called when the factory starts being used by a port; counted across ports. */
+  doStart(): void;
+  /** Called when a port stops using the factory; startFactory/stopFactory run on the edges. */
+  doStop(): void;
+}
+
+/** A client factory, as twisted.internet.protocol.ClientFactory. */
+export interface IClientFactory extends IProtocolFactory {
+  startedConnecting(connector: IConnector): void;
+  clientConnectionFailed(connector: IConnector, reason: Failure): void;
+  clientConnectionLost(connector: IConnector, reason: Failure): void;
+}
+
+// ---------------------------------------------------------------------------
+// Ports, connectors, endpoints
+
+/** A listening port. stopListening() returns a Deferred that fires when the port is closed. */
+export interface IListeningPort {
+  startListening(): void;
+  stopListening(): Deferred<void>;
+  getHost(): IAddress;
+}
+
+/** An outgoing connection attempt, as twisted.internet.interfaces.IConnector. */
+export interface IConnector {
+  connect(): void;
+  disconnect(): void;
+  stopConnecting(): void;
+  getDestination(): IAddress;
+}
+
+/** An endpoint that can listen, as twisted.internet.interfaces.IStreamServerEndpoint. */
+export interface IStreamServerEndpoint {
+  listen(factory: IProtocolFactory): Deferred<IListeningPort>;
+}
+
+/** An endpoint that can connect, as twisted.internet.interfaces.IStreamClientEndpoint. */
+export interface IStreamClientEndpoint {
+  connect(factory: IProtocolFactory): Deferred<IProtocol>;
+}
+
+// ---------------------------------------------------------------------------
+// The reactor
+
+/** Options of listenTCP; Python's keyword arguments. */
+export interface ListenTCPOptions {
+  backlog?: number;
+  /** The address to bind; "" (the default) is every interface, as in Twisted. */
+  interface?: string;
+}
+
+/** Options of connectTCP. */
+export interface ConnectTCPOptions {
+  /** Seconds to wait for the connection before failing with TimeoutError (default 30). */
+  timeout?: number;
+  bindAddress?: { host: string; port: number };
+}
+
+/** Options of listenUNIX. */
+export interface ListenUNIXOptions {
+  backlog?: number;
+  mode?: number;
+  /** Remove a stale socket file left by a dead process before binding. */
+  wantPID?: boolean;
+}
+
+/** Options of connectUNIX. */
+export interface ConnectUNIXOptions {
+  timeout?: number;
+}
+
+export type SystemEventPhase = "before" | "during" | "after";
+
+/** The reactor's life cycle, as twisted.internet.interfaces.IReactorCore. */
+export interface IReactorCore {
+  readonly running: boolean;
+  /** Run until stop(); the returned Promise settles when the reactor has shut down. */
+  run(): Promise<void>;
+  stop(): void;
+  callWhenRunning<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): unknown;
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: SystemEventPhase,
+    eventType: string,
+    callable: (...args: A) => unknown,
+    ...args: A
+  ): unknown;
+  removeSystemEventTrigger(triggerID: unknown): void;
+  fireSystemEvent(eventType: string): void;
+}
+
+/** TCP, as twisted.internet.interfaces.IReactorTCP. */
+export interface IReactorTCP {
+  listenTCP(port: number, factory: IProtocolFactory, options?: ListenTCPOptions): IListeningPort;
+  connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectTCPOptions): IConnector;
+}
+
+/** UNIX sockets, as twisted.internet.interfaces.IReactorUNIX. */
+export interface IReactorUNIX {
+  listenUNIX(address: string, factory: IProtocolFactory, options?: ListenUNIXOptions): IListeningPort;
+  connectUNIX(address: string, factory: IClientFactory, options?: ConnectUNIXOptions): IConnector;
+}
+
+/** Crossing from a worker thread to the reactor, as IReactorFromThreads. */
+export interface IReactorFromThreads {
+  callFromThread<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): void;
+}
