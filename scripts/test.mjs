@@ -15,7 +15,7 @@ const counts = join(dir, "counts.json");
 
 const run = spawnSync(
   process.execPath,
-  [c8, "--reporter=text-summary", "--include=build/lib/**", "--exclude=build/spec/**", mocha, ...process.argv.slice(2)],
+  [c8, "--reporter=text-summary", "--include=build/lib/**", "--exclude=build/spec/**", mocha, ...(process.argv.length > 2 ? process.argv.slice(2) : ["build/spec/**/*.spec.js"])],
   { stdio: "inherit", env: { ...process.env, TORSION_TEST_COUNTS: counts } },
 );
 
