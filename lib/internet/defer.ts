@@ -5,7 +5,20 @@
  * `import { Deferred, DeferredList, inlineCallbacks } from "torsion/internet/defer"` works.
  */
 
-export { Deferred, succeed, fail, maybeDeferred, passthru } from "./deferred.js";
+export { Deferred, succeed, fail, maybeDeferred, passthru, logError, setDebugging, getDebugging } from "./deferred.js";
 export type { Canceller, Chainable } from "./deferred.js";
-export { AlreadyCalledError, CancelledError, FirstError, TimeoutError } from "./error.js";
+export { DeferredList, gatherResults, SUCCESS, FAILURE } from "./defer-list.js";
+export type { DeferredListOptions, DeferredListResult } from "./defer-list.js";
+export { inlineCallbacks, ensureDeferred, fromCoroutine } from "./inline-callbacks.js";
+export { DeferredLock, DeferredSemaphore } from "./deferred-lock.js";
+export { DeferredQueue } from "./deferred-queue.js";
+export {
+  AlreadyCalledError,
+  CancelledError,
+  FirstError,
+  NotACoroutineError,
+  QueueOverflow,
+  QueueUnderflow,
+  TimeoutError,
+} from "./error.js";
 export { Failure } from "./failure.js";

@@ -23,8 +23,37 @@ export type Chainable<T> = T | Deferred<T> | PromiseLike<T>;
 
 type AnyCallback = (result: any, ...args: any[]) => unknown;
 
-/** The marker Twisted calls _CONTINUE: hand this chain's result to a waiting Deferred. */
-const CONTINUE: AnyCallback = () => undefined;
+/**
+ * A step with extra arguments: `fn(result, ...args)`. A step without them is the bare
+ * function, so the common case stores nothing but the function.
+ */
+class BoundStep {
+  constructor(
+    readonly fn: AnyCallback,
+    readonly args: unknown[],
+  ) {}
+}
+
+/** The step Twisted calls _CONTINUE: hand this chain's result to a Deferred waiting on it. */
+class ContinueStep {
+  constructor(readonly chainee: Deferred<unknown>) {}
+}
+
+/** One half of a step: what runs on success, or what runs on failure. */
+type StepEntry = AnyCallback | BoundStep | ContinueStep;
+
+// A step takes one slot when it is only a callback (the common case: addCallback) or a
+// ContinueStep; otherwise a tag slot says what the next slot(s) hold.
+/** Next slot: the errback; the callback is passthru. */
+const ERRBACK_ONLY = 1;
+/** Next slot: the one entry used for both (addBoth). */
+const BOTH = 2;
+/** Next two slots: the callback, then the errback. */
+const PAIR = 3;
+
+function entry(fn: AnyCallback, args: unknown[] | null | undefined): StepEntry {
+  return args && args.length ? new BoundStep(fn, args) : fn;
+}
 
 /** No result yet (Twisted's _NO_RESULT): distinct from every value a callback can return. */
 const NO_RESULT: unique symbol = Symbol("NO_RESULT");
@@ -34,16 +63,72 @@ const NO_RESULT: unique symbol = Symbol("NO_RESULT");
  * Twisted's DebugInfo.__del__ does. The held value is the Failure, never the Deferred, so the
  * registry does not keep the Deferred alive.
  */
-const unhandledFailures = new FinalizationRegistry<Failure>((failure) => {
-  log.failure("Unhandled error in Deferred:", failure);
+const unhandledFailures = new FinalizationRegistry<Failure | DebuggedFailure>((held) => {
+  if (held instanceof Failure) {
+    log.failure("Unhandled error in Deferred:", held);
+  } else {
+    log.failure("Unhandled error in Deferred: (debug: {debugInfo})", held.failure, { debugInfo: held.debugInfo });
+  }
 });
 
+/** What the unhandled-error report holds for a Deferred created or fired while debugging. */
+interface DebuggedFailure {
+  failure: Failure;
+  debugInfo: string;
+}
+
+/**
+ * Where a Deferred was created and first fired, recorded only while debugging is on
+ * (Twisted's DebugInfo). Kept beside the Deferred, not in it, so debugging costs nothing
+ * when it is off.
+ */
+interface DebugInfo {
+  creator?: string;
+  invoker?: string;
+}
+
+const debugInfos = new WeakMap<object, DebugInfo>();
+let debugging = false;
+
+/**
+ * Record the stack where each Deferred is created and first fired, and show both in
+ * AlreadyCalledError and in the unhandled-error report (defer.setDebugging).
+ */
+export function setDebugging(on: boolean): void {
+  debugging = on;
+}
+
+/** Whether Deferred debugging is on (defer.getDebugging). */
+export function getDebugging(): boolean {
+  return debugging;
+}
+
+/** The caller's stack, without this helper's frames: `skip` more frames are dropped. */
+function captureStack(skip: number): string {
+  const lines = (new Error().stack ?? "").split("\n");
+  return lines.slice(2 + skip).join("\n");
+}
+
+function formatDebugInfo(info: DebugInfo | undefined): string {
+  if (info === undefined) return "";
+  let text = "";
+  if (info.creator !== undefined) {
+    text += " C: Deferred was created:\n C:" + info.creator.replace(/\n/g, "\n C:") + "\n";
+  }
+  if (info.invoker !== undefined) {
+    text += " I: First Invoker was:\n I:" + info.invoker.replace(/\n/g, "\n I:") + "\n";
+  }
+  return text;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === "function";
+  } catch {
+    // A `then` getter that throws: not something to wait on; the object stays the result.
+    return false;
+  }
 }
 
 export type Canceller<T> = (d: Deferred<T>) => void;
@@ -56,13 +141,18 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   /** The current result: a value, a Failure, or the Deferred this one waits on. */
   private result: unknown = NO_RESULT;
-  /** Flat list of [callback, callbackArgs, errback, errbackArgs] quadruples, from `cursor` on. */
+  /**
+   * Flat list of steps, from `cursor` on (see ERRBACK_ONLY, BOTH, PAIR): one array for the
+   * whole chain, so adding a step without extra arguments allocates nothing.
+   */
   private callbacks: unknown[] = [];
+  /** Slots of `callbacks` in use; the array is reused, not shrunk, once a chain has run. */
+  private count = 0;
   private cursor = 0;
   private runningCallbacks = false;
   private suppressAlreadyCalled = false;
   private canceller: Canceller<T> | undefined;
-  /** The Deferred whose chain this one is waiting on (Twisted's _chainedTo), for debugging. */
+  /** The Deferred whose chain this one is waiting on (Twisted's _chainedTo), for toString(). */
   private chainedTo: Deferred<unknown> | null = null;
   /** True while a Failure result is registered for the unhandled-error report. */
   private reportingFailure = false;
@@ -71,6 +161,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   constructor(canceller?: Canceller<T>) {
     this.canceller = canceller;
+    if (debugging) debugInfos.set(this, { creator: captureStack(0) });
   }
 
   // --- adding callbacks ----------------------------------------------------------------
@@ -78,56 +169,81 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /**
    * Add a callback and an errback as one step: exactly one of them runs, with the result of
    * the step before. Whatever it returns (or throws) is the input of the next step.
+   * A null callback or errback passes the result (or Failure) through.
    */
   addCallbacks<R = T, E = never>(
     callback: ((result: T, ...args: any[]) => Chainable<R>) | null,
     errback?: ((failure: Failure, ...args: any[]) => Chainable<E>) | null,
-    options?: { callbackArgs?: unknown[]; errbackArgs?: unknown[] },
+    options?: { callbackArgs?: unknown[] | null; errbackArgs?: unknown[] | null },
   ): Deferred<R | E> {
-    this.callbacks.push(
-      callback ?? passthru,
-      options?.callbackArgs ?? null,
-      errback ?? passthru,
-      options?.errbackArgs ?? null,
-    );
+    const onFailure = entry(errback ?? passthru, options?.errbackArgs);
+    if (onFailure === passthru) {
+      this.push1(entry(callback ?? passthru, options?.callbackArgs));
+    } else {
+      this.push3(PAIR, entry(callback ?? passthru, options?.callbackArgs), onFailure);
+    }
     if (this.called) this.runCallbacks();
     return this as unknown as Deferred<R | E>;
   }
 
+  // The one-step helpers read extra arguments from `arguments` rather than a rest parameter:
+  // a rest parameter allocates an (empty) array on every call, and this is the hot path.
+
   /** Add a step that runs only on success: `callback(result, ...args)`. */
-  addCallback<R, A extends unknown[] = []>(
-    callback: (result: T, ...args: A) => Chainable<R>,
-    ...args: A
-  ): Deferred<R> {
-    this.callbacks.push(callback, args.length ? args : null, passthru, null);
+  addCallback<R, A extends unknown[] = []>(callback: (result: T, ...args: A) => Chainable<R>, ...args: A): Deferred<R>;
+  addCallback(callback: AnyCallback): Deferred<unknown> {
+    if (arguments.length > 1) {
+      this.push1(new BoundStep(callback, restArgs(arguments)));
+    } else if (this.called && this.paused === 0 && this.cursor === this.count && !this.runningCallbacks) {
+      // Fast path: a callback added to a fired, idle Deferred runs now, without the loop's
+      // bookkeeping. Same semantics as pushing it and running the loop.
+      const input = this.result;
+      if (input instanceof Failure) return this as Deferred<unknown>;
+      this.runningCallbacks = true;
+      let result: unknown;
+      try {
+        result = callback(input);
+      } catch (err) {
+        result = Failure.from(err);
+      }
+      this.runningCallbacks = false;
+      this.result = result;
+      if (result !== null && typeof result === "object" && !(result instanceof Failure) && this.adopt()) {
+        return this as Deferred<unknown>;
+      }
+      if (this.cursor < this.count || this.result instanceof Failure) this.runCallbacks();
+      return this as Deferred<unknown>;
+    } else {
+      this.push1(callback);
+    }
     if (this.called) this.runCallbacks();
-    return this as unknown as Deferred<R>;
+    return this as Deferred<unknown>;
   }
 
   /** Add a step that runs only on failure: `errback(failure, ...args)`; its return value recovers. */
   addErrback<R = T, A extends unknown[] = []>(
     errback: (failure: Failure, ...args: A) => Chainable<R>,
     ...args: A
-  ): Deferred<T | R> {
-    this.callbacks.push(passthru, null, errback, args.length ? args : null);
+  ): Deferred<T | R>;
+  addErrback(errback: AnyCallback): Deferred<unknown> {
+    this.push2(ERRBACK_ONLY, arguments.length > 1 ? new BoundStep(errback, restArgs(arguments)) : errback);
     if (this.called) this.runCallbacks();
-    return this as unknown as Deferred<T | R>;
+    return this as Deferred<unknown>;
   }
 
   /** Add the same function as callback and errback: it gets the result or the Failure. */
-  addBoth<R, A extends unknown[] = []>(
-    callback: (result: T | Failure, ...args: A) => Chainable<R>,
-    ...args: A
-  ): Deferred<R> {
-    const a = args.length ? args : null;
-    this.callbacks.push(callback, a, callback, a);
+  addBoth<R, A extends unknown[] = []>(callback: (result: T | Failure, ...args: A) => Chainable<R>, ...args: A): Deferred<R>;
+  addBoth(callback: AnyCallback): Deferred<unknown> {
+    const e = arguments.length > 1 ? new BoundStep(callback, restArgs(arguments)) : callback;
+    this.push2(BOTH, e);
     if (this.called) this.runCallbacks();
-    return this as unknown as Deferred<R>;
+    return this as Deferred<unknown>;
   }
 
   /**
    * Fire `d` with this chain's result at this point, and go on with `undefined`
-   * (Twisted's chainDeferred).
+   * (Twisted's chainDeferred). Unlike returning `d` from a callback, this chains by
+   * recursion, so very long chainDeferred chains can exhaust the stack, as in Twisted.
    */
   chainDeferred(d: Deferred<T>): Deferred<void> {
     d.chainedTo = this as Deferred<unknown>;
@@ -137,10 +253,34 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     ) as unknown as Deferred<void>;
   }
 
+  private push1(step: StepEntry): void {
+    this.callbacks[this.count++] = step;
+  }
+
+  private push2(tag: number, step: StepEntry): void {
+    const cbs = this.callbacks;
+    const n = this.count;
+    cbs[n] = tag;
+    cbs[n + 1] = step;
+    this.count = n + 2;
+  }
+
+  private push3(tag: number, onSuccess: StepEntry, onFailure: StepEntry): void {
+    const cbs = this.callbacks;
+    const n = this.count;
+    cbs[n] = tag;
+    cbs[n + 1] = onSuccess;
+    cbs[n + 2] = onFailure;
+    this.count = n + 3;
+  }
+
   // --- firing ----------------------------------------------------------------------------
 
-  /** Fire the chain with a success. A second call raises AlreadyCalledError. */
-  callback(result: T): void {
+  /**
+   * Fire the chain with a success (a Failure given here takes the errback path, as in
+   * Twisted). A second call raises AlreadyCalledError.
+   */
+  callback(result: T | Failure): void {
     if (result instanceof Deferred) {
       throw new TypeError("Deferred.callback() was given a Deferred: chain it with chainDeferred() instead");
     }
@@ -185,7 +325,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   /**
    * Errback with TimeoutError if the Deferred has not fired within `timeout` seconds on
-   * `clock`, by cancelling it. `onTimeoutCancel(result, timeout)` may replace that conversion.
+   * `clock`, by cancelling it. The timeout covers the steps added before this call, not
+   * those added after. `onTimeoutCancel(result, timeout)` replaces the default conversion
+   * of CancelledError into TimeoutError, and runs only when the timeout cancelled.
    */
   addTimeout(
     timeout: number,
@@ -208,7 +350,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     return this;
   }
 
-  /** True while the Deferred has no result yet, or is waiting on another Deferred. */
+  /** True while the Deferred has no result yet, or is waiting on another Deferred, or is paused. */
   get waiting(): boolean {
     return !this.called || this.result instanceof Deferred || this.paused > 0;
   }
@@ -244,7 +386,11 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     return this.then();
   }
 
-  /** A Deferred that fires with a Promise's (or any thenable's) outcome. */
+  /**
+   * A Deferred that fires with a Promise's (or any thenable's) outcome. A Promise cannot be
+   * cancelled: cancelling the Deferred errbacks it with CancelledError and ignores the
+   * Promise's later outcome.
+   */
   static fromPromise<T>(promise: PromiseLike<T>): Deferred<T> {
     const d = new Deferred<T>();
     promise.then(
@@ -255,9 +401,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 
   toString(): string {
-    if (!this.called) return "<Deferred (no result)>";
-    if (this.result instanceof Deferred) return `<Deferred waiting on ${this.result}>`;
-    return `<Deferred current result: ${String(this.result)}>`;
+    if (this.chainedTo !== null) return `<Deferred waiting on ${this.chainedTo.describeShort()}>`;
+    if (this.result === NO_RESULT) return "<Deferred>";
+    return `<Deferred current result: ${describeResult(this.result)}>`;
+  }
+
+  private describeShort(): string {
+    return this.result === NO_RESULT ? "Deferred (no result)" : "Deferred";
   }
 
   // --- the callback loop -----------------------------------------------------------------
@@ -268,88 +418,150 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         this.suppressAlreadyCalled = false;
         return;
       }
+      if (debugging) {
+        const info = debugInfos.get(this);
+        throw new AlreadyCalledError("\n" + formatDebugInfo(info));
+      }
       throw new AlreadyCalledError();
+    }
+    if (debugging) {
+      // skip startRunCallbacks and callback()/errback(): the invoker is who fired it.
+      const info = debugInfos.get(this) ?? {};
+      info.invoker = captureStack(2);
+      debugInfos.set(this, info);
     }
     this.called = true;
     this.result = result;
     this.runCallbacks();
   }
 
+  /**
+   * Twisted's _runCallbacks. `current` walks down into a Deferred that a finished one hands its
+   * result to (the CONTINUE step) and back up via `stack`, so chains of any depth run in this
+   * one frame. The stack is allocated only when a chain is met.
+   */
   private runCallbacks(): void {
     if (this.runningCallbacks) return; // a callback added by a running callback: the loop picks it up
-    const chain: Deferred<unknown>[] = [this as Deferred<unknown>];
-    while (chain.length) {
-      const current = chain[chain.length - 1]!;
+    let stack: Deferred<unknown>[] | null = null;
+    let current = this as Deferred<unknown>;
+    for (;;) {
       if (current.paused) return;
       let finished = true;
       current.chainedTo = null;
       const callbacks = current.callbacks;
-      while (current.cursor < callbacks.length) {
+      // True for the whole loop, not per step: only the steps run user code, and a step that
+      // adds steps to this Deferred must leave them to this loop rather than recurse.
+      current.runningCallbacks = true;
+      while (current.cursor < current.count) {
         const i = current.cursor;
-        current.cursor = i + 4;
-        const isFailure = current.result instanceof Failure;
-        const fn = callbacks[isFailure ? i + 2 : i] as AnyCallback;
-        const args = callbacks[isFailure ? i + 3 : i + 1] as unknown[] | null;
-        callbacks[i] = callbacks[i + 1] = callbacks[i + 2] = callbacks[i + 3] = undefined;
+        const head = callbacks[i];
+        callbacks[i] = undefined;
+        let step: StepEntry;
+        if (typeof head === "function") {
+          current.cursor = i + 1;
+          if (current.result instanceof Failure) continue;
+          step = head as AnyCallback;
+        } else if (typeof head === "object") {
+          current.cursor = i + 1;
+          if (head instanceof BoundStep && current.result instanceof Failure) continue;
+          step = head as BoundStep | ContinueStep;
+        } else if (head === BOTH) {
+          current.cursor = i + 2;
+          step = callbacks[i + 1] as StepEntry;
+          callbacks[i + 1] = undefined;
+        } else if (head === ERRBACK_ONLY) {
+          current.cursor = i + 2;
+          step = callbacks[i + 1] as StepEntry;
+          callbacks[i + 1] = undefined;
+          if (!(current.result instanceof Failure)) continue;
+        } else {
+          current.cursor = i + 3;
+          step = callbacks[current.result instanceof Failure ? i + 2 : i + 1] as StepEntry;
+          callbacks[i + 1] = callbacks[i + 2] = undefined;
+        }
 
-        if (fn === CONTINUE) {
-          // Give the waiting Deferred our result, and forget it ourselves.
-          const chainee = args![0] as Deferred<unknown>;
+        if (step === passthru) continue;
+
+        if (step instanceof ContinueStep) {
+          // Give the waiting Deferred our result, forget it ourselves, and run the waiting
+          // one's chain; we resume here when it is done.
+          const chainee = step.chainee;
           chainee.result = current.result;
           current.result = undefined;
           current.clearFailureReport();
           chainee.paused--;
-          chain.push(chainee);
+          current.runningCallbacks = false;
+          (stack ??= []).push(current);
+          current = chainee;
           finished = false;
           break;
         }
 
-        if (fn === passthru) continue;
-
-        current.runningCallbacks = true;
+        let result: unknown;
         try {
-          current.result = args === null ? fn(current.result) : fn(current.result, ...args);
+          result =
+            typeof step === "function"
+              ? step(current.result)
+              : step.fn(current.result, ...step.args);
         } catch (err) {
-          current.result = Failure.from(err);
-        } finally {
-          current.runningCallbacks = false;
+          result = Failure.from(err);
         }
+        current.result = result;
 
-        let next = current.result;
-        if (next !== null && typeof next === "object" && !(next instanceof Failure) && !(next instanceof Deferred) && isThenable(next)) {
-          next = current.result = Deferred.fromPromise(next);
-        }
-        if (next instanceof Deferred) {
-          const inner = next as Deferred<unknown>;
-          const innerResult = inner.result;
-          if (innerResult === NO_RESULT || innerResult instanceof Deferred || inner.paused) {
-            // The inner Deferred has no result yet: pause and wait for it.
-            current.pause();
-            current.chainedTo = inner;
-            inner.callbacks.push(CONTINUE, [current], CONTINUE, [current]);
-            break;
-          }
-          // It has one: take it and keep going.
-          inner.result = undefined;
-          inner.clearFailureReport();
-          current.result = innerResult;
-        }
+        if (result !== null && typeof result === "object" && !(result instanceof Failure) && current.adopt()) break;
       }
 
       if (finished) {
-        // Compact the consumed callbacks so a long-lived Deferred does not hold them.
-        if (current.cursor >= callbacks.length) {
-          callbacks.length = 0;
-          current.cursor = 0;
+        current.runningCallbacks = false;
+        // Every step run has had its slots cleared; start over at the front. A big array is
+        // dropped rather than kept by a long-lived Deferred.
+        if (current.cursor >= current.count) {
+          current.cursor = current.count = 0;
+          if (callbacks.length > 1024) current.callbacks = [];
         }
         if (current.result instanceof Failure) {
           current.reportIfUnhandled(current.result);
-        } else {
+        } else if (current.reportingFailure) {
           current.clearFailureReport();
         }
-        chain.pop();
+        if (stack === null || stack.length === 0) return;
+        current = stack.pop()!;
       }
     }
+  }
+
+  /**
+   * The step just run returned an object: if it is a Deferred (or a thenable, converted to
+   * one), take its result when it has one, else pause and wait for it. True when waiting.
+   */
+  private adopt(): boolean {
+    let next = this.result;
+    if (!(next instanceof Deferred)) {
+      if (!isThenable(next)) return false;
+      next = this.result = Deferred.fromPromise(next);
+    }
+    const inner = next as Deferred<unknown>;
+    if (inner === (this as Deferred<unknown>)) {
+      // Twisted warns and the chain then waits on itself forever; an error is kinder.
+      this.result = new Failure(
+        new TypeError("Callback returned the Deferred it was attached to; this breaks the callback chain"),
+      );
+      return false;
+    }
+    const innerResult = inner.result;
+    if (innerResult === NO_RESULT || innerResult instanceof Deferred || inner.paused) {
+      // The inner Deferred has no result yet: pause and wait for it. It is not running
+      // its callbacks (it has no result), so appending to its list directly is safe.
+      this.pause();
+      this.chainedTo = inner;
+      inner.push1(new ContinueStep(this as Deferred<unknown>));
+      return true;
+    }
+    // It has one: take it and keep going.
+    inner.result = undefined;
+    inner.clearFailureReport();
+    this.result = innerResult;
+    return false;
   }
 
   private reportIfUnhandled(failure: Failure): void {
@@ -358,7 +570,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       return;
     }
     if (this.reportingFailure) unhandledFailures.unregister(this);
-    unhandledFailures.register(this, failure, this);
+    const info = debugInfos.get(this);
+    unhandledFailures.register(this, info ? { failure, debugInfo: formatDebugInfo(info) } : failure, this);
     this.reportingFailure = true;
   }
 
@@ -367,6 +580,22 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       unhandledFailures.unregister(this);
       this.reportingFailure = false;
     }
+  }
+}
+
+/** The extra arguments of a call, from the second on. */
+function restArgs(args: IArguments): unknown[] {
+  const out = new Array<unknown>(args.length - 1);
+  for (let i = 1; i < args.length; i++) out[i - 1] = args[i];
+  return out;
+}
+
+function describeResult(result: unknown): string {
+  if (typeof result === "string") return JSON.stringify(result);
+  try {
+    return String(result);
+  } catch {
+    return Object.prototype.toString.call(result);
   }
 }
 
@@ -414,4 +643,13 @@ export function maybeDeferred<T, A extends unknown[]>(f: (...args: A) => Chainab
   if (result instanceof Failure) return fail<T>(result);
   if (isThenable(result)) return Deferred.fromPromise(result);
   return succeed(result as T);
+}
+
+/**
+ * Log `failure` as an unhandled error and return it, so `d.addErrback(logError)` reports an
+ * error and keeps it on the chain (defer.logError).
+ */
+export function logError(failure: Failure): Failure {
+  log.failure("Unhandled Error", failure);
+  return failure;
 }

@@ -155,3 +155,40 @@ export class WorkerDied extends TorsionError {}
 
 /** An endpoint description string could not be parsed. */
 export class EndpointDescriptionError extends TorsionError {}
+
+/** A connector that was not connecting was told to stopConnecting(). */
+export class NotConnectingError extends TorsionError {
+  constructor(message = "The Connector was not connecting when it was asked to stop connecting.") {
+    super(message);
+  }
+}
+
+/** A client factory's buildProtocol returned null instead of a protocol. */
+export class NoProtocol extends ConnectError {
+  constructor(message = "Protocol factory returned null instead of a Protocol.") {
+    super(message);
+  }
+}
+
+/**
+ * A connection attempt made through an endpoint was cancelled (its Deferred's cancel()).
+ * `address` is where it was connecting to.
+ */
+export class ConnectingCancelledError extends TorsionError {
+  constructor(readonly address: import("./interfaces.js").IAddress) {
+    super(`Connecting to ${describeAddress(address)} was cancelled.`);
+  }
+}
+
+function describeAddress(address: import("./interfaces.js").IAddress): string {
+  if (!address) return "an unknown address";
+  if (address.type === "UNIX") return address.name ?? "an unnamed UNIX socket";
+  return address.family === "IPv6" ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** A UNIX socket path is not usable: connectUNIX with checkPID found no live server lock. */
+export class BadFileError extends ConnectError {
+  constructor(message = "File used for UNIX socket is no good.") {
+    super(message);
+  }
+}

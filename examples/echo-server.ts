@@ -1,0 +1,22 @@
+/**
+ * An echo server: every byte a client sends comes back to it.
+ *
+ *     node build/examples/echo-server.js [port]     (default 8000; Ctrl-C stops it)
+ */
+import { Factory, Protocol } from "../lib/internet/protocol.js";
+import { reactor } from "../lib/internet/reactor.js";
+import type { Bytes } from "../lib/internet/interfaces.js";
+
+class Echo extends Protocol {
+  override dataReceived(data: Bytes): void {
+    // As soon as any data is received, write it back.
+    this.transport!.write(data);
+  }
+}
+
+const port = Number(process.argv[2] ?? 8000);
+const listening = reactor.listenTCP(port, Factory.forProtocol(Echo), { interface: "127.0.0.1" });
+console.log(`echo server listening on ${listening.getHost().port}`);
+
+await reactor.run(); // until SIGINT/SIGTERM: the port is closed on shutdown
+console.log("echo server stopped");

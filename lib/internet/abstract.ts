@@ -1,0 +1,499 @@
+/**
+ * The stream transport shared by TCP, UNIX sockets and (later) TLS, as Twisted's
+ * twisted.internet.abstract.FileDescriptor, over a node:net Socket.
+ *
+ * It is a consumer (IConsumer: what a producer writes to it is buffered by the socket and the
+ * producer is paused when that buffer passes `bufferSize`) and a push producer (IPushProducer:
+ * pausing it stops reading from the socket). It implements the first two steps of DESIGN.md's
+ * disconnect chain: on any kind of close the registered producer gets stopProducing() exactly
+ * once, then the protocol gets connectionLost(reason) exactly once.
+ */
+
+import type { Socket } from "node:net";
+import { ConnectionAborted, ConnectionDone, ConnectionLost } from "./error.js";
+import { Failure } from "./failure.js";
+import type {
+  Bytes,
+  IAddress,
+  IConsumer,
+  IHalfCloseableDescriptor,
+  IProtocol,
+  IPullProducer,
+  IPushProducer,
+  ITransport,
+} from "./interfaces.js";
+import { Logger } from "./log.js";
+
+const log = new Logger("torsion.internet.abstract");
+
+/**
+ * Something the reactor closes when it shuts down (a listening port, a connection, a pending
+ * connection attempt), as Twisted's reactor does in its "during shutdown" disconnectAll.
+ */
+export interface ShutdownResource {
+  /** Close now because the reactor is shutting down; a returned promise delays shutdown. */
+  closeForShutdown(): PromiseLike<unknown> | void;
+}
+
+/** What a transport needs from its reactor: being told about, so shutdown can close it. */
+export interface ResourceTracker {
+  _track?(resource: ShutdownResource): void;
+  _untrack?(resource: ShutdownResource): void;
+}
+
+/**
+ * Process-wide counters an operator can read (DESIGN.md: "what disconnects cost"). Plain
+ * integers, updated on connection edges only, never per write.
+ */
+export interface TransportCounters {
+  /** Connections whose protocol got makeConnection and not yet connectionLost. */
+  openConnections: number;
+  /** Producers stopped because their connection closed (disconnect chain step 1). */
+  producersStopped: number;
+  /** Connections closed with abortConnection() (or dropped after a protocol error). */
+  connectionsAborted: number;
+  /** Exceptions raised by protocols (connectionMade, dataReceived, ...), logged and dropped. */
+  protocolErrors: number;
+}
+
+function isBytes(data: unknown): data is Uint8Array {
+  return data instanceof Uint8Array;
+}
+
+/** A protocol may implement IHalfCloseableProtocol; checked by duck typing, as Twisted adapts. */
+function halfCloseable(protocol: IProtocol | null): { readConnectionLost(): void; writeConnectionLost?(): void } | null {
+  const p = protocol as { readConnectionLost?: unknown } | null;
+  return p && typeof p.readConnectionLost === "function" ? (p as { readConnectionLost(): void }) : null;
+}
+
+export abstract class FileDescriptor implements ITransport, IConsumer, IPushProducer, IHalfCloseableDescriptor, ShutdownResource {
+  /** Counters across every connection of the process. */
+  static readonly counters: TransportCounters = {
+    openConnections: 0,
+    producersStopped: 0,
+    connectionsAborted: 0,
+    protocolErrors: 0,
+  };
+
+  /** True from makeConnection until connectionLost. */
+  connected = false;
+  /** True once loseConnection() (or any close) has begun. */
+  disconnecting = false;
+  /** True once connectionLost has been delivered. */
+  disconnected = false;
+
+  protocol: IProtocol | null = null;
+  producer: IPushProducer | IPullProducer | null = null;
+  streamingProducer = false;
+  /** True while this transport has paused its streaming producer because the buffer is full. */
+  producerPaused = false;
+
+  /** Bytes the socket may buffer before a streaming producer is paused (Twisted's bufferSize). */
+  private _bufferSize = 64 * 1024;
+  /** When bufferSize is below the socket's high-water mark, 'drain' is not guaranteed; see write(). */
+  private flushCallbacks = false;
+  /** socket.end() has been called (loseConnection, loseWriteConnection, EOF): writes are ignored. */
+  private writeClosed = false;
+  /** loseWriteConnection() was called (as opposed to a full close). */
+  private halfClosed = false;
+  private aborting = false;
+  private closeError: Error | null = null;
+  /** Set when the transport drops the connection itself (a protocol raised). */
+  private dropReason: Error | null = null;
+  /** Writes given a flush callback and not yet flushed (see onChunkFlushed). */
+  private unflushedWrites = 0;
+  private pullScheduled = false;
+
+  private readonly boundOnChunkFlushed: (err?: Error | null) => void;
+  private readonly boundResumePull: () => void;
+
+  protected constructor(
+    readonly socket: Socket,
+    protected readonly reactor: ResourceTracker,
+  ) {
+    this.boundOnChunkFlushed = (err) => this.onChunkFlushed(err);
+    this.boundResumePull = () => this.resumePullProducer();
+    this.updateFlushCallbacks();
+  }
+
+  // --- connection set-up ---------------------------------------------------------------
+
+  /**
+   * @internal Wire the socket's events to this transport and call
+   * protocol.makeConnection(this). The port or connector calls this once the socket is connected.
+   */
+  _start(protocol: IProtocol): void {
+    this.protocol = protocol;
+    this.connected = true;
+    FileDescriptor.counters.openConnections++;
+    const s = this.socket;
+    s.on("data", (data: Buffer) => this.onData(data));
+    s.on("end", () => this.onEnd());
+    s.on("drain", () => this.onDrain());
+    s.on("finish", () => this.onFinish());
+    s.on("close", () => this.onClose());
+    s.on("error", (err) => this.onError(err));
+    this.reactor._track?.(this);
+    try {
+      protocol.makeConnection(this);
+    } catch (err) {
+      this.protocolRaised(err, "connectionMade");
+    }
+  }
+
+  /** Record a socket error; the 'close' event that Node emits next delivers connectionLost. */
+  private onError(err: Error): void {
+    if (this.closeError === null) this.closeError = err;
+  }
+
+  // --- consumer: writing ---------------------------------------------------------------
+
+  /** Bytes buffered by the socket before a streaming producer is paused. Default 64 KiB. */
+  get bufferSize(): number {
+    return this._bufferSize;
+  }
+
+  set bufferSize(size: number) {
+    if (!(size >= 0)) throw new RangeError(`bufferSize must be a non-negative number, not ${size}`);
+    this._bufferSize = size;
+    this.updateFlushCallbacks();
+  }
+
+  private updateFlushCallbacks(): void {
+    // Node emits 'drain' only after a write() returned false, i.e. once the buffer reached the
+    // socket's high-water mark. A limit below that mark needs per-write flush callbacks instead.
+    this.flushCallbacks = this._bufferSize < this.socket.writableHighWaterMark;
+  }
+
+  /**
+   * Send bytes. A string raises TypeError (as Twisted rejects str). Zero-length writes and writes
+   * once the write side is closing (loseConnection with no producer left, loseWriteConnection,
+   * connection lost) are ignored. While loseConnection waits for a registered producer to
+   * unregister, that producer's writes still go out.
+   */
+  write(data: Bytes): void {
+    if (!isBytes(data)) {
+      throw new TypeError(`Data must be bytes (a Uint8Array), not ${data === null ? "null" : typeof data}`);
+    }
+    if (this.writeClosed || data.length === 0) return;
+    const producer = this.producer;
+    const socket = this.socket;
+    if (producer === null) {
+      socket.write(data);
+    } else if (this.streamingProducer) {
+      if (this.flushCallbacks) {
+        this.unflushedWrites++;
+        socket.write(data, this.boundOnChunkFlushed);
+      } else {
+        socket.write(data);
+      }
+      if (!this.producerPaused && socket.writableLength > this._bufferSize) {
+        this.producerPaused = true;
+        (producer as IPushProducer).pauseProducing();
+      }
+    } else {
+      // a pull producer is asked for more once everything it wrote has been flushed
+      this.unflushedWrites++;
+      socket.write(data, this.boundOnChunkFlushed);
+    }
+  }
+
+  /** Write several buffers as one system call where possible (cork/uncork: writev). */
+  writeSequence(data: Iterable<Bytes>): void {
+    if (this.writeClosed) {
+      for (const chunk of data) {
+        if (!isBytes(chunk)) throw new TypeError("Data must be bytes (a Uint8Array)");
+      }
+      return;
+    }
+    this.socket.cork();
+    try {
+      for (const chunk of data) this.write(chunk);
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
+  /** Bytes accepted by write() and not yet handed to the kernel. */
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  private onDrain(): void {
+    const producer = this.producer;
+    if (producer === null || !this.streamingProducer || !this.producerPaused) return;
+    // cleared before the call: a producer that writes (and refills the buffer) from inside
+    // resumeProducing must be paused again (Twisted's test_reentrantStreamingProducer)
+    this.producerPaused = false;
+    try {
+      producer.resumeProducing();
+    } catch (err) {
+      this.protocolRaised(err, "producer.resumeProducing");
+    }
+  }
+
+  private onChunkFlushed(err?: Error | null): void {
+    if (--this.unflushedWrites !== 0 || err || this.disconnected) return;
+    const producer = this.producer;
+    if (producer === null) return;
+    if (this.streamingProducer) {
+      if (this.producerPaused && this.socket.writableLength <= this._bufferSize) this.onDrain();
+    } else if (!this.pullScheduled) {
+      // Node calls flush callbacks of writes that reached the kernel at once from process.nextTick:
+      // asking a pull producer again from there would starve all other I/O while the kernel
+      // keeps accepting. One turn of the event loop per chunk, as Twisted's doWrite.
+      this.pullScheduled = true;
+      setImmediate(this.boundResumePull);
+    }
+  }
+
+  private resumePullProducer(): void {
+    this.pullScheduled = false;
+    const producer = this.producer;
+    if (producer === null || this.streamingProducer || this.disconnected) return;
+    try {
+      producer.resumeProducing();
+    } catch (err) {
+      this.protocolRaised(err, "producer.resumeProducing");
+    }
+  }
+
+  // --- consumer: producers -------------------------------------------------------------
+
+  /**
+   * Register a producer (IConsumer.registerProducer). A second registration raises Error. On a
+   * closed connection the producer is stopped at once. A pull producer is asked for its first
+   * chunk now.
+   */
+  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
+    if (this.producer !== null) {
+      throw new Error(
+        `Cannot register producer ${describe(producer)}, because producer ${describe(this.producer)} was never unregistered.`,
+      );
+    }
+    if (this.disconnected) {
+      producer.stopProducing();
+      return;
+    }
+    this.producer = producer;
+    this.streamingProducer = streaming;
+    this.producerPaused = false;
+    if (!streaming) {
+      producer.resumeProducing();
+    } else if (this.socket.writableLength > this._bufferSize) {
+      this.producerPaused = true;
+      (producer as IPushProducer).pauseProducing();
+      if (!this.socket.writableNeedDrain) {
+        this.unflushedWrites++;
+        // nothing will emit 'drain': learn when what is buffered has gone with an empty write
+        this.socket.write(EMPTY, this.boundOnChunkFlushed);
+      }
+    }
+  }
+
+  /** Unregister the producer; a pending loseConnection() proceeds now. */
+  unregisterProducer(): void {
+    this.producer = null;
+    this.streamingProducer = false;
+    this.producerPaused = false;
+    if (this.connected && this.disconnecting && !this.writeClosed) this.closeWhenFlushed();
+  }
+
+  // --- closing -------------------------------------------------------------------------
+
+  /**
+   * Close after the pending writes are flushed and the producer (if any) is unregistered;
+   * connectionLost gets ConnectionDone. Data arriving meanwhile is dropped (Twisted stops
+   * reading).
+   */
+  loseConnection(): void {
+    if (!this.connected || this.disconnecting) return;
+    this.disconnecting = true;
+    if (this.producer === null) this.closeWhenFlushed();
+  }
+
+  private closeWhenFlushed(): void {
+    this.writeClosed = true;
+    const s = this.socket;
+    if (s.writableFinished) {
+      s.destroy();
+    } else if (!s.writableEnded) {
+      s.end(); // 'finish' (everything flushed, FIN sent) destroys the socket
+    }
+  }
+
+  /**
+   * Close now: discard buffered data and reset the connection (RST). connectionLost gets
+   * ConnectionAborted. As Twisted, a no-op once the connection is lost or already aborting.
+   */
+  abortConnection(): void {
+    if (this.disconnected || this.aborting) return;
+    this.aborting = true;
+    this.disconnecting = true;
+    this.writeClosed = true;
+    FileDescriptor.counters.connectionsAborted++;
+    const s = this.socket;
+    if (s.destroyed) return;
+    if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
+    else s.destroy();
+  }
+
+  /**
+   * Half-close: send a FIN after the pending writes and keep reading. A protocol with
+   * writeConnectionLost() is told once the FIN is sent.
+   */
+  loseWriteConnection(): void {
+    if (!this.connected || this.writeClosed) return;
+    this.writeClosed = true;
+    this.halfClosed = true;
+    this.socket.end();
+  }
+
+  /** The reactor is shutting down: close now, as Twisted's disconnectAll (ConnectionLost). */
+  closeForShutdown(): void {
+    if (this.disconnected) return;
+    this.writeClosed = true;
+    this.disconnecting = true;
+    this.socket.destroy();
+    this.connectionLost(new Failure(new ConnectionLost("Connection was closed because the reactor shut down.")));
+  }
+
+  // --- push producer: reading ----------------------------------------------------------
+
+  /** Stop reading from the socket (dataReceived is not called) until resumeProducing(). */
+  pauseProducing(): void {
+    if (!this.disconnected) this.socket.pause();
+  }
+
+  /** Start reading from the socket again. */
+  resumeProducing(): void {
+    if (this.connected && !this.disconnecting) this.socket.resume();
+  }
+
+  /** As Twisted: a consumer that wants no more data from this transport closes it. */
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  // --- socket events -------------------------------------------------------------------
+
+  private onData(data: Buffer): void {
+    if (this.disconnecting) return;
+    try {
+      this.protocol!.dataReceived(data);
+    } catch (err) {
+      this.protocolRaised(err, "dataReceived");
+    }
+  }
+
+  /** The peer sent a FIN. */
+  private onEnd(): void {
+    if (this.disconnected) return;
+    const hc = halfCloseable(this.protocol);
+    if (hc !== null && !this.disconnecting) {
+      try {
+        hc.readConnectionLost();
+      } catch (err) {
+        this.protocolRaised(err, "readConnectionLost");
+      }
+      return;
+    }
+    if (this.disconnecting && !this.halfClosed) return; // our close is under way: 'close' follows
+    // As Twisted, a FIN ends the connection for a protocol that does not half-close. What was
+    // already written is still flushed (end(), not destroy()), but connectionLost is now.
+    this.disconnecting = true;
+    this.closeWhenFlushed();
+    this.connectionLost(new Failure(new ConnectionDone()));
+  }
+
+  private onFinish(): void {
+    if (this.disconnecting) {
+      // Our FIN is out after every pending byte: close the socket, as Twisted's
+      // _postLoseConnection does, rather than wait for the peer's FIN.
+      this.socket.destroy();
+    } else if (this.halfClosed) {
+      const p = this.protocol as { writeConnectionLost?: () => void } | null;
+      if (p && typeof p.writeConnectionLost === "function") {
+        try {
+          p.writeConnectionLost();
+        } catch (err) {
+          this.protocolRaised(err, "writeConnectionLost");
+        }
+      }
+    }
+  }
+
+  private onClose(): void {
+    let reason: Error;
+    if (this.aborting) reason = new ConnectionAborted();
+    else if (this.dropReason !== null) reason = this.dropReason;
+    else if (this.closeError !== null) {
+      reason = new ConnectionLost(`Connection to the other side was lost: ${this.closeError.message}`, {
+        cause: this.closeError,
+      });
+    } else reason = new ConnectionDone();
+    this.connectionLost(new Failure(reason));
+  }
+
+  /**
+   * A protocol (or producer) raised: log it and drop this connection only (DESIGN.md: a
+   * misbehaving protocol is logged and its connection dropped; the server keeps serving).
+   */
+  private protocolRaised(err: unknown, where: string): void {
+    FileDescriptor.counters.protocolErrors++;
+    log.failure("Unhandled error in {protocol}.{method}; dropping the connection", err, {
+      protocol: this.protocol?.constructor?.name ?? "protocol",
+      method: where,
+    });
+    if (this.disconnected) return;
+    if (this.dropReason === null && !this.aborting) {
+      this.dropReason = new ConnectionLost(`Connection dropped: ${where} raised ${Failure.from(err).getErrorMessage()}`, {
+        cause: err,
+      });
+    }
+    this.abortConnection();
+  }
+
+  /**
+   * Disconnect chain steps 1 and 2: stop the producer (once), then tell the protocol (once).
+   * Subclasses extend this to tell their port or connector afterwards.
+   */
+  protected connectionLost(reason: Failure): void {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.connected = false;
+    this.disconnecting = true;
+    this.writeClosed = true;
+    FileDescriptor.counters.openConnections--;
+    this.reactor._untrack?.(this);
+    const producer = this.producer;
+    if (producer !== null) {
+      this.producer = null;
+      FileDescriptor.counters.producersStopped++;
+      try {
+        producer.stopProducing();
+      } catch (err) {
+        log.failure("Producer.stopProducing raised", err);
+      }
+    }
+    const protocol = this.protocol;
+    if (protocol !== null) {
+      try {
+        protocol.connectionLost(reason);
+      } catch (err) {
+        log.failure("Unhandled error in {protocol}.connectionLost", err, {
+          protocol: protocol.constructor?.name ?? "protocol",
+        });
+      }
+    }
+  }
+
+  abstract getPeer(): IAddress;
+  abstract getHost(): IAddress;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function describe(o: unknown): string {
+  return (o as object)?.constructor?.name ?? String(o);
+}

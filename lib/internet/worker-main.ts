@@ -1,0 +1,144 @@
+/**
+ * The script every ThreadPool worker runs.
+ *
+ * It installs the worker's thread bridge (for callFromThread/blockingCallFromThread), says it is
+ * ready, then runs one task at a time: import the named module (once per worker, cached), call
+ * the named export with the cloned arguments, await it if it returns a Promise or Deferred, and
+ * post back the result or the error (as a SerializedError, so its class name, message and stack
+ * survive). The pool sends the next task only after the answer, so tasks never overlap here.
+ */
+
+import { parentPort, workerData } from "node:worker_threads";
+import { BridgeClient, installBridgeClient, type BridgeInit } from "./thread-bridge.js";
+import { serializeError, type SerializedError } from "./thread-error.js";
+
+/** One call of a task: module, export, arguments. */
+export interface WireCall {
+  m: string;
+  e: string;
+  a: unknown[];
+}
+
+/** main -> worker: run `calls` in order; answer with the last result, or all of them if `many`. */
+export interface RunMessage {
+  t: "run";
+  id: number;
+  calls: WireCall[];
+  many: boolean;
+}
+
+/** worker -> main. */
+export type WorkerMessage =
+  | { t: "ready" }
+  | { t: "done"; id: number; ok: true; v: unknown }
+  | { t: "done"; id: number; ok: false; err: SerializedError };
+
+export interface WorkerInitData {
+  bridge: BridgeInit;
+}
+
+const port = parentPort;
+if (port === null) throw new Error("worker-main runs only as a ThreadPool worker");
+
+installBridgeClient(new BridgeClient((workerData as WorkerInitData).bridge));
+
+type Fn = (...args: unknown[]) => unknown;
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+/** Resolved exports, so a warm call is a Map lookup and a synchronous call. */
+const functions = new Map<string, Fn>();
+
+function load(specifier: string): Promise<Record<string, unknown>> {
+  let loading = modules.get(specifier);
+  if (loading === undefined) {
+    loading = import(specifier) as Promise<Record<string, unknown>>;
+    modules.set(specifier, loading);
+    // A module that failed to load is tried again by the next task that names it.
+    loading.catch(() => modules.delete(specifier));
+  }
+  return loading;
+}
+
+async function resolve(call: WireCall, key: string): Promise<Fn> {
+  const namespace = await load(call.m);
+  const fn = namespace[call.e];
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      fn === undefined
+        ? `module ${call.m} has no export named ${JSON.stringify(call.e)}`
+        : `export ${JSON.stringify(call.e)} of ${call.m} is not a function`,
+    );
+  }
+  functions.set(key, fn as Fn);
+  return fn as Fn;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/** Call one function; synchronous when it is loaded and returns a plain value. */
+function invoke(call: WireCall): unknown {
+  const key = `${call.m}\0${call.e}`;
+  const fn = functions.get(key);
+  if (fn !== undefined) return fn(...call.a);
+  return resolve(call, key).then((loaded) => loaded(...call.a));
+}
+
+function reply(id: number, ok: boolean, value: unknown): void {
+  if (ok) {
+    try {
+      port!.postMessage({ t: "done", id, ok: true, v: value } satisfies WorkerMessage);
+      return;
+    } catch (err) {
+      // The result cannot be cloned: report that instead, and stay usable.
+      value = err;
+    }
+  }
+  port!.postMessage({ t: "done", id, ok: false, err: serializeError(value) } satisfies WorkerMessage);
+}
+
+async function runMany(message: RunMessage): Promise<void> {
+  const results: unknown[] = [];
+  try {
+    for (const call of message.calls) {
+      let result = invoke(call);
+      if (isThenable(result)) result = await result;
+      results.push(result);
+    }
+  } catch (err) {
+    reply(message.id, false, err);
+    return;
+  }
+  reply(message.id, true, results);
+}
+
+function run(message: RunMessage): void {
+  if (message.many) {
+    void runMany(message);
+    return;
+  }
+  let result: unknown;
+  try {
+    result = invoke(message.calls[0]!);
+  } catch (err) {
+    reply(message.id, false, err);
+    return;
+  }
+  if (isThenable(result)) {
+    result.then(
+      (value) => reply(message.id, true, value),
+      (err) => reply(message.id, false, err),
+    );
+  } else {
+    reply(message.id, true, result);
+  }
+}
+
+port.on("message", (message: RunMessage) => {
+  if (message.t === "run") run(message);
+});
+port.postMessage({ t: "ready" } satisfies WorkerMessage);

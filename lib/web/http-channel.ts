@@ -1,0 +1,585 @@
+/**
+ * HTTPChannel: the HTTP/1.1 server protocol, as twisted.web.http.HTTPChannel.
+ *
+ * One per connection. It parses requests (http-parser.ts), builds a Request for each with its
+ * `requestFactory`, and hands it over with requestReceived(), which calls process().
+ *
+ * - Head-of-line order: the next pipelined request is not parsed until the current one has
+ *   finished, so responses go out in order. Bytes that arrive meanwhile are kept; once more
+ *   than `eagerReadSize` (16 KiB, Twisted's _optimisticEagerReadSize) are kept, the channel
+ *   pauses its transport (stops reading) until the request is answered. It keeps reading up
+ *   to that point, rather than pausing at once, so that a client closing its connection is
+ *   seen while the request is still being processed: a paused socket would hide the FIN, and
+ *   notifyFinish() could not tell the application (DESIGN.md, the disconnect chain). Set
+ *   eagerReadSize to 0 to pause as soon as a request is being answered.
+ * - Keep-alive: HTTP/1.1 unless either side says "Connection: close"; HTTP/1.0 only when the
+ *   request says "Connection: keep-alive" and the response has a length (it then says
+ *   "Connection: keep-alive" back). Otherwise the connection closes after the response.
+ * - Flow control: the channel is the transport's push producer. A producer registered on the
+ *   request is registered here; pause/resume from the transport reach it, and a stop from the
+ *   transport (the peer went away) stops it.
+ * - Timeouts, on `reactor`: the idle timeout `timeOut` (60 s) closes a connection that sends
+ *   nothing while no request is being answered; `headersTimeout` (30 s) answers 408 to a
+ *   request whose header block is not complete in time however slowly it trickles in
+ *   (slowloris); after a timeout closes the connection, `abortTimeout` (15 s) later it is
+ *   aborted if still open.
+ * - A bad request gets its 4xx (or 5xx for an unsupported method/version) with a short body,
+ *   and the connection closes: nothing after it is parsed.
+ */
+
+import { createRequire } from "node:module";
+import { Failure } from "../internet/failure.js";
+import type {
+  Bytes,
+  IAddress,
+  IDelayedCall,
+  IPullProducer,
+  IPushProducer,
+  IReactorTime,
+  ITransport,
+} from "../internet/interfaces.js";
+import { Logger } from "../internet/log.js";
+import { Protocol, connectionDone } from "../internet/protocol.js";
+import { DEFAULT_SPILL_THRESHOLD } from "./http-content.js";
+import { datetimeToString } from "./http-dates.js";
+import type { Headers } from "./http-headers.js";
+import { HTTPParseError, HTTPRequestParser, type HTTPParserHandler, type HTTPParserOptions } from "./http-parser.js";
+import { PullToPush } from "./http-pull-to-push.js";
+import { Request, type RequestFactory } from "./http-request.js";
+import { responsePhrase } from "./http-status.js";
+
+/** The Server header sent unless the response sets one (null in options sends none). */
+export const SERVER_VERSION = "TorsionWeb/0.1.0";
+
+/** Settings of an HTTPChannel; HTTPFactory passes its own. */
+export interface HTTPChannelOptions extends HTTPParserOptions {
+  /** Where timeouts are scheduled and Date comes from. Default: the global reactor. */
+  reactor?: IReactorTime;
+  /** The idle timeout in seconds (Twisted's timeOut); null disables it. Default 60. */
+  timeOut?: number | null;
+  /** Seconds allowed to receive a whole request line and header block; null disables. Default 30. */
+  headersTimeout?: number | null;
+  /** Seconds after a timeout's close before the connection is aborted; null never aborts. Default 15. */
+  abortTimeout?: number | null;
+  /** The class (or subclass) of Request to build. Default Request. */
+  requestFactory?: RequestFactory;
+  /** Bytes of pipelined input kept while a request is answered before pausing the transport. Default 16384. */
+  eagerReadSize?: number;
+  /** The Server header; null sends none. Default SERVER_VERSION. */
+  serverVersion?: string | null;
+  /** Send a Date header (unless the response sets one). Default true. */
+  sendDate?: boolean;
+  /** Request bodies above this many bytes go to a temporary file. Default 100000. */
+  contentSpillThreshold?: number;
+}
+
+const requireModule = createRequire(import.meta.url);
+
+/** The global reactor, loaded on first need so importing torsion/web/http starts nothing. */
+export function globalReactor(): IReactorTime {
+  return (requireModule("../internet/reactor.js") as { reactor: IReactorTime }).reactor;
+}
+
+const log = new Logger("torsion.web.http");
+
+/** Date header values are computed once per second, for every channel. */
+let cachedDateSecond = -1;
+let cachedDate = "";
+function httpDate(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s !== cachedDateSecond) {
+    cachedDateSecond = s;
+    cachedDate = datetimeToString(s);
+  }
+  return cachedDate;
+}
+
+const CONTINUE_100 = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+
+/** The comma/space separated tokens of Connection headers, lower case. */
+function connectionTokens(headers: Headers): string[] {
+  const values = headers.getRawHeaders("connection");
+  if (values === undefined) return [];
+  const tokens: string[] = [];
+  for (const v of values) for (const t of v.split(/[\s,]+/)) if (t) tokens.push(t.toLowerCase());
+  return tokens;
+}
+
+type PushableTransport = ITransport & Partial<IPushProducer> & {
+  registerProducer?(producer: IPushProducer, streaming: true): void;
+  unregisterProducer?(): void;
+  abortConnection?(): void;
+  isSecure?(): boolean;
+};
+
+export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHandler {
+  /** Requests received and not yet finished: the one being answered, then one being received. */
+  requests: Request[] = [];
+  requestFactory: RequestFactory;
+  timeOut: number | null;
+  headersTimeout: number | null;
+  abortTimeout: number | null;
+  eagerReadSize: number;
+  serverVersion: string | null;
+  sendDate: boolean;
+  contentSpillThreshold: number;
+  /** False once the connection must close after the current response. */
+  persistent = true;
+  readonly parser: HTTPRequestParser;
+
+  private _reactor: IReactorTime | null;
+  /** A request has been fully received and is being answered. */
+  private _handlingRequest = false;
+  /** Inside the parse loop (guards against re-entry from synchronous responses). */
+  private _parsing = false;
+  /** The connection is closing: no more input is parsed. */
+  private _closing = false;
+  private _dataBuffer: Buffer[] = [];
+  private _dataBufferSize = 0;
+  private _pausedForPipelining = false;
+  private _waitingForTransport = false;
+  private _registeredWithTransport = false;
+  private _requestProducer: IPushProducer | null = null;
+  private _requestProducerStreaming: boolean | null = null;
+  private _timer: IDelayedCall | null = null;
+  private _abortingCall: IDelayedCall | null = null;
+  private _lastActivity = 0;
+  private _headStart = 0;
+
+  constructor(options: HTTPChannelOptions = {}) {
+    super();
+    this._reactor = options.reactor ?? null;
+    this.timeOut = options.timeOut === undefined ? 60 : options.timeOut;
+    this.headersTimeout = options.headersTimeout === undefined ? 30 : options.headersTimeout;
+    this.abortTimeout = options.abortTimeout === undefined ? 15 : options.abortTimeout;
+    this.requestFactory = options.requestFactory ?? Request;
+    this.eagerReadSize = options.eagerReadSize ?? 0x4000;
+    this.serverVersion = options.serverVersion === undefined ? SERVER_VERSION : options.serverVersion;
+    this.sendDate = options.sendDate ?? true;
+    this.contentSpillThreshold = options.contentSpillThreshold ?? DEFAULT_SPILL_THRESHOLD;
+    this.parser = new HTTPRequestParser(this, options);
+  }
+
+  get reactor(): IReactorTime {
+    if (this._reactor === null) this._reactor = globalReactor();
+    return this._reactor;
+  }
+
+  set reactor(reactor: IReactorTime) {
+    this._reactor = reactor;
+  }
+
+  private get net(): PushableTransport {
+    return this.transport as PushableTransport;
+  }
+
+  // --- IProtocol -----------------------------------------------------------------------
+
+  override connectionMade(): void {
+    const transport = this.net;
+    if (typeof transport.registerProducer === "function" && typeof transport.pauseProducing === "function") {
+      transport.registerProducer(this, true);
+      this._registeredWithTransport = true;
+    }
+    this._lastActivity = this.reactor.seconds();
+    this.scheduleTimer();
+  }
+
+  override dataReceived(data: Bytes): void {
+    if (this._closing || !this.connected) return;
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (buf.length === 0) return;
+    if (this._handlingRequest || this._parsing) {
+      this.bufferInput(buf);
+      return;
+    }
+    this._lastActivity = this.reactor.seconds();
+    this.parseLoop(buf);
+  }
+
+  override connectionLost(reason: Failure = connectionDone): void {
+    if (!this.connected) return;
+    super.connectionLost(reason);
+    this._closing = true;
+    this.cancelTimer();
+    if (this._abortingCall !== null) {
+      const call = this._abortingCall;
+      this._abortingCall = null;
+      if (call.active()) call.cancel();
+    }
+    const requests = this.requests;
+    this.requests = [];
+    for (const request of requests) {
+      try {
+        request.connectionLost(reason);
+      } catch (err) {
+        log.failure("Error in connectionLost of {request}", err, { request: String(request) });
+      }
+    }
+    // A producer left behind by a request that had already finished.
+    const producer = this._requestProducer;
+    if (producer !== null) {
+      this.unregisterProducer();
+      producer.stopProducing();
+    }
+    this._dataBuffer = [];
+    this._dataBufferSize = 0;
+  }
+
+  // --- parsing -------------------------------------------------------------------------
+
+  private bufferInput(data: Buffer): void {
+    this._dataBuffer.push(data);
+    this._dataBufferSize += data.length;
+    if (
+      this._handlingRequest &&
+      this._dataBufferSize > this.eagerReadSize &&
+      !this._pausedForPipelining &&
+      !this._waitingForTransport
+    ) {
+      this.pauseTransport();
+    }
+  }
+
+  private takeBuffered(): Buffer | null {
+    const chunks = this._dataBuffer;
+    if (chunks.length === 0) return null;
+    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this._dataBufferSize);
+    this._dataBuffer = [];
+    this._dataBufferSize = 0;
+    return data;
+  }
+
+  private parseLoop(first: Buffer): void {
+    const parser = this.parser;
+    this._parsing = true;
+    try {
+      let data: Buffer | null = first;
+      while (data !== null) {
+        if (parser.idle) this._headStart = this.reactor.seconds();
+        let consumed: number;
+        try {
+          consumed = parser.execute(data);
+        } catch (err) {
+          if (!(err instanceof HTTPParseError)) throw err;
+          this.respondToBadRequestAndDisconnect(err.code);
+          return;
+        }
+        if (this._closing) return;
+        if (!parser.messageDone) {
+          data = this.takeBuffered();
+          continue;
+        }
+        // One request is complete. What follows belongs to the next one: keep it, in order.
+        if (consumed < data.length) {
+          this._dataBuffer.unshift(data.subarray(consumed));
+          this._dataBufferSize += data.length - consumed;
+        }
+        this._handlingRequest = true;
+        this.allContentReceived();
+        if (this._handlingRequest || this._closing) break;
+        data = this.takeBuffered();
+      }
+    } finally {
+      this._parsing = false;
+    }
+    if (this._closing) return;
+    if (this._handlingRequest) {
+      if (this.eagerReadSize === 0 || this._dataBufferSize > this.eagerReadSize) {
+        if (!this._pausedForPipelining && !this._waitingForTransport) this.pauseTransport();
+      }
+    } else if (parser.inHead && this.headersTimeout !== null && this.headersTimeout > 0) {
+      // A head split across reads (rare, and what slowloris does): make sure the timer
+      // fires by its deadline. Heads that arrive whole never get here, so cost nothing.
+      this.ensureTimerBy(this._headStart + this.headersTimeout);
+    }
+  }
+
+  /** HTTPParserHandler: the head is complete; build the Request. */
+  headReceived(method: string, uri: string, version: string, headers: Headers, bodyLength: number): void {
+    const request = new this.requestFactory(this);
+    this.requests.push(request);
+    request.requestHeaders = headers;
+    request.parseCookies();
+    const tokens = headers.hasHeader("connection") ? connectionTokens(headers) : null;
+    if (version === "HTTP/1.1") {
+      if (tokens !== null && tokens.includes("close")) {
+        request.responseHeaders.setRawHeaders("connection", ["close"]);
+        this.persistent = false;
+      } else {
+        this.persistent = true;
+      }
+    } else {
+      // HTTP/1.0: persistent only if asked for, and only if the response turns out to have a length.
+      this.persistent = tokens !== null && tokens.includes("keep-alive");
+    }
+    request.gotLength(bodyLength >= 0 ? bodyLength : null);
+    if (version === "HTTP/1.1") {
+      const expect = headers.getRawHeaders("expect");
+      if (expect !== undefined && expect[0].toLowerCase() === "100-continue") this.transport!.write(CONTINUE_100);
+    }
+  }
+
+  /** HTTPParserHandler: body bytes for the request being received. */
+  bodyReceived(data: Buffer): void {
+    this.requests[this.requests.length - 1].handleContentChunk(data);
+  }
+
+  /** HTTPParserHandler: the message is complete; the parse loop dispatches it. */
+  messageComplete(): void {}
+
+  private allContentReceived(): void {
+    const parser = this.parser;
+    const request = this.requests[this.requests.length - 1];
+    request.requestReceived(parser.method, parser.uri, parser.version);
+  }
+
+  /** Called by the first request when its response is done. */
+  requestDone(request: Request): void {
+    if (request !== this.requests[0]) throw new TypeError("requestDone called for a request that is not the first");
+    this.requests.shift();
+    this._handlingRequest = false;
+    if (this._closing) return;
+    this._lastActivity = this.reactor.seconds();
+    if (!this.persistent) {
+      this.loseConnection();
+      return;
+    }
+    this.parser.reset();
+    this.scheduleTimer();
+    if (this._pausedForPipelining) {
+      this._pausedForPipelining = false;
+      if (!this._waitingForTransport) this.net.resumeProducing?.();
+    }
+    if (!this._parsing) {
+      const data = this.takeBuffered();
+      if (data !== null) this.parseLoop(data);
+    }
+  }
+
+  /**
+   * Called by a Request as it writes its head: add Date and Server, settle persistence, and
+   * return the head so far.
+   */
+  _responseHeadStarting(request: Request, head: string, noBody: boolean): string {
+    const headers = request.responseHeaders;
+    if (this.sendDate && !headers.hasHeader("date")) head += "Date: " + httpDate(this.reactor.seconds()) + "\r\n";
+    if (this.serverVersion !== null && !headers.hasHeader("server")) head += "Server: " + this.serverVersion + "\r\n";
+    const tokens = headers.hasHeader("connection") ? connectionTokens(headers) : null;
+    if (tokens !== null && tokens.includes("close")) this.persistent = false;
+    if (request.clientproto !== "HTTP/1.1" && this.persistent) {
+      if (noBody || headers.hasHeader("content-length")) {
+        if (tokens === null) head += "Connection: keep-alive\r\n";
+      } else {
+        this.persistent = false; // close-delimited body
+      }
+    }
+    return head;
+  }
+
+  // --- what a Request uses --------------------------------------------------------------
+
+  write(data: Bytes): void {
+    this.transport?.write(data);
+  }
+
+  writeSequence(data: Iterable<Bytes>): void {
+    this.transport?.writeSequence(data);
+  }
+
+  getPeer(): IAddress | null {
+    return this.transport ? this.transport.getPeer() : null;
+  }
+
+  getHost(): IAddress | null {
+    return this.transport ? this.transport.getHost() : null;
+  }
+
+  /** True if the transport says it is secure (a TLS transport's isSecure()). */
+  isSecure(): boolean {
+    const transport = this.net;
+    return transport !== null && typeof transport.isSecure === "function" ? transport.isSecure() : false;
+  }
+
+  /** Close the connection once what was written is sent. */
+  loseConnection(): void {
+    this._closing = true;
+    if (this._registeredWithTransport) {
+      this._registeredWithTransport = false;
+      this.net.unregisterProducer?.();
+    }
+    this.transport?.loseConnection();
+  }
+
+  /** For a Request: register the producer of its response. */
+  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
+    if (this._requestProducer !== null) {
+      throw new Error(`Cannot register producer ${producer}, because producer ${this._requestProducer} was never unregistered.`);
+    }
+    let push: IPushProducer;
+    if (streaming) {
+      push = producer as IPushProducer;
+    } else {
+      push = new PullToPush(producer as IPullProducer, this.reactor);
+    }
+    this._requestProducer = push;
+    this._requestProducerStreaming = streaming;
+    if (!streaming) {
+      if (this._waitingForTransport) push.pauseProducing();
+      (push as PullToPush).startStreaming();
+    } else if (this._waitingForTransport) {
+      push.pauseProducing();
+    }
+  }
+
+  unregisterProducer(): void {
+    const producer = this._requestProducer;
+    if (producer === null) return;
+    if (!this._requestProducerStreaming) (producer as PullToPush).stopStreaming();
+    this._requestProducer = null;
+    this._requestProducerStreaming = null;
+  }
+
+  // --- IPushProducer: driven by the transport ------------------------------------------
+
+  /** The transport's buffer is full: pause the request's producer, and reading if idle. */
+  pauseProducing(): void {
+    this._waitingForTransport = true;
+    this._requestProducer?.pauseProducing();
+    if (!this._handlingRequest && !this._pausedForPipelining) this.net.pauseProducing?.();
+  }
+
+  /** The transport's buffer drained: resume the request's producer, and reading if idle. */
+  resumeProducing(): void {
+    this._waitingForTransport = false;
+    this._requestProducer?.resumeProducing();
+    if (!this._handlingRequest && !this._pausedForPipelining) this.net.resumeProducing?.();
+  }
+
+  /** The transport will take no more data (the peer is gone): stop the request's producer. */
+  stopProducing(): void {
+    if (this._requestProducer === null) return;
+    const request = this.requests[0];
+    if (request !== undefined && request.producer !== null) {
+      request._stopProducer();
+      return;
+    }
+    const producer = this._requestProducer;
+    this.unregisterProducer();
+    producer.stopProducing();
+  }
+
+  // --- errors and timeouts ---------------------------------------------------------------
+
+  /** Answer a bad request with `code` and a short body, then close. */
+  respondToBadRequestAndDisconnect(code = 400): void {
+    if (this._closing) return;
+    const phrase = responsePhrase(code);
+    const body = `${code} ${phrase}\n`;
+    const response =
+      `HTTP/1.1 ${code} ${phrase}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
+      `Connection: close\r\n\r\n${body}`;
+    this.transport?.write(Buffer.from(response, "latin1"));
+    this.loseConnection();
+    this.scheduleAbort();
+  }
+
+  /** The idle timeout passed: close, and abort abortTimeout seconds later if still open. */
+  timeoutConnection(): void {
+    log.info("Timing out client: {peer}", { peer: describePeer(this.transport) });
+    this.scheduleAbort();
+    this.loseConnection();
+  }
+
+  /** The connection did not close after a timeout: abort it. */
+  forceAbortClient(): void {
+    log.info("Forcibly timing out client: {peer}", { peer: describePeer(this.transport) });
+    this._abortingCall = null;
+    this.net.abortConnection?.();
+  }
+
+  private scheduleAbort(): void {
+    if (this.abortTimeout === null || this._abortingCall !== null || !this.connected) return;
+    this._abortingCall = this.reactor.callLater(this.abortTimeout, this.onAbortTimer);
+  }
+
+  private readonly onAbortTimer = (): void => {
+    this._abortingCall = null;
+    if (this.connected) this.forceAbortClient();
+  };
+
+  private pauseTransport(): void {
+    this._pausedForPipelining = true;
+    this.net.pauseProducing?.();
+  }
+
+  /** The next moment a timeout could fire, or null. */
+  private nextDeadline(): number | null {
+    let next: number | null = null;
+    if (this.timeOut !== null && this.timeOut > 0) {
+      // While a request is answered the idle timeout is suspended (Twisted sets it to None);
+      // check again a full period later.
+      next = this._handlingRequest ? this.reactor.seconds() + this.timeOut : this._lastActivity + this.timeOut;
+    }
+    if (this.headersTimeout !== null && this.headersTimeout > 0 && this.parser.inHead && !this._handlingRequest) {
+      const h = this._headStart + this.headersTimeout;
+      if (next === null || h < next) next = h;
+    }
+    return next;
+  }
+
+  private scheduleTimer(): void {
+    if (this._timer !== null || this._closing) return;
+    const next = this.nextDeadline();
+    if (next === null) return;
+    this._timer = this.reactor.callLater(Math.max(0, next - this.reactor.seconds()), this.onTimer);
+  }
+
+  private ensureTimerBy(deadline: number): void {
+    const timer = this._timer;
+    if (timer !== null && timer.getTime() <= deadline) return;
+    this.cancelTimer();
+    this._timer = this.reactor.callLater(Math.max(0, deadline - this.reactor.seconds()), this.onTimer);
+  }
+
+  private readonly onTimer = (): void => {
+    this._timer = null;
+    if (this._closing || !this.connected) return;
+    const now = this.reactor.seconds();
+    if (
+      this.headersTimeout !== null && this.headersTimeout > 0 && this.parser.inHead && !this._handlingRequest &&
+      now - this._headStart >= this.headersTimeout
+    ) {
+      log.info("Timing out client {peer}: header block not received in time", { peer: describePeer(this.transport) });
+      this.respondToBadRequestAndDisconnect(408);
+      return;
+    }
+    if (this.timeOut !== null && this.timeOut > 0 && !this._handlingRequest && now - this._lastActivity >= this.timeOut) {
+      this.timeoutConnection();
+      return;
+    }
+    this.scheduleTimer();
+  };
+
+  private cancelTimer(): void {
+    const timer = this._timer;
+    this._timer = null;
+    if (timer !== null && timer.active()) timer.cancel();
+  }
+
+  /** Change the idle timeout (as TimeoutMixin.setTimeout); returns the previous one. */
+  setTimeout(period: number | null): number | null {
+    const previous = this.timeOut;
+    this.timeOut = period;
+    this._lastActivity = this.reactor.seconds();
+    this.cancelTimer();
+    if (this.connected) this.scheduleTimer();
+    return previous;
+  }
+}
+
+function describePeer(transport: ITransport | null): string {
+  if (transport === null) return "(no transport)";
+  const peer = transport.getPeer();
+  return peer.type === "TCP" ? `${peer.host}:${peer.port}` : String(peer.name);
+}

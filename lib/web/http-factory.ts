@@ -1,0 +1,141 @@
+/**
+ * HTTPFactory, the ServerFactory of HTTPChannels, and the access log, as twisted.web.http's
+ * HTTPFactory and combinedLogFormatter.
+ *
+ * The factory holds what every channel shares: the reactor (for timeouts and the Date header),
+ * timeOut and the other channel options, the parser's limits, and the requestFactory. A Site
+ * (lib/web/server.ts) is an HTTPFactory whose requestFactory looks up resources; override
+ * buildProtocol to give channels more.
+ *
+ * The access log is written only when asked for: `logPath` (appended to) or `logFile` (any
+ * stream with write(string)). One line per finished request, in the combined log format.
+ */
+
+import { createWriteStream, type WriteStream } from "node:fs";
+import { resolve } from "node:path";
+import type { IAddress, IReactorTime } from "../internet/interfaces.js";
+import { ServerFactory } from "../internet/protocol.js";
+import { HTTPChannel, globalReactor, type HTTPChannelOptions } from "./http-channel.js";
+import { datetimeToLogString } from "./http-dates.js";
+import { Request, type RequestFactory } from "./http-request.js";
+
+/** Formats one access log line (without newline) for a finished request. */
+export type AccessLogFormatter = (timestamp: string, request: Request) => string;
+
+export interface HTTPFactoryOptions extends HTTPChannelOptions {
+  /** Append the access log to this file. */
+  logPath?: string | null;
+  /** Write the access log to this stream (e.g. process.stdout). */
+  logFile?: { write(line: string): unknown } | null;
+  /** Twisted's name for timeOut: the idle timeout in seconds, null to disable. Default 60. */
+  timeout?: number | null;
+  /** Formats access log lines; default combinedLogFormatter. */
+  logFormatter?: AccessLogFormatter;
+}
+
+/**
+ * Escape a latin1 string as Twisted's _escape does (Python's repr of bytes, for double quotes):
+ * printable ASCII stays, `"` and `\` are backslashed, anything else is \t, \n, \r or \xHH.
+ */
+export function escapeForLog(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34) out += '\\"';
+    else if (c === 92) out += "\\\\";
+    else if (c >= 32 && c < 127) out += s[i];
+    else if (c === 9) out += "\\t";
+    else if (c === 10) out += "\\n";
+    else if (c === 13) out += "\\r";
+    else out += "\\x" + (c & 0xff).toString(16).padStart(2, "0");
+  }
+  return out;
+}
+
+/** A line in the combined log format, as Twisted's combinedLogFormatter. */
+export const combinedLogFormatter: AccessLogFormatter = (timestamp, request) => {
+  const client = request.getClientAddress();
+  const ip = client !== null && client.type === "TCP" ? client.host : "-";
+  const referrer = escapeForLog(request.getHeader("referer") || "-");
+  const agent = escapeForLog(request.getHeader("user-agent") || "-");
+  return (
+    `"${escapeForLog(ip)}" - - ${timestamp} "${escapeForLog(request.method)} ${escapeForLog(request.uri)} ` +
+    `${escapeForLog(request.clientproto)}" ${request.code} ${request.sentLength || "-"} "${referrer}" "${agent}"`
+  );
+};
+
+export class HTTPFactory extends ServerFactory {
+  /** The idle timeout given to each channel, in seconds; null disables it. */
+  timeOut: number | null;
+  requestFactory: RequestFactory;
+  /** Options given to every channel (limits, timeouts, headers). */
+  readonly channelOptions: HTTPChannelOptions;
+  readonly logPath: string | null;
+  logFile: { write(line: string): unknown } | null;
+  private readonly logFormatter: AccessLogFormatter;
+  private _reactor: IReactorTime | null;
+  private openedLog: WriteStream | null = null;
+  private logSecond = -1;
+  private logDateTime = "";
+
+  constructor(options: HTTPFactoryOptions = {}) {
+    super();
+    this._reactor = options.reactor ?? null;
+    this.timeOut = options.timeOut !== undefined ? options.timeOut : options.timeout !== undefined ? options.timeout : 60;
+    this.requestFactory = options.requestFactory ?? Request;
+    this.logPath = options.logPath ? resolve(options.logPath) : null;
+    this.logFile = options.logFile ?? null;
+    this.logFormatter = options.logFormatter ?? combinedLogFormatter;
+    const { logPath: _p, logFile: _f, timeout: _t, logFormatter: _l, reactor: _r, ...channelOptions } = options;
+    this.channelOptions = channelOptions;
+  }
+
+  /** The reactor of timeouts and dates: the one given, else the global reactor (loaded on first use). */
+  get reactor(): IReactorTime {
+    if (this._reactor === null) this._reactor = globalReactor();
+    return this._reactor;
+  }
+
+  set reactor(reactor: IReactorTime) {
+    this._reactor = reactor;
+  }
+
+  override buildProtocol(_addr: IAddress | null): HTTPChannel {
+    const channel = new HTTPChannel({
+      ...this.channelOptions,
+      reactor: this.reactor,
+      timeOut: this.timeOut,
+      requestFactory: this.requestFactory,
+    });
+    channel.factory = this;
+    return channel;
+  }
+
+  override startFactory(): void {
+    if (this.logPath !== null && this.openedLog === null) {
+      this.openedLog = createWriteStream(this.logPath, { flags: "a" });
+      this.logFile = this.openedLog;
+    }
+  }
+
+  override stopFactory(): void {
+    if (this.openedLog !== null) {
+      const stream = this.openedLog;
+      this.openedLog = null;
+      if (this.logFile === stream) this.logFile = null;
+      stream.end();
+    }
+  }
+
+  /** Write the access log line of a finished request (called by Request.finish). */
+  log(request: Request): void {
+    const logFile = this.logFile;
+    if (logFile === null) return;
+    const second = Math.floor(this.reactor.seconds());
+    if (second !== this.logSecond) {
+      this.logSecond = second;
+      this.logDateTime = datetimeToLogString(second);
+    }
+    logFile.write(this.logFormatter(this.logDateTime, request) + "\n");
+  }
+}

@@ -1,0 +1,641 @@
+// Tests of lib/internet/abstract.ts (FileDescriptor: the consumer/producer logic of stream
+// transports) on real loopback TCP connections. Ports of twisted/test/test_internet.py
+// (ProducerTests), twisted/test/test_tcp.py and twisted/internet/test/test_tcp.py where they apply.
+
+import { expect } from "chai";
+import * as net from "node:net";
+import { FileDescriptor } from "../../lib/internet/abstract.js";
+import { ConnectionAborted, ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
+import type { Failure } from "../../lib/internet/failure.js";
+import type {
+  Bytes,
+  IClientFactory,
+  IProtocol,
+  IProtocolFactory,
+  IPullProducer,
+  IPushProducer,
+  ITCPTransport,
+  ITransport,
+} from "../../lib/internet/interfaces.js";
+import { captureLogEvents } from "../../lib/internet/log.js";
+import { NodeReactor } from "../../lib/internet/reactor.js";
+import type { Port } from "../../lib/internet/tcp.js";
+
+/** Reject with a clear message if `p` has not settled within `ms`. */
+function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    Promise.resolve(p).then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+function deferredPromise<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A protocol that records what happens to it. */
+class Recorder implements IProtocol {
+  transport!: ITCPTransport;
+  chunks: Buffer[] = [];
+  reasons: Failure[] = [];
+  readonly made = deferredPromise();
+  readonly lost = deferredPromise<Failure>();
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+
+  makeConnection(transport: ITransport): void {
+    this.transport = transport as ITCPTransport;
+    this.connectionMade();
+  }
+  connectionMade(): void {
+    this.made.resolve();
+  }
+  dataReceived(data: Bytes): void {
+    this.chunks.push(Buffer.from(data));
+    const n = this.received.length;
+    this.waiters = this.waiters.filter((w) => (n >= w.n ? (w.resolve(), false) : true));
+  }
+  connectionLost(reason: Failure): void {
+    this.reasons.push(reason);
+    this.lost.resolve(reason);
+  }
+  get received(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+  /** Resolves once at least `n` bytes have arrived. */
+  receivedAtLeast(n: number): Promise<void> {
+    if (this.received.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
+}
+
+function serverFactory(make: () => IProtocol): IProtocolFactory {
+  return { buildProtocol: () => make(), doStart() {}, doStop() {} };
+}
+
+function clientFactory(make: () => IProtocol): IClientFactory {
+  return {
+    buildProtocol: () => make(),
+    doStart() {},
+    doStop() {},
+    startedConnecting() {},
+    clientConnectionFailed() {},
+    clientConnectionLost() {},
+  };
+}
+
+/** A push producer that records the calls it gets. */
+class RecordingPushProducer implements IPushProducer {
+  events: string[] = [];
+  pauseProducing(): void {
+    this.events.push("pause");
+  }
+  resumeProducing(): void {
+    this.events.push("resume");
+  }
+  stopProducing(): void {
+    this.events.push("stop");
+  }
+}
+
+describe("abstract.FileDescriptor", function () {
+  let reactor: NodeReactor;
+  let ports: Port[];
+  let sockets: net.Socket[];
+
+  beforeEach(() => {
+    reactor = new NodeReactor();
+    ports = [];
+    sockets = [];
+  });
+
+  afterEach(async () => {
+    for (const s of sockets) s.destroy();
+    for (const p of ports) await within(p.stopListening(), 2000, "port to close");
+  });
+
+  /** Listen with `server`, connect a torsion client with `client`; both connected. */
+  async function pair<S extends IProtocol, C extends IProtocol>(server: S, client: C): Promise<{ server: S; client: C }> {
+    const port = reactor.listenTCP(0, serverFactory(() => server), { interface: "127.0.0.1" });
+    ports.push(port);
+    const made = deferredPromise();
+    const wrap: IProtocol = {
+      makeConnection: (t) => {
+        client.makeConnection(t);
+        made.resolve();
+      },
+      connectionMade: () => {},
+      dataReceived: (d) => client.dataReceived(d),
+      connectionLost: (r) => client.connectionLost(r),
+    };
+    reactor.connectTCP("127.0.0.1", port.getHost().port, clientFactory(() => wrap));
+    await within(made.promise, 2000, "the client to connect");
+    if (server instanceof Recorder) await within(server.made.promise, 2000, "the server to accept");
+    return { server, client };
+  }
+
+  /** Listen with `server`; connect a raw node:net socket (for peers that misbehave on purpose). */
+  async function rawPeer<S extends IProtocol>(server: S, opts: { pauseOnConnect?: boolean } = {}): Promise<net.Socket> {
+    const made = deferredPromise();
+    const port = reactor.listenTCP(
+      0,
+      serverFactory(() => {
+        made.resolve();
+        return server;
+      }),
+      { interface: "127.0.0.1" },
+    );
+    ports.push(port);
+    const socket = net.connect({ port: port.getHost().port, host: "127.0.0.1" });
+    if (opts.pauseOnConnect) socket.pause();
+    socket.on("error", () => {});
+    sockets.push(socket);
+    await within(made.promise, 2000, "the server to accept");
+    return socket;
+  }
+
+  describe("ProducerTests", () => {
+    it("test_doubleProducer: a pull producer is resumed on registration, and a second producer is refused", async () => {
+      const { server } = await pair(new Recorder(), new Recorder());
+      const first = new RecordingPushProducer();
+      server.transport.registerProducer(first as IPullProducer, false);
+      expect(first.events).to.deep.equal(["resume"]);
+      expect(() => server.transport.registerProducer(new RecordingPushProducer(), false)).to.throw(
+        Error,
+        /never unregistered/,
+      );
+      server.transport.unregisterProducer();
+    });
+
+    it("test_unconnectedFileDescriptor: registering on a closed connection stops the producer at once", async () => {
+      const { server } = await pair(new Recorder(), new Recorder());
+      server.transport.abortConnection();
+      await within(server.lost.promise, 2000, "connectionLost");
+      const p = new RecordingPushProducer();
+      server.transport.registerProducer(p as IPullProducer, false);
+      expect(p.events).to.deep.equal(["stop"]);
+    });
+
+    for (const method of ["write", "writeSequence"] as const) {
+      it(`test_dontPausePullConsumerOn${method === "write" ? "Write" : "WriteSequence"}: a full buffer does not pause a pull producer`, async () => {
+        const server = new Recorder();
+        const peer = await rawPeer(server, { pauseOnConnect: true });
+        const t = server.transport as ITCPTransport & FileDescriptor;
+        t.bufferSize = 1;
+        const p = new RecordingPushProducer();
+        t.registerProducer(p as IPullProducer, false);
+        expect(p.events).to.deep.equal(["resume"]);
+        p.events.length = 0;
+        const big = Buffer.alloc(8 << 20);
+        if (method === "write") t.write(big);
+        else t.writeSequence([big.subarray(0, 4 << 20), big.subarray(4 << 20)]);
+        expect(t.writableLength).to.be.greaterThan(1);
+        expect(p.events).to.deep.equal([]);
+        t.unregisterProducer();
+        peer.destroy();
+      });
+    }
+
+    for (const method of ["write", "writeSequence"] as const) {
+      it(`test_reentrantStreamingProducerUsing${method === "write" ? "Write" : "WriteSequence"}: a producer that writes from resumeProducing is paused again`, async () => {
+        const server = new Recorder();
+        const peer = await rawPeer(server, { pauseOnConnect: true });
+        const t = server.transport as ITCPTransport & FileDescriptor;
+        const chunk = Buffer.alloc(512 << 10);
+        const send = (): void => {
+          if (method === "write") t.write(chunk);
+          else t.writeSequence([chunk.subarray(0, 1000), chunk.subarray(1000)]);
+        };
+        const events: string[] = [];
+        let resumed = deferredPromise();
+        const producer: IPushProducer = {
+          pauseProducing: () => events.push("pause"),
+          resumeProducing: () => {
+            events.push("resume");
+            send();
+            resumed.resolve();
+          },
+          stopProducing: () => events.push("stop"),
+        };
+        t.registerProducer(producer, true);
+        // fill the buffer: the kernel's socket buffers first, then the transport's
+        while (!events.includes("pause")) {
+          send();
+          await new Promise((r) => setImmediate(r));
+        }
+        expect(events).to.deep.equal(["pause"]);
+        for (let round = 0; round < 2; round++) {
+          events.length = 0;
+          resumed = deferredPromise();
+          peer.resume(); // drain everything: the producer is resumed, writes, and is paused again
+          await within(resumed.promise, 5000, "resumeProducing");
+          peer.pause();
+          expect(events).to.deep.equal(["resume", "pause"]);
+        }
+        t.unregisterProducer();
+      });
+    }
+  });
+
+  describe("writing", () => {
+    it("write() rejects a string with TypeError", async () => {
+      const { server } = await pair(new Recorder(), new Recorder());
+      expect(() => server.transport.write("text" as unknown as Bytes)).to.throw(TypeError);
+      expect(() => server.transport.writeSequence(["a" as unknown as Bytes])).to.throw(TypeError);
+    });
+
+    it("writeSequence sends the buffers in order, and zero-length writes are ignored", async () => {
+      const { server, client } = await pair(new Recorder(), new Recorder());
+      server.transport.write(new Uint8Array(0));
+      server.transport.writeSequence([Buffer.from("one "), new Uint8Array(0), Buffer.from("two "), Buffer.from("three")]);
+      await within(client.receivedAtLeast(13), 2000, "13 bytes");
+      expect(client.received.toString()).to.equal("one two three");
+    });
+
+    it("write() after loseConnection() is ignored; what came before is delivered, then ConnectionDone", async () => {
+      const { server, client } = await pair(new Recorder(), new Recorder());
+      server.transport.write(Buffer.from("before"));
+      server.transport.loseConnection();
+      server.transport.write(Buffer.from("after"));
+      const reason = await within(client.lost.promise, 2000, "client connectionLost");
+      expect(client.received.toString()).to.equal("before");
+      expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
+      const serverReason = await within(server.lost.promise, 2000, "server connectionLost");
+      expect(serverReason.check(ConnectionDone)).to.equal(ConnectionDone);
+    });
+
+    it("bufferSize is 64 KiB by default and can be set", async () => {
+      const { server } = await pair(new Recorder(), new Recorder());
+      const t = server.transport as unknown as FileDescriptor;
+      expect(t.bufferSize).to.equal(64 * 1024);
+      t.bufferSize = 1024;
+      expect(t.bufferSize).to.equal(1024);
+      expect(() => (t.bufferSize = -1)).to.throw(RangeError);
+    });
+
+    it("a streaming producer is paused and resumed with a bufferSize below the socket's high-water mark", async () => {
+      const server = new Recorder();
+      const peer = await rawPeer(server, { pauseOnConnect: true });
+      const t = server.transport as ITCPTransport & FileDescriptor;
+      t.bufferSize = 100;
+      const p = new RecordingPushProducer();
+      t.registerProducer(p, true);
+      while (!p.events.includes("pause")) {
+        t.write(Buffer.alloc(64 << 10));
+        await new Promise((r) => setImmediate(r));
+      }
+      const resumed = new Promise<void>((resolve) => {
+        const orig = p.resumeProducing.bind(p);
+        p.resumeProducing = () => {
+          orig();
+          resolve();
+        };
+      });
+      peer.resume();
+      await within(resumed, 5000, "resumeProducing");
+      expect(p.events).to.deep.equal(["pause", "resume"]);
+      t.unregisterProducer();
+    });
+  });
+
+  describe("flow control with a slow reader", function () {
+    this.timeout(20000);
+
+    it("a push producer writing 256 MiB to a slow reader is paused, and the buffer stays within bufferSize plus one chunk", async () => {
+      const TOTAL = 256 << 20;
+      const CHUNK = 64 << 10;
+      const chunk = Buffer.alloc(CHUNK, 0x61);
+      const server = new Recorder();
+      const peer = await rawPeer(server, { pauseOnConnect: true });
+      const t = server.transport as ITCPTransport & FileDescriptor;
+      let sent = 0;
+      let maxBuffered = 0;
+      let pauses = 0;
+      let paused = false;
+      const done = deferredPromise();
+      const producer: IPushProducer = {
+        pauseProducing() {
+          pauses++;
+          paused = true;
+        },
+        resumeProducing() {
+          paused = false;
+          setImmediate(produce);
+        },
+        stopProducing() {
+          paused = true;
+        },
+      };
+      function produce(): void {
+        while (!paused && sent < TOTAL) {
+          t.write(chunk);
+          sent += CHUNK;
+          maxBuffered = Math.max(maxBuffered, t.writableLength);
+        }
+        if (sent >= TOTAL && !paused) {
+          t.unregisterProducer();
+          t.loseConnection();
+          done.resolve();
+        }
+      }
+      t.registerProducer(producer, true);
+      produce();
+      // the slow reader: reads in bursts, pausing its socket between them (bounded waits)
+      let received = 0;
+      const eof = new Promise<void>((resolve) => peer.on("end", resolve));
+      peer.on("data", (d: Buffer) => {
+        received += d.length;
+      });
+      const reader = setInterval(() => {
+        peer.resume();
+        setTimeout(() => peer.pause(), 2);
+      }, 3);
+      try {
+        await within(done.promise, 15000, "the producer to finish");
+        peer.resume();
+        await within(eof, 15000, "all the data");
+      } finally {
+        clearInterval(reader);
+      }
+      expect(received).to.equal(TOTAL);
+      expect(pauses).to.be.greaterThan(0);
+      expect(maxBuffered).to.be.at.most(t.bufferSize + CHUNK);
+    });
+
+    it("killing the client mid-transfer stops the producer once, then connectionLost(ConnectionLost) once", async () => {
+      const server = new Recorder();
+      const order: string[] = [];
+      const origLost = server.connectionLost.bind(server);
+      server.connectionLost = (r) => {
+        order.push("connectionLost");
+        origLost(r);
+      };
+      const peer = await rawPeer(server, { pauseOnConnect: true });
+      const t = server.transport as ITCPTransport & FileDescriptor;
+      let stops = 0;
+      let paused = false;
+      const pausedOnce = deferredPromise();
+      const producer: IPushProducer = {
+        pauseProducing() {
+          paused = true;
+          pausedOnce.resolve();
+        },
+        resumeProducing() {
+          paused = false;
+        },
+        stopProducing() {
+          stops++;
+          order.push("stopProducing");
+        },
+      };
+      t.registerProducer(producer, true);
+      const pump = setInterval(() => {
+        for (let i = 0; i < 8 && !paused; i++) t.write(Buffer.alloc(256 << 10));
+      }, 1);
+      const before = FileDescriptor.counters.producersStopped;
+      try {
+        await within(pausedOnce.promise, 5000, "the producer to be paused");
+        peer.resetAndDestroy(); // the client dies: RST
+        const reason = await within(server.lost.promise, 5000, "connectionLost");
+        expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
+        expect(reason.check(ConnectionDone)).to.equal(null);
+      } finally {
+        clearInterval(pump);
+      }
+      await new Promise((r) => setTimeout(r, 20)); // any second call would have come by now
+      expect(order).to.deep.equal(["stopProducing", "connectionLost"]);
+      expect(stops).to.equal(1);
+      expect(server.reasons).to.have.length(1);
+      expect(FileDescriptor.counters.producersStopped - before).to.equal(1);
+    });
+
+    it("loseConnection() with a registered producer waits for unregisterProducer()", async () => {
+      const { server, client } = await pair(new Recorder(), new Recorder());
+      const p = new RecordingPushProducer();
+      server.transport.registerProducer(p, true);
+      server.transport.write(Buffer.from("abc"));
+      server.transport.loseConnection();
+      server.transport.write(Buffer.from("def")); // the producer's writes still go out
+      await within(client.receivedAtLeast(6), 2000, "6 bytes");
+      await new Promise((r) => setTimeout(r, 30));
+      expect(client.reasons).to.have.length(0);
+      expect(server.reasons).to.have.length(0);
+      server.transport.unregisterProducer();
+      const reason = await within(client.lost.promise, 2000, "client connectionLost");
+      expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
+      expect(client.received.toString()).to.equal("abcdef");
+      expect((await server.lost.promise).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect(p.events).to.deep.equal([]); // unregistered before the close: not stopped
+    });
+
+    it("abortConnection() discards buffered data and gives ConnectionAborted", async () => {
+      const server = new Recorder();
+      const peer = await rawPeer(server, { pauseOnConnect: true });
+      const t = server.transport as ITCPTransport & FileDescriptor;
+      const total = 32 << 20;
+      t.write(Buffer.alloc(total));
+      expect(t.writableLength).to.be.greaterThan(0);
+      let received = 0;
+      peer.on("data", (d: Buffer) => (received += d.length));
+      const closed = new Promise<void>((resolve) => peer.on("close", () => resolve()));
+      t.abortConnection();
+      t.abortConnection(); // a second abort is a no-op
+      const reason = await within(server.lost.promise, 2000, "connectionLost");
+      expect(reason.check(ConnectionAborted)).to.equal(ConnectionAborted);
+      peer.resume();
+      await within(closed, 2000, "the peer to see the reset");
+      expect(received).to.be.lessThan(total);
+      expect(server.reasons).to.have.length(1);
+    });
+  });
+
+  describe("closing", () => {
+    it("a clean close by the peer gives ConnectionDone on both sides", async () => {
+      const { server, client } = await pair(new Recorder(), new Recorder());
+      client.transport.loseConnection();
+      expect((await within(server.lost.promise, 2000, "server connectionLost")).check(ConnectionDone)).to.equal(
+        ConnectionDone,
+      );
+      expect((await within(client.lost.promise, 2000, "client connectionLost")).check(ConnectionDone)).to.equal(
+        ConnectionDone,
+      );
+      expect(server.reasons).to.have.length(1);
+      expect(client.reasons).to.have.length(1);
+    });
+
+    it("a reset by the peer gives ConnectionLost", async () => {
+      const server = new Recorder();
+      const peer = await rawPeer(server);
+      peer.resetAndDestroy();
+      const reason = await within(server.lost.promise, 2000, "connectionLost");
+      expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
+      expect(reason.check(ConnectionAborted)).to.equal(null);
+    });
+
+    it("stopProducing() on the transport closes the connection (as loseConnection)", async () => {
+      const { server, client } = await pair(new Recorder(), new Recorder());
+      server.transport.write(Buffer.from("x"));
+      (server.transport as unknown as FileDescriptor).stopProducing();
+      expect((await within(client.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect(client.received.toString()).to.equal("x");
+    });
+  });
+
+  describe("HalfCloseTests", () => {
+    class HalfCloser extends Recorder {
+      readLost = deferredPromise();
+      writeLost = deferredPromise();
+      readConnectionLost(): void {
+        this.readLost.resolve();
+      }
+      writeConnectionLost(): void {
+        this.writeLost.resolve();
+      }
+    }
+
+    it("test_readNotification: the peer's FIN gives readConnectionLost and the server can still write", async () => {
+      const server = new HalfCloser();
+      const peer = await rawPeer(server);
+      let got = "";
+      peer.on("data", (d: Buffer) => (got += d.toString()));
+      const peerClosed = new Promise<void>((resolve) => peer.on("close", () => resolve()));
+      peer.end(Buffer.from("request"));
+      await within(server.readLost.promise, 2000, "readConnectionLost");
+      expect(server.received.toString()).to.equal("request");
+      expect(server.reasons).to.have.length(0);
+      server.transport.write(Buffer.from("response"));
+      server.transport.loseConnection();
+      await within(peerClosed, 2000, "the peer to close");
+      expect(got).to.equal("response");
+      expect((await server.lost.promise).check(ConnectionDone)).to.equal(ConnectionDone);
+    });
+
+    it("test_writeCloseNotification: loseWriteConnection sends a FIN, tells writeConnectionLost, and reading goes on", async () => {
+      const server = new HalfCloser();
+      const peer = await rawPeer(server);
+      const peerEnded = new Promise<void>((resolve) => peer.on("end", () => resolve()));
+      let got = "";
+      peer.on("data", (d: Buffer) => (got += d.toString()));
+      server.transport.write(Buffer.from("bye"));
+      server.transport.loseWriteConnection();
+      server.transport.write(Buffer.from("ignored"));
+      await within(server.writeLost.promise, 2000, "writeConnectionLost");
+      await within(peerEnded, 2000, "the peer to see the FIN");
+      expect(got).to.equal("bye");
+      peer.write("still reading");
+      await within(server.receivedAtLeast(13), 2000, "13 bytes");
+      peer.end();
+      expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+    });
+
+    it("a protocol without readConnectionLost gets connectionLost(ConnectionDone) on the peer's FIN", async () => {
+      const server = new Recorder();
+      const peer = await rawPeer(server);
+      peer.end();
+      expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+    });
+  });
+
+  describe("PauseProducingTests", () => {
+    it("test_pauseProducing: pauseProducing() on the transport stops dataReceived until resumeProducing()", async () => {
+      const server = new Recorder();
+      const peer = await rawPeer(server);
+      peer.write("first");
+      await within(server.receivedAtLeast(5), 2000, "5 bytes");
+      server.transport.pauseProducing();
+      peer.write("second");
+      await new Promise((r) => setTimeout(r, 50));
+      expect(server.received.toString()).to.equal("first");
+      server.transport.resumeProducing();
+      await within(server.receivedAtLeast(11), 2000, "11 bytes");
+      expect(server.received.toString()).to.equal("firstsecond");
+    });
+  });
+
+  describe("misbehaving protocols", () => {
+    it("a dataReceived that throws is logged and drops only its own connection; the server keeps serving", async () => {
+      const logs = captureLogEvents();
+      try {
+        const protocols: Recorder[] = [];
+        const port = reactor.listenTCP(
+          0,
+          serverFactory(() => {
+            const p = new Recorder();
+            p.dataReceived = function (this: Recorder, data: Bytes) {
+              if (Buffer.from(data).toString().includes("boom")) throw new Error("boom in dataReceived");
+              this.transport.write(data);
+            };
+            protocols.push(p);
+            return p;
+          }),
+          { interface: "127.0.0.1" },
+        );
+        ports.push(port);
+        const connect = async (): Promise<net.Socket> => {
+          const s = net.connect({ port: port.getHost().port, host: "127.0.0.1" });
+          s.on("error", () => {});
+          sockets.push(s);
+          await within(new Promise((r) => s.once("connect", r)), 2000, "connect");
+          return s;
+        };
+        const good = await connect();
+        const bad = await connect();
+        const badClosed = new Promise<void>((resolve) => bad.on("close", () => resolve()));
+        bad.write("boom");
+        await within(badClosed, 2000, "the bad connection to be dropped");
+        const echoed = new Promise<string>((resolve) => good.once("data", (d: Buffer) => resolve(d.toString())));
+        good.write("ping");
+        expect(await within(echoed, 2000, "the echo")).to.equal("ping");
+        const third = await connect();
+        const echoed3 = new Promise<string>((resolve) => third.once("data", (d: Buffer) => resolve(d.toString())));
+        third.write("pong");
+        expect(await within(echoed3, 2000, "the echo")).to.equal("pong");
+        const badReason = await protocols[1].lost.promise;
+        expect(badReason.check(ConnectionLost)).to.equal(ConnectionLost);
+        expect(protocols[1].reasons).to.have.length(1);
+        expect(logs.failures().map((f) => f.getErrorMessage())).to.include("boom in dataReceived");
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it("a connectionMade that throws is logged and the connection dropped", async () => {
+      const logs = captureLogEvents();
+      try {
+        const server = new Recorder();
+        server.connectionMade = () => {
+          throw new Error("boom in connectionMade");
+        };
+        const peer = await rawPeer(server);
+        const closed = new Promise<void>((resolve) => peer.on("close", () => resolve()));
+        await within(closed, 2000, "the connection to be dropped");
+        await within(server.lost.promise, 2000, "connectionLost");
+        expect(logs.failures().map((f) => f.getErrorMessage())).to.include("boom in connectionMade");
+      } finally {
+        logs.stop();
+      }
+    });
+  });
+
+  describe("counters", () => {
+    it("openConnections counts connections between makeConnection and connectionLost", async () => {
+      const before = FileDescriptor.counters.openConnections;
+      const { server, client } = await pair(new Recorder(), new Recorder());
+      expect(FileDescriptor.counters.openConnections - before).to.equal(2);
+      client.transport.loseConnection();
+      await within(server.lost.promise, 2000, "server connectionLost");
+      await within(client.lost.promise, 2000, "client connectionLost");
+      expect(FileDescriptor.counters.openConnections - before).to.equal(0);
+    });
+  });
+});

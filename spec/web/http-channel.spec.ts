@@ -1,0 +1,751 @@
+import { expect } from "chai";
+import { ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
+import { Failure } from "../../lib/internet/failure.js";
+import type { IPullProducer, IPushProducer } from "../../lib/internet/interfaces.js";
+import { captureLogEvents } from "../../lib/internet/log.js";
+import { Clock } from "../../lib/internet/task.js";
+import { StringTransport, StringTransportWithDisconnection } from "../../lib/internet/testing.js";
+import { HTTPChannel } from "../../lib/web/http-channel.js";
+import { HTTPFactory } from "../../lib/web/http-factory.js";
+import { Request } from "../../lib/web/http-request.js";
+import {
+  DelayedHTTPHandler,
+  DummyHTTPHandler,
+  SilentRequest,
+  assertResponseEquals,
+  bytes,
+  feedBytewise,
+  makeChannel,
+} from "./http-test-helpers.js";
+
+class DummyProducer implements IPushProducer {
+  events: string[] = [];
+  pauseProducing(): void {
+    this.events.push("pause");
+  }
+  resumeProducing(): void {
+    this.events.push("resume");
+  }
+  stopProducing(): void {
+    this.events.push("stop");
+  }
+}
+
+const http10Requests = "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n";
+const http10Expected = [["HTTP/1.0 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.0", "Content-Length: 13", "'''\nNone\n'''\n"]];
+
+const http11Requests =
+  "GET / HTTP/1.1\r\nAccept: text/html\r\n\r\n" +
+  "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789" +
+  "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789" +
+  "HEAD / HTTP/1.1\r\n\r\n";
+const http11Expected = [
+  ["HTTP/1.1 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.1", "Content-Length: 13", "'''\nNone\n'''\n"],
+  ["HTTP/1.1 200 OK", "Request: /", "Command: POST", "Version: HTTP/1.1", "Content-Length: 21", "'''\n10\n0123456789'''\n"],
+  ["HTTP/1.1 200 OK", "Request: /", "Command: POST", "Version: HTTP/1.1", "Content-Length: 21", "'''\n10\n0123456789'''\n"],
+  ["HTTP/1.1 200 OK", "Request: /", "Command: HEAD", "Version: HTTP/1.1", "Content-Length: 13", ""],
+];
+
+const http11CloseRequests = "GET / HTTP/1.1\r\nAccept: text/html\r\nConnection: close\r\n\r\nGET / HTTP/1.0\r\n\r\n";
+const http11CloseExpected = [
+  ["HTTP/1.1 200 OK", "Connection: close", "Request: /", "Command: GET", "Version: HTTP/1.1", "Content-Length: 13", "'''\nNone\n'''\n"],
+];
+
+/** The shared cases of HTTP1_0Tests, run for each request set as Twisted's subclasses do. */
+function httpVersionSuite(name: string, requests: string, expected: string[][]): void {
+  describe(name, () => {
+    it("test_buffer: requests fed a byte at a time get the expected responses", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      feedBytewise(channel, requests);
+      channel.connectionLost(new Failure(new ConnectionLost("all one")));
+      assertResponseEquals(transport.value(), expected);
+    });
+
+    it("test_noPipelining: pipelined requests are buffered, not processed in parallel", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
+      feedBytewise(channel, requests);
+      expect(transport.value().length).to.equal(0);
+      expect(channel.requests.length).to.equal(1);
+      while (channel.requests.length) {
+        expect(channel.requests.length).to.equal(1);
+        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
+      }
+      assertResponseEquals(transport.value(), expected);
+    });
+
+    it("test_requestBodyTimeout: the idle timeout is reset by each piece of a body", () => {
+      const { channel, transport, clock } = makeChannel({ timeOut: 100 });
+      channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+      clock.advance(99);
+      expect(transport.disconnecting).to.equal(false);
+      channel.dataReceived(bytes("x"));
+      clock.advance(99);
+      expect(transport.disconnecting).to.equal(false);
+      channel.dataReceived(bytes("x"));
+      expect(channel.requests.length).to.equal(1);
+    });
+  });
+}
+
+describe("twisted.web.http HTTPChannel", () => {
+  httpVersionSuite("HTTP1_0Tests", http10Requests, http10Expected);
+  httpVersionSuite("HTTP1_1Tests", http11Requests, http11Expected);
+  httpVersionSuite("HTTP1_1_close_Tests", http11CloseRequests, http11CloseExpected);
+
+  describe("HTTP0_9Tests", () => {
+    it("test_buffer: an HTTP/0.9 request is refused with 400 and the connection closes", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      feedBytewise(channel, "GET /\r\n");
+      expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(transport.disconnecting).to.equal(true);
+    });
+  });
+
+  describe("HTTP1_0Tests (timeouts, with HTTPFactory)", () => {
+    function factoryChannel(clock: Clock, transport = new StringTransport()): HTTPChannel {
+      const factory = new HTTPFactory({ reactor: clock });
+      const channel = factory.buildProtocol(null);
+      channel.makeConnection(transport);
+      return channel;
+    }
+
+    it("test_requestBodyDefaultTimeout: the default idle timeout is 60 seconds", () => {
+      const clock = new Clock();
+      const transport = new StringTransport();
+      const channel = factoryChannel(clock, transport);
+      channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+      clock.advance(59);
+      expect(transport.disconnecting).to.equal(false);
+      clock.advance(1);
+      expect(transport.disconnecting).to.equal(true);
+    });
+
+    it("test_transportForciblyClosed: a timed-out transport still open 15 s later is aborted", () => {
+      const logs = captureLogEvents();
+      try {
+        const clock = new Clock();
+        const transport = new StringTransport();
+        const channel = factoryChannel(clock, transport);
+        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+        clock.advance(60);
+        expect(transport.disconnecting).to.equal(true);
+        expect(transport.disconnected).to.equal(false);
+        expect(logs.events.map((e) => e.log_format)).to.deep.equal(["Timing out client: {peer}"]);
+        clock.advance(14);
+        expect(transport.disconnected).to.equal(false);
+        clock.advance(1);
+        expect(transport.disconnected).to.equal(true);
+        expect(logs.events[1].log_format).to.equal("Forcibly timing out client: {peer}");
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it("test_transportNotAbortedAfterConnectionLost: connectionLost cancels the forced abort", () => {
+      const logs = captureLogEvents();
+      try {
+        const clock = new Clock();
+        const transport = new StringTransport();
+        const channel = factoryChannel(clock, transport);
+        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+        clock.advance(60);
+        clock.advance(14);
+        channel.connectionLost(new Failure(new ConnectionDone()));
+        clock.advance(1);
+        expect(transport.disconnecting).to.equal(true);
+        expect(transport.disconnected).to.equal(false);
+        expect(clock.getDelayedCalls()).to.deep.equal([]);
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it("test_transportNotAbortedWithZeroAbortTimeout: abortTimeout null never aborts", () => {
+      const logs = captureLogEvents();
+      try {
+        const clock = new Clock();
+        const transport = new StringTransport();
+        const factory = new HTTPFactory({ reactor: clock, abortTimeout: null });
+        const channel = factory.buildProtocol(null);
+        channel.makeConnection(transport);
+        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+        clock.advance(60);
+        expect(transport.disconnecting).to.equal(true);
+        clock.advance(2 ** 32);
+        expect(transport.disconnected).to.equal(false);
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it("test_connectionLostAfterForceClose: connectionLost after the forced abort is harmless", () => {
+      const logs = captureLogEvents();
+      try {
+        const clock = new Clock();
+        const transport = new StringTransport();
+        const channel = factoryChannel(clock, transport);
+        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+        clock.advance(60);
+        clock.advance(15);
+        expect(transport.disconnected).to.equal(true);
+        channel.connectionLost(new Failure(new ConnectionDone()));
+        expect(clock.getDelayedCalls()).to.deep.equal([]);
+      } finally {
+        logs.stop();
+      }
+    });
+  });
+
+  describe("PipeliningBodyTests", () => {
+    const requests =
+      "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789" +
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n0\r\n\r\n";
+    const expected = [
+      ["HTTP/1.1 200 OK", "Request: /", "Command: POST", "Version: HTTP/1.1", "Content-Length: 21", "'''\n10\n0123456789'''\n"],
+      ["HTTP/1.1 200 OK", "Request: /", "Command: POST", "Version: HTTP/1.1", "Content-Length: 23", "'''\nNone\n0123456789'''\n"],
+    ];
+
+    it("test_stepwiseTinyTube: a byte at a time, requests are answered one at a time", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
+      feedBytewise(channel, requests);
+      expect(transport.value().length).to.equal(0);
+      expect(channel.requests.length).to.equal(1);
+      while (channel.requests.length) {
+        expect(channel.requests.length).to.equal(1);
+        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
+      }
+      assertResponseEquals(transport.value(), expected);
+    });
+
+    it("test_stepwiseDumpTruck: all at once, requests are answered one at a time", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
+      channel.dataReceived(bytes(requests));
+      expect(transport.value().length).to.equal(0);
+      expect(channel.requests.length).to.equal(1);
+      while (channel.requests.length) {
+        expect(channel.requests.length).to.equal(1);
+        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
+      }
+      assertResponseEquals(transport.value(), expected);
+    });
+
+    it("test_immediateTinyTube: never more than one request dispatched at a time", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      const buf = bytes(requests);
+      for (let i = 0; i < buf.length; i++) {
+        channel.dataReceived(buf.subarray(i, i + 1));
+        expect(channel.requests.length).to.be.at.most(1);
+      }
+      assertResponseEquals(transport.value(), expected);
+    });
+
+    it("test_immediateDumpTruck: pipelined requests in one read all get answered in order", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.dataReceived(bytes(requests));
+      assertResponseEquals(transport.value(), expected);
+    });
+
+    it("test_immediateABiggerTruck: many pipelined requests beyond the eager read size are all answered", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      const count = Math.floor(0x4000 / requests.length) * 10;
+      channel.dataReceived(bytes(requests.repeat(count)));
+      const all: string[][] = [];
+      for (let i = 0; i < count; i++) all.push(...expected);
+      assertResponseEquals(transport.value(), all);
+      expect(transport.producerState).to.equal("producing");
+    });
+
+    it("test_pipeliningReadLimit: reading continues up to the eager read size, then the transport pauses", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
+      const underLimit = Math.floor(0x4000 / requests.length);
+      for (let x = 1; x <= underLimit; x++) {
+        channel.dataReceived(bytes(requests));
+        expect(transport.producerState, `after ${x} iterations`).to.equal("producing");
+      }
+      channel.dataReceived(bytes(requests));
+      expect(transport.producerState).to.equal("paused");
+    });
+
+    it("resumes reading when the queue drains, and answers every buffered request in order", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
+      const n = Math.floor(0x4000 / requests.length) + 1;
+      channel.dataReceived(bytes(requests.repeat(n)));
+      expect(transport.producerState).to.equal("paused");
+      let answered = 0;
+      while (channel.requests.length) {
+        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
+        answered++;
+      }
+      expect(answered).to.equal(2 * n);
+      expect(transport.producerState).to.equal("producing");
+    });
+
+    it("with eagerReadSize 0 stops reading as soon as a request is being answered", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler, eagerReadSize: 0 });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+      expect(transport.producerState).to.equal("paused");
+      (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
+      expect(transport.producerState).to.equal("producing");
+    });
+  });
+
+  describe("ShutdownTests", () => {
+    it("test_losingConnection: Request.loseConnection closes the transport without a response", () => {
+      class ShutdownHTTPHandler extends Request {
+        override process(): void {
+          this.loseConnection();
+        }
+      }
+      const { channel, transport } = makeChannel({ requestFactory: ShutdownHTTPHandler });
+      channel.dataReceived(bytes("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789"));
+      expect(transport.disconnecting).to.equal(true);
+      expect(transport.value().length).to.equal(0);
+    });
+  });
+
+  describe("SecurityTests", () => {
+    class SecureTransport extends StringTransport {
+      isSecure(): boolean {
+        return true;
+      }
+    }
+
+    it("test_isSecure: a request on a secure transport is secure", () => {
+      const { channel } = makeChannel({}, new SecureTransport());
+      expect(new Request(channel).isSecure()).to.equal(true);
+    });
+
+    it("test_notSecure: a request on plain TCP is not secure", () => {
+      const { channel } = makeChannel();
+      expect(new Request(channel).isSecure()).to.equal(false);
+    });
+
+    it("test_notSecureAfterFinish: after finish a request no longer reports secure", () => {
+      const { channel } = makeChannel({}, new SecureTransport());
+      const req = new Request(channel);
+      channel.requests.push(req);
+      req.setResponseCode(200);
+      req.finish();
+      expect(req.isSecure()).to.equal(false);
+    });
+  });
+
+  describe("PersistenceTests", () => {
+    function persistenceAfter(request: string): { persistent: boolean; response: string } {
+      const { channel, transport } = makeChannel({ requestFactory: SilentRequest });
+      channel.dataReceived(bytes(request));
+      const req = channel.requests[0];
+      req.setHeader("content-length", "0");
+      req.finish();
+      return { persistent: !transport.disconnecting, response: transport.value().toString("latin1") };
+    }
+
+    it("test_http10: after an HTTP/1.0 request the channel is not persistent", () => {
+      const r = persistenceAfter("GET / HTTP/1.0\r\n\r\n");
+      expect(r.persistent).to.equal(false);
+      expect(r.response).to.not.match(/Connection:/i);
+    });
+
+    it("test_http11: after an HTTP/1.1 request the channel is persistent", () => {
+      const r = persistenceAfter("GET / HTTP/1.1\r\n\r\n");
+      expect(r.persistent).to.equal(true);
+      expect(r.response).to.not.match(/Connection:/i);
+    });
+
+    it("test_http11Close: Connection: close makes it not persistent and is echoed", () => {
+      const r = persistenceAfter("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+      expect(r.persistent).to.equal(false);
+      expect(r.response).to.contain("\r\nConnection: close\r\n");
+    });
+
+    it("HTTP/1.0 with Connection: keep-alive and a Content-Length stays open and says keep-alive", () => {
+      const r = persistenceAfter("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      expect(r.persistent).to.equal(true);
+      expect(r.response).to.contain("\r\nConnection: keep-alive\r\n");
+    });
+
+    it("HTTP/1.0 keep-alive without a Content-Length is close-delimited", () => {
+      const { channel, transport } = makeChannel({ requestFactory: SilentRequest });
+      channel.dataReceived(bytes("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+      const req = channel.requests[0];
+      req.write(bytes("body"));
+      req.finish();
+      expect(transport.value().toString("latin1")).to.equal("HTTP/1.0 200 OK\r\n\r\nbody");
+      expect(transport.disconnecting).to.equal(true);
+    });
+
+    it("Connection tokens are comma separated and case-insensitive", () => {
+      const r = persistenceAfter("GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n");
+      expect(r.persistent).to.equal(false);
+    });
+
+    it("a response header Connection: close ends an HTTP/1.1 connection", () => {
+      const { channel, transport } = makeChannel({ requestFactory: SilentRequest });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"));
+      const req = channel.requests[0];
+      req.setHeader("connection", "close");
+      req.setHeader("content-length", "0");
+      req.finish();
+      expect(transport.disconnecting).to.equal(true);
+      expect(channel.requests.length).to.equal(0);
+    });
+
+    it("data after a non-persistent request is never parsed", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.dataReceived(bytes("GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\n\r\n"));
+      const text = transport.value().toString("latin1");
+      expect(text.match(/HTTP\/1\.\d 200/g)!.length).to.equal(1);
+      expect(text).to.not.contain("/b");
+    });
+  });
+
+  describe("Expect100ContinueServerTests", () => {
+    it("test_HTTP10: HTTP/1.0 requests get no 100 Continue", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.dataReceived(bytes("GET / HTTP/1.0\r\n"));
+      channel.dataReceived(bytes("Host: www.example.com\r\n"));
+      channel.dataReceived(bytes("Content-Length: 3\r\n"));
+      channel.dataReceived(bytes("Expect: 100-continue\r\n"));
+      channel.dataReceived(bytes("\r\n"));
+      expect(transport.value().length).to.equal(0);
+      channel.dataReceived(bytes("abc"));
+      assertResponseEquals(transport.value(), [
+        ["HTTP/1.0 200 OK", "Command: GET", "Content-Length: 13", "Version: HTTP/1.0", "Request: /", "'''\n3\nabc'''\n"],
+      ]);
+    });
+
+    it("test_expect100ContinueHeader: 100 Continue is sent after the headers, before the body", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n"));
+      channel.dataReceived(bytes("Host: www.example.com\r\n"));
+      channel.dataReceived(bytes("Expect: 100-continue\r\n"));
+      channel.dataReceived(bytes("Content-Length: 3\r\n"));
+      expect(transport.value().length).to.equal(0);
+      channel.dataReceived(bytes("\r\n"));
+      expect(transport.value().toString("latin1")).to.equal("HTTP/1.1 100 Continue\r\n\r\n");
+      channel.dataReceived(bytes("abc"));
+      const response = transport.value().toString("latin1");
+      expect(response.startsWith("HTTP/1.1 100 Continue\r\n\r\n")).to.equal(true);
+      assertResponseEquals(response.slice("HTTP/1.1 100 Continue\r\n\r\n".length), [
+        ["HTTP/1.1 200 OK", "Command: GET", "Content-Length: 13", "Version: HTTP/1.1", "Request: /", "'''\n3\nabc'''\n"],
+      ]);
+    });
+  });
+
+  describe("ChannelProductionTests", () => {
+    const request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+    it("test_HTTPChannelIsAProducer: the channel registers itself as the transport's push producer", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      expect(transport.producer).to.equal(channel);
+      expect(transport.streaming).to.equal(true);
+    });
+
+    it("test_HTTPChannelUnregistersSelfWhenCallingLoseConnection: loseConnection unregisters it", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.loseConnection();
+      expect(transport.producer).to.equal(null);
+      expect(transport.streaming).to.equal(null);
+    });
+
+    it("test_HTTPChannelRejectsMultipleProducers: a second producer is an error", () => {
+      const { channel } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.registerProducer(new DummyProducer(), true);
+      expect(() => channel.registerProducer(new DummyProducer(), true)).to.throw(Error, /never unregistered/);
+    });
+
+    it("test_HTTPChannelCanUnregisterWithNoProducer: unregistering with no producer is allowed", () => {
+      const { channel } = makeChannel({ requestFactory: DummyHTTPHandler });
+      expect(() => channel.unregisterProducer()).to.not.throw();
+    });
+
+    it("test_HTTPChannelStopWithNoRequestOutstanding: stopProducing with no producer does nothing", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.stopProducing();
+      expect(transport.disconnecting).to.equal(false);
+    });
+
+    it("test_HTTPChannelStopRequestProducer: stopProducing stops the request's producer", () => {
+      const { channel } = makeChannel({ requestFactory: DelayedHTTPHandler });
+      channel.dataReceived(bytes(request));
+      const req = channel.requests[0];
+      const producer = new DummyProducer();
+      req.registerProducer(producer, true);
+      expect(producer.events).to.deep.equal([]);
+      channel.stopProducing();
+      expect(producer.events).to.deep.equal(["stop"]);
+    });
+
+    it("test_HTTPChannelPropagatesProducingFromTransportToTransport: pause/resume reach the transport when idle", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      expect(transport.producerState).to.equal("producing");
+      channel.pauseProducing();
+      expect(transport.producerState).to.equal("paused");
+      channel.resumeProducing();
+      expect(transport.producerState).to.equal("producing");
+    });
+
+    it("test_HTTPChannelPropagatesPausedProductionToRequest: pause/resume reach the request's producer", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler, eagerReadSize: 0 });
+      channel.dataReceived(bytes(request));
+      channel.dataReceived(bytes("123"));
+      const req = channel.requests[0] as DelayedHTTPHandler;
+      const producer = new DummyProducer();
+      req.registerProducer(producer, true);
+      expect(transport.producerState).to.equal("paused");
+      expect(producer.events).to.deep.equal([]);
+      channel.pauseProducing();
+      expect(transport.producerState).to.equal("paused");
+      expect(producer.events).to.deep.equal(["pause"]);
+      channel.resumeProducing();
+      expect(transport.producerState).to.equal("paused");
+      expect(producer.events).to.deep.equal(["pause", "resume"]);
+      req.unregisterProducer();
+      req.delayedProcess();
+      expect(transport.producerState).to.equal("producing");
+    });
+
+    it("test_HTTPChannelStaysPausedWhenRequestCompletes: a response done while paused leaves the transport paused", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler, eagerReadSize: 0 });
+      channel.dataReceived(bytes(request));
+      channel.dataReceived(bytes("extra"));
+      const req = channel.requests[0] as DelayedHTTPHandler;
+      const producer = new DummyProducer();
+      req.registerProducer(producer, true);
+      expect(transport.producerState).to.equal("paused");
+      channel.pauseProducing();
+      expect(producer.events).to.deep.equal(["pause"]);
+      req.unregisterProducer();
+      req.delayedProcess();
+      expect(transport.producerState).to.equal("paused");
+      channel.resumeProducing();
+      expect(transport.producerState).to.equal("producing");
+    });
+
+    it("test_HTTPChannelToleratesDataWhenTransportPaused: data while paused is answered without pausing twice", () => {
+      class NoDoublePauseTransport extends StringTransport {
+        override pauseProducing(): void {
+          if (this.producerState === "paused") throw new Error("Transport was paused twice!");
+          super.pauseProducing();
+        }
+      }
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler }, new NoDoublePauseTransport());
+      channel.pauseProducing();
+      expect(transport.producerState).to.equal("paused");
+      channel.dataReceived(bytes(request));
+      expect(transport.producerState).to.equal("paused");
+      expect(transport.value().toString("latin1").startsWith("HTTP/1.1 200 OK\r\n")).to.equal(true);
+      channel.resumeProducing();
+      expect(transport.producerState).to.equal("producing");
+    });
+
+    it("test_HTTPChannelToleratesPullProducers: a pull producer is driven until it finishes", () => {
+      class NonStreamingProducer implements IPullProducer {
+        counter = 0;
+        stopped = false;
+        constructor(private readonly consumer: Request) {}
+        resumeProducing(): void {
+          if (this.counter < 10) {
+            this.consumer.write(bytes(String(this.counter)));
+            this.counter++;
+            if (this.counter === 10) {
+              this.consumer.unregisterProducer();
+              this.consumer.finish();
+            }
+          }
+        }
+        stopProducing(): void {
+          this.stopped = true;
+        }
+      }
+      class DummyPullProducerHandler extends Request {
+        override process(): void {
+          this.setResponseCode(200);
+          this.registerProducer(new NonStreamingProducer(this), false);
+        }
+      }
+      const { channel, transport, clock } = makeChannel({ requestFactory: DummyPullProducerHandler });
+      channel.dataReceived(bytes(request));
+      for (let i = 0; i < 20; i++) clock.advance(0);
+      const body = transport.value().toString("latin1").split("\r\n\r\n").slice(1).join("\r\n\r\n");
+      let expected = "";
+      for (let i = 0; i < 10; i++) expected += `1\r\n${i}\r\n`;
+      expect(body).to.equal(expected + "0\r\n\r\n");
+      expect(channel.requests.length).to.equal(0);
+    });
+
+    it("test_HTTPChannelUnregistersSelfWhenTimingOut: the idle timeout unregisters the channel", () => {
+      const logs = captureLogEvents();
+      try {
+        const { channel, transport, clock } = makeChannel({ timeOut: 100 });
+        clock.advance(99);
+        expect(transport.producer).to.equal(channel);
+        clock.advance(1);
+        expect(transport.producer).to.equal(null);
+        expect(transport.disconnecting).to.equal(true);
+      } finally {
+        logs.stop();
+      }
+    });
+  });
+
+  describe("timeouts", () => {
+    it("the idle timeout is suspended while a request is being answered", () => {
+      const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, timeOut: 10 });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+      clock.advance(1000);
+      expect(transport.disconnecting).to.equal(false);
+      const req = channel.requests[0];
+      req.setHeader("content-length", "0");
+      req.finish();
+      clock.advance(9);
+      expect(transport.disconnecting).to.equal(false);
+      const logs = captureLogEvents();
+      try {
+        clock.advance(1);
+      } finally {
+        logs.stop();
+      }
+      expect(transport.disconnecting).to.equal(true);
+    });
+
+    it("a header block trickling in slower than headersTimeout gets 408 and is closed (slowloris)", () => {
+      const logs = captureLogEvents();
+      try {
+        const { channel, transport, clock } = makeChannel({ timeOut: 60, headersTimeout: 30 });
+        channel.dataReceived(bytes("GET / HTTP/1.1\r\n"));
+        for (let i = 0; i < 5; i++) {
+          clock.advance(5);
+          channel.dataReceived(bytes("X-A: b\r\n"));
+        }
+        expect(transport.disconnecting).to.equal(false);
+        clock.advance(5);
+        expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 Request Time-out\r\n/);
+        expect(transport.disconnecting).to.equal(true);
+        clock.advance(15);
+        expect(transport.disconnected).to.equal(true);
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it("headersTimeout null leaves only the idle timeout", () => {
+      const { channel, transport, clock } = makeChannel({ timeOut: 60, headersTimeout: null });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n"));
+      for (let i = 0; i < 10; i++) {
+        clock.advance(50);
+        channel.dataReceived(bytes("X-A: b\r\n"));
+      }
+      expect(transport.disconnecting).to.equal(false);
+    });
+
+    it("connectionLost leaves no timer behind", () => {
+      const { channel, clock } = makeChannel({ requestFactory: SilentRequest });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n"));
+      expect(clock.getDelayedCalls().length).to.be.greaterThan(0);
+      channel.connectionLost(new Failure(new ConnectionDone()));
+      expect(clock.getDelayedCalls()).to.deep.equal([]);
+    });
+
+    it("setTimeout changes the idle timeout and returns the previous one", () => {
+      const logs = captureLogEvents();
+      try {
+        const { channel, transport, clock } = makeChannel({ timeOut: 60 });
+        expect(channel.setTimeout(5)).to.equal(60);
+        clock.advance(5);
+        expect(transport.disconnecting).to.equal(true);
+      } finally {
+        logs.stop();
+      }
+    });
+  });
+
+  describe("connectionLost (the disconnect chain)", () => {
+    it("calls connectionLost on every request it holds and errbacks notifyFinish with the reason", () => {
+      const { channel } = makeChannel({ requestFactory: SilentRequest });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab"));
+      const first = channel.requests[0];
+      const failures: Failure[] = [];
+      first.notifyFinish().addErrback((f) => {
+        failures.push(f);
+      });
+      first.setHeader("content-length", "0");
+      // Finish the first: the second (body incomplete) becomes the one held.
+      const d1 = first.notifyFinish();
+      const done: unknown[] = [];
+      d1.addCallback((r) => {
+        done.push(r);
+      });
+      first.finish();
+      expect(done).to.deep.equal([undefined]);
+      const second = channel.requests[0];
+      expect(second).to.not.equal(undefined);
+      second.notifyFinish().addErrback((f) => {
+        failures.push(f);
+      });
+      const reason = new Failure(new ConnectionLost());
+      channel.connectionLost(reason);
+      expect(failures.length).to.equal(1);
+      expect(failures[0].check(ConnectionLost)).to.equal(ConnectionLost);
+      expect(channel.requests).to.deep.equal([]);
+    });
+
+    it("stops a producer registered on the request being answered, exactly once", () => {
+      const transport = new StringTransportWithDisconnection();
+      const { channel } = makeChannel({ requestFactory: SilentRequest }, transport);
+      transport.protocol = channel;
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+      const req = channel.requests[0];
+      const producer = new DummyProducer();
+      req.registerProducer(producer, true);
+      const errors: Failure[] = [];
+      req.notifyFinish().addErrback((f) => {
+        errors.push(f);
+      });
+      // The transport stops its producer (the channel) first, then calls connectionLost.
+      channel.stopProducing();
+      transport.loseConnection();
+      expect(producer.events).to.deep.equal(["stop"]);
+      expect(errors.length).to.equal(1);
+      expect(errors[0].check(ConnectionDone)).to.equal(ConnectionDone);
+      req.write(bytes("ignored"));
+      expect(() => req.finish()).to.throw(Error, /notifyFinish/);
+    });
+
+    it("ignores data after connectionLost", () => {
+      const { channel, transport } = makeChannel({ requestFactory: DummyHTTPHandler });
+      channel.connectionLost(new Failure(new ConnectionDone()));
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+      expect(transport.value().length).to.equal(0);
+    });
+  });
+
+  describe("Date and Server headers", () => {
+    it("adds Date from the reactor's clock and the Server version unless the response sets them", () => {
+      const clock = new Clock();
+      clock.advance(784111777);
+      const { channel, transport } = makeChannel({ reactor: clock, sendDate: true, serverVersion: "TestServer/1", requestFactory: SilentRequest });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+      const req = channel.requests[0];
+      req.setHeader("content-length", "0");
+      req.finish();
+      const text = transport.value().toString("latin1");
+      expect(text).to.contain("\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n");
+      expect(text).to.contain("\r\nServer: TestServer/1\r\n");
+    });
+
+    it("does not duplicate headers the response sets itself", () => {
+      const { channel, transport } = makeChannel({ sendDate: true, serverVersion: "X", requestFactory: SilentRequest });
+      channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+      const req = channel.requests[0];
+      req.setHeader("date", "yesterday");
+      req.setHeader("server", "mine");
+      req.setHeader("content-length", "0");
+      req.finish();
+      const text = transport.value().toString("latin1");
+      expect(text.match(/Date:/g)!.length).to.equal(1);
+      expect(text.match(/Server:/g)!.length).to.equal(1);
+      expect(text).to.contain("Server: mine\r\n");
+    });
+  });
+});
