@@ -16,7 +16,10 @@ class Echo extends Protocol {
 
 const port = Number(process.argv[2] ?? 8000);
 const listening = reactor.listenTCP(port, Factory.forProtocol(Echo), { interface: "127.0.0.1" });
-console.log(`echo server listening on ${listening.getHost().port}`);
 
-await reactor.run(); // until SIGINT/SIGTERM: the port is closed on shutdown
+// run() returns a promise that settles once the reactor has stopped (SIGINT or SIGTERM stop it;
+// the port is closed on shutdown).
+const stopped = reactor.run();
+console.log(`echo server listening on ${listening.getHost().port}`);
+await stopped;
 console.log("echo server stopped");

@@ -60,6 +60,10 @@ function isBytes(data: unknown): data is Uint8Array {
   return data instanceof Uint8Array;
 }
 
+function notBytes(data: unknown): TypeError {
+  return new TypeError(`Data must be bytes (a Uint8Array), not ${data === null ? "null" : typeof data}`);
+}
+
 /** A protocol may implement IHalfCloseableProtocol; checked by duck typing, as Twisted adapts. */
 function halfCloseable(protocol: IProtocol | null): { readConnectionLost(): void; writeConnectionLost?(): void } | null {
   const p = protocol as { readConnectionLost?: unknown } | null;
@@ -172,46 +176,47 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
    * unregister, that producer's writes still go out.
    */
   write(data: Bytes): void {
-    if (!isBytes(data)) {
-      throw new TypeError(`Data must be bytes (a Uint8Array), not ${data === null ? "null" : typeof data}`);
-    }
+    if (!isBytes(data)) throw notBytes(data);
     if (this.writeClosed || data.length === 0) return;
-    const producer = this.producer;
-    const socket = this.socket;
-    if (producer === null) {
-      socket.write(data);
-    } else if (this.streamingProducer) {
-      if (this.flushCallbacks) {
-        this.unflushedWrites++;
-        socket.write(data, this.boundOnChunkFlushed);
-      } else {
-        socket.write(data);
-      }
-      if (!this.producerPaused && socket.writableLength > this._bufferSize) {
-        this.producerPaused = true;
-        (producer as IPushProducer).pauseProducing();
-      }
+    this.writeChunk(data);
+    if (this.streamingProducer) this.checkPause();
+  }
+
+  private writeChunk(data: Bytes): void {
+    if (this.producer === null || (this.streamingProducer && !this.flushCallbacks)) {
+      this.socket.write(data);
     } else {
-      // a pull producer is asked for more once everything it wrote has been flushed
+      // a pull producer is asked for more once everything it wrote has been flushed; a push
+      // producer with a small bufferSize is resumed likewise (see updateFlushCallbacks)
       this.unflushedWrites++;
-      socket.write(data, this.boundOnChunkFlushed);
+      this.socket.write(data, this.boundOnChunkFlushed);
     }
   }
 
-  /** Write several buffers as one system call where possible (cork/uncork: writev). */
+  private checkPause(): void {
+    const producer = this.producer;
+    if (producer !== null && !this.producerPaused && this.socket.writableLength > this._bufferSize) {
+      this.producerPaused = true;
+      (producer as IPushProducer).pauseProducing();
+    }
+  }
+
+  /**
+   * Write several buffers as one system call where possible (cork/uncork: writev). A streaming
+   * producer is paused, if need be, once the whole sequence is queued.
+   */
   writeSequence(data: Iterable<Bytes>): void {
-    if (this.writeClosed) {
-      for (const chunk of data) {
-        if (!isBytes(chunk)) throw new TypeError("Data must be bytes (a Uint8Array)");
-      }
-      return;
-    }
-    this.socket.cork();
+    const chunks = Array.isArray(data) ? (data as Bytes[]) : [...data];
+    for (const chunk of chunks) if (!isBytes(chunk)) throw notBytes(chunk);
+    if (this.writeClosed) return;
+    const socket = this.socket;
+    socket.cork();
     try {
-      for (const chunk of data) this.write(chunk);
+      for (const chunk of chunks) if (chunk.length !== 0) this.writeChunk(chunk);
     } finally {
-      this.socket.uncork();
+      socket.uncork();
     }
+    if (this.streamingProducer) this.checkPause();
   }
 
   /** Bytes accepted by write() and not yet handed to the kernel. */

@@ -151,7 +151,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private cursor = 0;
   private runningCallbacks = false;
   private suppressAlreadyCalled = false;
-  private canceller: Canceller<T> | undefined;
+  // Canceller<any>, not Canceller<T>: a function-typed field would make Deferred invariant in
+  // T, and a Deferred<void> must pass where a Deferred<unknown> is expected.
+  private canceller: Canceller<any> | undefined;
   /** The Deferred whose chain this one is waiting on (Twisted's _chainedTo), for toString(). */
   private chainedTo: Deferred<unknown> | null = null;
   /** True while a Failure result is registered for the unhandled-error report. */
@@ -452,32 +454,36 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       // True for the whole loop, not per step: only the steps run user code, and a step that
       // adds steps to this Deferred must leave them to this loop rather than recurse.
       current.runningCallbacks = true;
-      while (current.cursor < current.count) {
-        const i = current.cursor;
-        const head = callbacks[i];
-        callbacks[i] = undefined;
+      // The cursor and the result live in locals while the loop runs (nothing else reads this
+      // Deferred's cursor while runningCallbacks is set); the result is stored back after each
+      // step, so code run by a step sees the same state as in Twisted.
+      let cursor = current.cursor;
+      let result = current.result;
+      while (cursor < current.count) {
+        const head = callbacks[cursor];
+        callbacks[cursor] = undefined;
         let step: StepEntry;
         if (typeof head === "function") {
-          current.cursor = i + 1;
-          if (current.result instanceof Failure) continue;
+          cursor += 1;
+          if (result instanceof Failure) continue;
           step = head as AnyCallback;
         } else if (typeof head === "object") {
-          current.cursor = i + 1;
-          if (head instanceof BoundStep && current.result instanceof Failure) continue;
+          cursor += 1;
+          if (head instanceof BoundStep && result instanceof Failure) continue;
           step = head as BoundStep | ContinueStep;
         } else if (head === BOTH) {
-          current.cursor = i + 2;
-          step = callbacks[i + 1] as StepEntry;
-          callbacks[i + 1] = undefined;
+          step = callbacks[cursor + 1] as StepEntry;
+          callbacks[cursor + 1] = undefined;
+          cursor += 2;
         } else if (head === ERRBACK_ONLY) {
-          current.cursor = i + 2;
-          step = callbacks[i + 1] as StepEntry;
-          callbacks[i + 1] = undefined;
-          if (!(current.result instanceof Failure)) continue;
+          step = callbacks[cursor + 1] as StepEntry;
+          callbacks[cursor + 1] = undefined;
+          cursor += 2;
+          if (!(result instanceof Failure)) continue;
         } else {
-          current.cursor = i + 3;
-          step = callbacks[current.result instanceof Failure ? i + 2 : i + 1] as StepEntry;
-          callbacks[i + 1] = callbacks[i + 2] = undefined;
+          step = callbacks[result instanceof Failure ? cursor + 2 : cursor + 1] as StepEntry;
+          callbacks[cursor + 1] = callbacks[cursor + 2] = undefined;
+          cursor += 3;
         }
 
         if (step === passthru) continue;
@@ -486,8 +492,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
           // Give the waiting Deferred our result, forget it ourselves, and run the waiting
           // one's chain; we resume here when it is done.
           const chainee = step.chainee;
-          chainee.result = current.result;
+          chainee.result = result;
           current.result = undefined;
+          current.cursor = cursor;
           current.clearFailureReport();
           chainee.paused--;
           current.runningCallbacks = false;
@@ -497,19 +504,21 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
           break;
         }
 
-        let result: unknown;
+        current.cursor = cursor;
         try {
-          result =
-            typeof step === "function"
-              ? step(current.result)
-              : step.fn(current.result, ...step.args);
+          result = typeof step === "function" ? step(result) : step.fn(result, ...step.args);
         } catch (err) {
           result = Failure.from(err);
         }
         current.result = result;
-
-        if (result !== null && typeof result === "object" && !(result instanceof Failure) && current.adopt()) break;
+        if (result !== null && typeof result === "object" && !(result instanceof Failure)) {
+          const waiting = current.adopt();
+          result = current.result;
+          if (waiting) break;
+        }
+        cursor = current.cursor;
       }
+      if (finished) current.cursor = cursor;
 
       if (finished) {
         current.runningCallbacks = false;
@@ -538,7 +547,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     let next = this.result;
     if (!(next instanceof Deferred)) {
       if (!isThenable(next)) return false;
-      next = this.result = Deferred.fromPromise(next);
+      try {
+        next = this.result = Deferred.fromPromise(next);
+      } catch (err) {
+        // then() itself threw: that is the step's failure.
+        this.result = Failure.from(err);
+        return false;
+      }
     }
     const inner = next as Deferred<unknown>;
     if (inner === (this as Deferred<unknown>)) {
@@ -570,6 +585,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       return;
     }
     if (this.reportingFailure) unhandledFailures.unregister(this);
+    // Reading the stack turns V8's captured frames (which hold each frame's receiver: this
+    // very Deferred, in runCallbacks) into a string, so the report does not keep it alive.
+    void failure.value.stack;
     const info = debugInfos.get(this);
     unhandledFailures.register(this, info ? { failure, debugInfo: formatDebugInfo(info) } : failure, this);
     this.reportingFailure = true;

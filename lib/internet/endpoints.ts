@@ -141,9 +141,10 @@ class WrappingFactory extends ClientFactory {
   }
 }
 
-// Node binds asynchronously, so a real port may learn that its address is taken (EADDRINUSE)
-// only after listenTCP has returned; such a port offers whenListening(), a Deferred that fires
-// once it is bound or fails with CannotListenError, and listen() waits for it.
+// A real port may learn that it cannot bind only after listenTCP has returned (Node binds an
+// interface given as a host name once the name is resolved); such a port offers
+// whenListening(), a Deferred that fires once it is bound or fails with CannotListenError,
+// and listen() waits for it, so the failure reaches the caller's errback.
 interface PortWithReadiness extends IListeningPort {
   whenListening?: () => PromiseLike<unknown>;
 }
@@ -425,11 +426,13 @@ function parse(description: string): { args: string[]; kwargs: Map<string, strin
 }
 
 /**
- * Quote a string for use as one argument in a description: escape backslashes and colons,
- * as Twisted's quoteStringArgument. `serverFromString(reactor, "unix:" + quoteStringArgument(path))`.
+ * Quote a string for use as one argument in a description, as Twisted's quoteStringArgument:
+ * `serverFromString(reactor, "unix:" + quoteStringArgument(path))`. Backslashes and colons are
+ * escaped, and so is '=' (Twisted leaves it, so a positional path containing '=' is misread as
+ * a keyword argument there).
  */
 export function quoteStringArgument(argument: string): string {
-  return argument.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
+  return argument.replace(/[\\:=]/g, "\\$&");
 }
 
 /** The arguments of one description, bound to its endpoint type's parameter names. */

@@ -115,8 +115,10 @@ export interface IConsumer {
 /**
  * A connection's transport, as twisted.internet.interfaces.ITransport.
  *
- * write() of anything but bytes raises a TypeError. write() after loseConnection() is ignored.
- * loseConnection() closes after pending writes are flushed and the producer unregistered.
+ * write() of anything but bytes raises a TypeError. loseConnection() closes after pending writes
+ * are flushed and the producer unregistered; until then a registered producer's writes are still
+ * sent (as Twisted's FileDescriptor), and once the write side is closing (no producer left, or
+ * aborted, or lost) write() is ignored.
  */
 export interface ITransport {
   write(data: Bytes): void;
@@ -246,6 +248,8 @@ export interface ListenUNIXOptions {
 /** Options of connectUNIX. */
 export interface ConnectUNIXOptions {
   timeout?: number;
+  /** Refuse to connect when the server's lock file names a dead process (Twisted's checkPID). */
+  checkPID?: boolean;
 }
 
 export type SystemEventPhase = "before" | "during" | "after";

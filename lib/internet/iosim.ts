@@ -16,9 +16,9 @@
  * - a streaming producer is paused when more than `bufferSize` bytes wait to be delivered
  *   (never, by default, as in Twisted) and resumed once they are; a pull producer is resumed
  *   whenever its transport's buffer is empty;
- * - loseConnection() closes once the written data is delivered and no pull producer (or
- *   paused streaming producer) is registered; abortConnection() drops unsent data and closes
- *   at once, with ConnectionAborted on its side and ConnectionLost on the peer's;
+ * - loseConnection() closes once the written data is delivered and no producer is registered
+ *   (the producer's writes still go out meanwhile); abortConnection() drops unsent data and
+ *   closes at once, with ConnectionAborted on its side and ConnectionLost on the peer's;
  * - when the connection ends, the registered producer is stopped, then connectionLost is
  *   called, once per side.
  */
@@ -35,8 +35,11 @@ import type {
   IPushProducer,
   ITCPTransport,
 } from "./interfaces.js";
+import { TCP4ClientEndpoint, TCP4ServerEndpoint } from "./endpoints.js";
+import type { IStreamClientEndpoint } from "./interfaces.js";
 import { Logger } from "./log.js";
-import type { MemoryReactor } from "./memory-reactor.js";
+import { MemoryReactorClock, type MemoryReactor } from "./memory-reactor.js";
+import { Factory, Protocol } from "./protocol.js";
 import { ipv4Address } from "./string-transport.js";
 
 const log = new Logger("torsion.internet.iosim");
@@ -100,12 +103,15 @@ export class FakeTransport implements ITCPTransport, IConsumer, IPushProducer {
 
   // --- ITransport --------------------------------------------------------------------------
 
-  /** Queue `data` for the peer. After loseConnection the data is dropped, as on a real transport. */
+  /**
+   * Queue `data` for the peer. Once the write side is closing (loseConnection with no producer
+   * left, abort, connection lost) the data is dropped, as on torsion's TCP transport.
+   */
   write(data: Bytes): void {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`Data must be bytes (a Uint8Array or Buffer), not ${typeof data === "string" ? "a string" : typeof data}`);
     }
-    if (this.disconnecting || data.length === 0) return;
+    if (data.length === 0 || this.aborted || this.lost || (this.disconnecting && this.producer === null)) return;
     this.stream.push(Buffer.from(data));
     this.streamSize += data.length;
     if (this.streamSize > this.bufferSize && this.producer !== null && this.streamingProducer && !this.producerPaused) {
@@ -233,9 +239,7 @@ export class FakeTransport implements ITCPTransport, IConsumer, IPushProducer {
 
   /** True when a requested close may proceed: data delivered, no producer holding it open. */
   readyToClose(): boolean {
-    if (this.aborted) return true;
-    if (this.streamSize > 0) return false;
-    return this.producer === null || (this.streamingProducer && !this.producerPaused);
+    return this.aborted || (this.streamSize === 0 && this.producer === null);
   }
 
   /** Stop the producer, then tell the protocol the connection is lost; once. */
@@ -405,13 +409,16 @@ export function connectedServerAndClient<S extends IProtocol = IProtocol, C exte
  * ConnectionCompleter: a connectTCP call is joined to the listenTCP call on the same port.
  */
 export class ConnectionCompleter {
+  /** Log the exchanges of the connections it completes. */
+  debug = false;
+
   constructor(private readonly reactor: MemoryReactor) {}
 
   /**
    * Connect the first recorded client that has a server on its port: build both protocols,
    * forget the client's record and connector, and return the pump (null when none matches).
    */
-  succeedOnce(debug = false): IOPump | null {
+  succeedOnce(debug = this.debug): IOPump | null {
     const r = this.reactor;
     for (let i = 0; i < r.tcpClients.length; i++) {
       const [host, port, clientFactory] = r.tcpClients[i]!;
@@ -436,4 +443,20 @@ export class ConnectionCompleter {
     if (!record || !connector) throw new Error("ConnectionCompleter.failOnce: no connection attempt recorded");
     record[2].clientConnectionFailed(connector, reason);
   }
+}
+
+/**
+ * A client endpoint whose connections succeed or fail on demand, as Twisted's
+ * connectableEndpoint: `endpoint.connect(factory)` waits until the test calls
+ * `completer.succeedOnce()` (the Deferred fires with the protocol; the pump is returned) or
+ * `completer.failOnce()` (it fails with ConnectionRefusedError).
+ */
+export function connectableEndpoint(debug = false): [endpoint: IStreamClientEndpoint, completer: ConnectionCompleter] {
+  const reactor = new MemoryReactorClock();
+  const clientEndpoint = new TCP4ClientEndpoint(reactor, "0.0.0.0", 4321);
+  const serverEndpoint = new TCP4ServerEndpoint(reactor, 4321);
+  void serverEndpoint.listen(Factory.forProtocol(Protocol));
+  const completer = new ConnectionCompleter(reactor);
+  if (debug) completer.debug = true;
+  return [clientEndpoint, completer];
 }

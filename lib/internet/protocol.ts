@@ -196,7 +196,7 @@ export class ReconnectingClientFactory extends ClientFactory {
   /** The delay resetDelay() goes back to; the first retry waits about initialDelay * factor. */
   initialDelay = 1.0;
   /** How much the delay grows at each attempt (e, as in Twisted). */
-  factor = 2.7182818284590451;
+  factor = Math.E;
   /** The standard deviation of the delay, as a fraction of it. 0 makes delays exact. */
   jitter = 0.119626565582;
   /** The delay before the next attempt, in seconds. */
@@ -233,7 +233,7 @@ export class ReconnectingClientFactory extends ClientFactory {
   /** Have `connector` (by default the last one seen) connect again after a suitable delay. */
   retry(connector?: IConnector): void {
     if (!this.continueTrying) {
-      if (this.noisy) reconnectLog.info("Abandoning {connector} on explicit request", { connector: String(connector) });
+      if (this.noisy) reconnectLog.info("Abandoning {connector} on explicit request", { connector: String(connector ?? this.connector) });
       return;
     }
     const target = connector ?? this.connector;

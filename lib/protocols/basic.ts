@@ -17,7 +17,7 @@ export {
   StringTooLongError,
 } from "./int-n-string.js";
 export { NetstringReceiver, NetstringParseError } from "./netstring.js";
-export { FileSender } from "./file-sender.js";
+export { FileSender, FileTransferStopped } from "./file-sender.js";
 export type { FileSource } from "./file-sender.js";
 
 type DisconnectingTransport = { disconnecting?: boolean };

@@ -58,10 +58,12 @@ export class FileSender implements IPullProducer {
 
   private reader: Promise<Reader> | null = null;
   private owned: FileHandle | null = null;
+  private opening = false;
   private reading = false;
   private wanted = false;
   private finished = false;
   private released: Promise<void> = Promise.resolve();
+  private markReleased: () => void = () => undefined;
 
   /**
    * Send `file` to `consumer`, each chunk passed through `transform` if given. Registers this
@@ -76,13 +78,23 @@ export class FileSender implements IPullProducer {
     this.consumer = consumer;
     this.transform = transform ?? null;
     const deferred = (this.deferred = new Deferred<Buffer>());
+    this.released = new Promise((resolve) => (this.markReleased = resolve));
     if (typeof file === "string") {
-      this.reader = open(file, "r").then((handle) => {
-        this.owned = handle;
-        // Stopped (or failed) while opening: nothing will read, so close now.
-        if (this.finished) this.release();
-        return handleReader(handle);
-      });
+      this.opening = true;
+      this.reader = open(file, "r").then(
+        (handle) => {
+          this.opening = false;
+          this.owned = handle;
+          // Stopped while opening: no read will come to release the file, so release it now.
+          if (this.finished) this.release();
+          return handleReader(handle);
+        },
+        (err: unknown) => {
+          this.opening = false;
+          if (this.finished) this.release();
+          throw err;
+        },
+      );
       // An open error is reported by the first read; keep it from being an unhandled rejection.
       this.reader.catch(() => undefined);
     } else if (typeof file === "number") {
@@ -114,14 +126,14 @@ export class FileSender implements IPullProducer {
     this.finished = true;
     const d = this.deferred;
     this.deferred = null;
-    // With a read in flight, the read's completion releases the file.
-    if (!this.reading) this.release();
+    this.release();
     d?.errback(new Failure(new FileTransferStopped()));
   }
 
   /**
-   * A Promise that settles when the sender has closed the file it opened (at once when it was
-   * given a FileHandle or descriptor, or has not finished). For tests and orderly shutdown.
+   * A Promise that resolves once the transfer is over (completed, failed or stopped) and the
+   * file the sender opened, if any, is closed, including after a read or an open that was in
+   * flight when it was stopped. For tests and orderly shutdown.
    */
   whenReleased(): Promise<void> {
     return this.released;
@@ -137,6 +149,7 @@ export class FileSender implements IPullProducer {
       if (this.finished) return this.afterStoppedRead();
       chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
     } catch (err) {
+      if (this.finished) return this.afterStoppedRead();
       this.reading = false;
       return this.fail(err);
     }
@@ -182,10 +195,16 @@ export class FileSender implements IPullProducer {
     d?.errback(Failure.from(err));
   }
 
+  /** Close the file if the sender opened it, unless an open or a read in flight will call again. */
   private release(): Promise<void> {
+    if (this.opening || this.reading) return this.released;
     const handle = this.owned;
     this.owned = null;
-    if (handle !== null) this.released = handle.close().catch(() => undefined);
+    if (handle === null) {
+      this.markReleased();
+    } else {
+      handle.close().then(this.markReleased, this.markReleased);
+    }
     return this.released;
   }
 }

@@ -27,7 +27,6 @@
  *   and the connection closes: nothing after it is parsed.
  */
 
-import { createRequire } from "node:module";
 import { Failure } from "../internet/failure.js";
 import type {
   Bytes,
@@ -40,6 +39,7 @@ import type {
 } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { Protocol, connectionDone } from "../internet/protocol.js";
+import { reactor as theReactor } from "../internet/reactor.js";
 import { DEFAULT_SPILL_THRESHOLD } from "./http-content.js";
 import { datetimeToString } from "./http-dates.js";
 import type { Headers } from "./http-headers.js";
@@ -73,11 +73,12 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
   contentSpillThreshold?: number;
 }
 
-const requireModule = createRequire(import.meta.url);
-
-/** The global reactor, loaded on first need so importing torsion/web/http starts nothing. */
+/**
+ * The global reactor. Channels and factories resolve it when they first need time, not when
+ * built, so a test can always hand them a Clock instead.
+ */
 export function globalReactor(): IReactorTime {
-  return (requireModule("../internet/reactor.js") as { reactor: IReactorTime }).reactor;
+  return theReactor;
 }
 
 const log = new Logger("torsion.web.http");

@@ -277,6 +277,7 @@ export class HTTPRequestParser {
     switch (this.state) {
       case State.REQUEST_LINE:
         if (n > this.limits.maxRequestLineLength + 1) throw new HTTPParseError(414, "request line too long");
+        if (this.headBytes + n > this.limits.maxHeaderSize) throw new HTTPParseError(431, "header block too large");
         break;
       case State.HEADERS:
       case State.TRAILERS:
@@ -304,6 +305,7 @@ export class HTTPRequestParser {
           return;
         }
         if (end - start > this.limits.maxRequestLineLength) throw new HTTPParseError(414, "request line too long");
+        if (this.headBytes > this.limits.maxHeaderSize) throw new HTTPParseError(431, "header block too large");
         this.requestLine(data, start, end);
         this.state = State.HEADERS;
         return;

@@ -3,8 +3,14 @@
  *
  * HTTPChannel proxies pause/resume from the transport to the producer registered on the
  * request currently answering; a pull producer has no pause, so this wrapper calls its
- * resumeProducing() once per reactor turn while the channel is not paused.
+ * resumeProducing() repeatedly while the channel is not paused, as Twisted does with a
+ * cooperative task: up to SLICE calls per turn, a turn every TICK seconds (Twisted's
+ * Cooperator uses 0.01 s too). The transport pauses the wrapper, synchronously from
+ * write(), as soon as its buffer is full, which ends the slice early.
  */
+
+const SLICE = 64;
+const TICK = 0.01;
 
 import type { IDelayedCall, IPullProducer, IPushProducer, IReactorTime } from "../internet/interfaces.js";
 
@@ -21,6 +27,11 @@ export class PullToPush implements IPushProducer {
   /** Start calling the pull producer. */
   startStreaming(): void {
     this.schedule();
+  }
+
+  /** True while the producer is being called. */
+  get running(): boolean {
+    return !this.finished && !this.paused;
   }
 
   /** Stop calling the pull producer without stopping it (the producer was unregistered). */
@@ -47,7 +58,7 @@ export class PullToPush implements IPushProducer {
 
   private schedule(): void {
     if (this.finished || this.paused || this.call !== null) return;
-    this.call = this.reactor.callLater(0, this.tick);
+    this.call = this.reactor.callLater(TICK, this.tick);
   }
 
   private cancel(): void {
@@ -58,8 +69,7 @@ export class PullToPush implements IPushProducer {
 
   private readonly tick = (): void => {
     this.call = null;
-    if (this.finished || this.paused) return;
-    this.pullProducer.resumeProducing();
+    for (let i = 0; i < SLICE && !this.finished && !this.paused; i++) this.pullProducer.resumeProducing();
     this.schedule();
   };
 }

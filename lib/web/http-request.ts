@@ -436,8 +436,9 @@ export class Request {
     if (this._disconnected) return;
     this._disconnected = true;
     this._lostReason = reason;
+    const channel = this.channel;
     this.channel = null;
-    this.stopProducerForDisconnect();
+    this.stopProducerForDisconnect(channel);
     this.content?.close();
     const notifications = this.notifications;
     this.notifications = [];
@@ -459,10 +460,11 @@ export class Request {
 
   // --- internals -------------------------------------------------------------------------
 
-  private stopProducerForDisconnect(): void {
+  private stopProducerForDisconnect(channel: HTTPChannel | null): void {
     const producer = this.producer;
     if (producer === null) return;
     this.producer = null;
+    channel?.unregisterProducer();
     try {
       producer.stopProducing();
     } catch (err) {

@@ -46,7 +46,7 @@ function deferredPromise<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
 
 /** A protocol that records what happens to it. */
 class Recorder implements IProtocol {
-  transport!: ITCPTransport;
+  transport!: FileDescriptor & ITCPTransport;
   chunks: Buffer[] = [];
   reasons: Failure[] = [];
   readonly made = deferredPromise();
@@ -54,7 +54,7 @@ class Recorder implements IProtocol {
   private waiters: Array<{ n: number; resolve: () => void }> = [];
 
   makeConnection(transport: ITransport): void {
-    this.transport = transport as ITCPTransport;
+    this.transport = transport as FileDescriptor & ITCPTransport;
     this.connectionMade();
   }
   connectionMade(): void {
@@ -145,7 +145,7 @@ describe("abstract.FileDescriptor", function () {
   }
 
   /** Listen with `server`; connect a raw node:net socket (for peers that misbehave on purpose). */
-  async function rawPeer<S extends IProtocol>(server: S, opts: { pauseOnConnect?: boolean } = {}): Promise<net.Socket> {
+  async function rawPeer<S extends IProtocol>(server: S, opts: { pauseOnConnect?: boolean; allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
     const made = deferredPromise();
     const port = reactor.listenTCP(
       0,
@@ -156,7 +156,7 @@ describe("abstract.FileDescriptor", function () {
       { interface: "127.0.0.1" },
     );
     ports.push(port);
-    const socket = net.connect({ port: port.getHost().port, host: "127.0.0.1" });
+    const socket = net.connect({ port: port.getHost().port, host: "127.0.0.1", allowHalfOpen: opts.allowHalfOpen });
     if (opts.pauseOnConnect) socket.pause();
     socket.on("error", () => {});
     sockets.push(socket);
@@ -211,8 +211,9 @@ describe("abstract.FileDescriptor", function () {
         const server = new Recorder();
         const peer = await rawPeer(server, { pauseOnConnect: true });
         const t = server.transport as ITCPTransport & FileDescriptor;
-        const chunk = Buffer.alloc(512 << 10);
-        const send = (): void => {
+        // more than the kernel's loopback buffers hold even while the peer reads
+        const big = Buffer.alloc(32 << 20);
+        const send = (chunk: Buffer): void => {
           if (method === "write") t.write(chunk);
           else t.writeSequence([chunk.subarray(0, 1000), chunk.subarray(1000)]);
         };
@@ -222,7 +223,7 @@ describe("abstract.FileDescriptor", function () {
           pauseProducing: () => events.push("pause"),
           resumeProducing: () => {
             events.push("resume");
-            send();
+            send(big);
             resumed.resolve();
           },
           stopProducing: () => events.push("stop"),
@@ -230,7 +231,7 @@ describe("abstract.FileDescriptor", function () {
         t.registerProducer(producer, true);
         // fill the buffer: the kernel's socket buffers first, then the transport's
         while (!events.includes("pause")) {
-          send();
+          send(Buffer.alloc(512 << 10));
           await new Promise((r) => setImmediate(r));
         }
         expect(events).to.deep.equal(["pause"]);
@@ -419,6 +420,76 @@ describe("abstract.FileDescriptor", function () {
       expect(FileDescriptor.counters.producersStopped - before).to.equal(1);
     });
 
+    it("a pull producer is asked for one chunk at a time as the buffer drains, and everything arrives", async () => {
+      const server = new Recorder();
+      const peer = await rawPeer(server, { pauseOnConnect: true });
+      const t = server.transport;
+      const CHUNKS = 64;
+      const chunk = Buffer.alloc(1 << 20, 0x62);
+      let asked = 0;
+      let maxBuffered = 0;
+      const producer: IPullProducer = {
+        resumeProducing() {
+          asked++;
+          if (asked > CHUNKS) {
+            t.unregisterProducer();
+            t.loseConnection();
+            return;
+          }
+          t.write(chunk);
+          maxBuffered = Math.max(maxBuffered, t.writableLength);
+        },
+        stopProducing() {},
+      };
+      let received = 0;
+      peer.on("data", (d: Buffer) => (received += d.length));
+      const ended = new Promise<void>((resolve) => peer.on("end", () => resolve()));
+      t.registerProducer(producer, false);
+      expect(asked).to.equal(1);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(asked).to.be.lessThan(CHUNKS); // nobody reads: it is not asked for everything
+      peer.resume();
+      await within(ended, 10000, "all the data");
+      expect(received).to.equal(CHUNKS * chunk.length);
+      expect(asked).to.equal(CHUNKS + 1);
+      expect(maxBuffered).to.be.at.most(chunk.length);
+      expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+    });
+
+    it("a transport can be the push producer of another connection (a proxy relays at the slower side's pace)", async () => {
+      // inbound: a raw client sending a lot; outbound: a slow raw reader; the server relays
+      const inbound = new Recorder();
+      const outbound = new Recorder();
+      const inPeer = await rawPeer(inbound);
+      const outPeer = await rawPeer(outbound, { pauseOnConnect: true });
+      inbound.dataReceived = (d: Bytes) => outbound.transport.write(d);
+      outbound.transport.registerProducer(inbound.transport, true);
+      const TOTAL = 64 << 20;
+      let written = 0;
+      const block = Buffer.alloc(256 << 10);
+      const pump = (): void => {
+        while (written < TOTAL) {
+          written += block.length;
+          if (!inPeer.write(block)) return void inPeer.once("drain", pump);
+        }
+        inPeer.end();
+      };
+      pump();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(written).to.be.lessThan(TOTAL); // the sender was held back by the stalled reader
+      expect(outbound.transport.writableLength).to.be.at.most(outbound.transport.bufferSize + (1 << 20));
+      let received = 0;
+      const all = new Promise<void>((resolve) =>
+        outPeer.on("data", (d: Buffer) => {
+          received += d.length;
+          if (received >= TOTAL) resolve();
+        }),
+      );
+      outPeer.resume();
+      await within(all, 10000, "the relayed data");
+      expect(received).to.equal(TOTAL);
+    });
+
     it("loseConnection() with a registered producer waits for unregisterProducer()", async () => {
       const { server, client } = await pair(new Recorder(), new Recorder());
       const p = new RecordingPushProducer();
@@ -503,7 +574,7 @@ describe("abstract.FileDescriptor", function () {
       }
     }
 
-    it("test_readNotification: the peer's FIN gives readConnectionLost and the server can still write", async () => {
+    it("testCloseWriteCloser: the peer's FIN gives readConnectionLost and the server can still write", async () => {
       const server = new HalfCloser();
       const peer = await rawPeer(server);
       let got = "";
@@ -520,9 +591,9 @@ describe("abstract.FileDescriptor", function () {
       expect((await server.lost.promise).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
-    it("test_writeCloseNotification: loseWriteConnection sends a FIN, tells writeConnectionLost, and reading goes on", async () => {
+    it("testWriteCloseNotification: loseWriteConnection sends a FIN, tells writeConnectionLost, and reading goes on", async () => {
       const server = new HalfCloser();
-      const peer = await rawPeer(server);
+      const peer = await rawPeer(server, { allowHalfOpen: true });
       const peerEnded = new Promise<void>((resolve) => peer.on("end", () => resolve()));
       let got = "";
       peer.on("data", (d: Buffer) => (got += d.toString()));
@@ -538,16 +609,48 @@ describe("abstract.FileDescriptor", function () {
       expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
-    it("a protocol without readConnectionLost gets connectionLost(ConnectionDone) on the peer's FIN", async () => {
+    it("testNoNotification: a protocol without readConnectionLost gets connectionLost(ConnectionDone) on the peer's FIN", async () => {
       const server = new Recorder();
       const peer = await rawPeer(server);
       peer.end();
       expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
+
+    it("test_readNotificationRaises: a readConnectionLost that raises is logged and the connection dropped", async () => {
+      const logs = captureLogEvents();
+      try {
+        const server = new HalfCloser();
+        server.readConnectionLost = () => {
+          throw new Error("boom in readConnectionLost");
+        };
+        const peer = await rawPeer(server, { allowHalfOpen: true });
+        peer.end();
+        const reason = await within(server.lost.promise, 2000, "connectionLost");
+        expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
+        expect(logs.failures().map((f) => f.getErrorMessage())).to.include("boom in readConnectionLost");
+      } finally {
+        logs.stop();
+      }
+    });
   });
 
   describe("PauseProducingTests", () => {
-    it("test_pauseProducing: pauseProducing() on the transport stops dataReceived until resumeProducing()", async () => {
+    it("test_pauseProducingInConnectionMade: a transport paused in connectionMade delivers nothing until resumed", async () => {
+      const server = new Recorder();
+      server.connectionMade = function (this: Recorder) {
+        this.transport.pauseProducing();
+        this.made.resolve();
+      };
+      const peer = await rawPeer(server);
+      peer.write("early");
+      await new Promise((r) => setTimeout(r, 50));
+      expect(server.chunks).to.have.length(0);
+      server.transport.resumeProducing();
+      await within(server.receivedAtLeast(5), 2000, "5 bytes");
+      expect(server.received.toString()).to.equal("early");
+    });
+
+    it("pauseProducing() on the transport stops dataReceived until resumeProducing()", async () => {
       const server = new Recorder();
       const peer = await rawPeer(server);
       peer.write("first");

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import sinon from "sinon";
 import { ConnectionDone, NotConnectingError } from "../../lib/internet/error.js";
 import type { Failure } from "../../lib/internet/failure.js";
-import type { IAddress, IConnector, IProtocol, ITransport } from "../../lib/internet/interfaces.js";
+import type { IAddress, IConnector, IListeningPort, IProtocol, ITransport } from "../../lib/internet/interfaces.js";
 import { captureLogEvents, LogLevel, type LogCapture } from "../../lib/internet/log.js";
 import {
   ClientFactory,
@@ -12,6 +12,8 @@ import {
   ReconnectingClientFactory,
   ServerFactory,
 } from "../../lib/internet/protocol.js";
+import { Deferred } from "../../lib/internet/deferred.js";
+import { reactor } from "../../lib/internet/reactor.js";
 import { Clock } from "../../lib/internet/task.js";
 import { ipv4Address, StringTransport } from "../../lib/internet/testing.js";
 
@@ -370,5 +372,81 @@ describe("ReconnectingFactoryTests", () => {
     const f = ReconnectingClientFactory.forProtocol(P);
     const p: IProtocol | null = f.buildProtocol(anyAddress);
     expect(p).to.be.instanceOf(P);
+  });
+});
+
+/** A Promise of `d` that rejects with a clear message after `seconds`. */
+function within<T>(d: PromiseLike<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${seconds}s waiting for ${what}`)), seconds * 1000);
+  });
+  return Promise.race([Promise.resolve(d), timeout]).finally(() => clearTimeout(timer));
+}
+
+describe("ReconnectingClientFactory on the global reactor", () => {
+  let logs: LogCapture;
+  let port: IListeningPort | null = null;
+  beforeEach(() => {
+    logs = captureLogEvents();
+  });
+  afterEach(async () => {
+    if (port) await within(port.stopListening(), 5, "the port to close");
+    port = null;
+    logs.stop();
+  });
+
+  it("without a clock, schedules the retry on the global reactor", async () => {
+    const f = new ReconnectingClientFactory();
+    f.jitter = 0;
+    const before = reactor.getDelayedCalls().length;
+    f.clientConnectionFailed(new FakeConnector(), aFailure);
+    // The global reactor is loaded lazily (import()), so the retry may be scheduled a tick later.
+    for (let i = 0; i < 100 && f.clock === null; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(f.clock).to.equal(reactor);
+    expect(reactor.getDelayedCalls().length).to.equal(before + 1);
+    f.stopTrying();
+    expect(reactor.getDelayedCalls().length).to.equal(before);
+  });
+
+  it("reconnects a real TCP client after the server drops it, on the factory's clock", async () => {
+    class Dropper extends Protocol {
+      override connectionMade(): void {
+        this.transport!.loseConnection();
+      }
+    }
+    port = reactor.listenTCP(0, Factory.forProtocol(Dropper), { interface: "127.0.0.1" });
+    const address = port.getHost();
+
+    const clock = new Clock();
+    const made = [new Deferred<void>(), new Deferred<void>()];
+    const lost = [new Deferred<void>(), new Deferred<void>()];
+    let connections = 0;
+    class Counting extends Protocol {
+      private readonly index = connections++;
+      override connectionMade(): void {
+        if (this.index === 1) f.stopTrying(); // two connections are enough
+        made[this.index]!.callback(undefined);
+      }
+    }
+    class Factory2 extends ReconnectingClientFactory {
+      override clientConnectionLost(connector: IConnector, reason: Failure): void {
+        super.clientConnectionLost(connector, reason);
+        lost[connections - 1]!.callback(undefined);
+      }
+    }
+    const f = Factory2.forProtocol(Counting);
+    f.clock = clock;
+    f.jitter = 0;
+    reactor.connectTCP("127.0.0.1", address.type === "TCP" ? address.port : -1, f);
+
+    await within(made[0]!, 5, "the first connection");
+    await within(lost[0]!, 5, "the server to drop the first connection");
+    expect(clock.getDelayedCalls()).to.have.length(1);
+    clock.advance(f.delay);
+    await within(made[1]!, 5, "the reconnection");
+    await within(lost[1]!, 5, "the server to drop the second connection");
+    expect(connections).to.equal(2);
+    expect(clock.getDelayedCalls()).to.deep.equal([]);
   });
 });

@@ -176,9 +176,6 @@ describe("FileSenderTests", () => {
     sender.stopProducing();
     await settled(d);
     await sender.whenReleased();
-    // whenReleased may be the promise of a close started after the read; wait for that one too.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    await sender.whenReleased();
     if (before !== null) expect(openFds()).to.equal(before);
     expect(consumer.value().length).to.equal(0);
   });
@@ -215,6 +212,16 @@ describe("FileSenderTests", () => {
     } finally {
       closeSync(fd);
     }
+  });
+
+  it("releases the file when stopped while it is still being opened", async () => {
+    const before = openFds();
+    const sender = new FileSender();
+    const d = sender.beginFileTransfer(path, new StringTransport());
+    sender.stopProducing();
+    await settled(d);
+    await sender.whenReleased();
+    if (before !== null) expect(openFds()).to.equal(before);
   });
 
   it("fails the Deferred and unregisters when the file cannot be opened", async () => {

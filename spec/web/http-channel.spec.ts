@@ -74,7 +74,7 @@ function httpVersionSuite(name: string, requests: string, expected: string[][]):
     });
 
     it("test_requestBodyTimeout: the idle timeout is reset by each piece of a body", () => {
-      const { channel, transport, clock } = makeChannel({ timeOut: 100 });
+      const { channel, transport, clock } = makeChannel({ timeOut: 100, requestFactory: SilentRequest });
       channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
       clock.advance(99);
       expect(transport.disconnecting).to.equal(false);
@@ -566,7 +566,7 @@ describe("twisted.web.http HTTPChannel", () => {
       }
       const { channel, transport, clock } = makeChannel({ requestFactory: DummyPullProducerHandler });
       channel.dataReceived(bytes(request));
-      for (let i = 0; i < 20; i++) clock.advance(0);
+      for (let i = 0; i < 20; i++) clock.advance(0.01);
       const body = transport.value().toString("latin1").split("\r\n\r\n").slice(1).join("\r\n\r\n");
       let expected = "";
       for (let i = 0; i < 10; i++) expected += `1\r\n${i}\r\n`;
