@@ -15,7 +15,7 @@ import { Deferred } from "../lib/internet/deferred.js";
 const N = Number(process.argv[2] ?? 1000);
 const ROUNDS = Number(process.argv[3] ?? 15);
 /** Chains per measurement, so each timing is long enough to read (about a few ms). */
-const REPS = 200;
+const REPS = 500;
 
 function inc(x: number): number {
   return x + 1;

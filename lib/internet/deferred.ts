@@ -454,71 +454,71 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       // True for the whole loop, not per step: only the steps run user code, and a step that
       // adds steps to this Deferred must leave them to this loop rather than recurse.
       current.runningCallbacks = true;
-      // The cursor and the result live in locals while the loop runs (nothing else reads this
-      // Deferred's cursor while runningCallbacks is set); the result is stored back after each
-      // step, so code run by a step sees the same state as in Twisted.
-      let cursor = current.cursor;
-      let result = current.result;
-      while (cursor < current.count) {
-        const head = callbacks[cursor];
-        callbacks[cursor] = undefined;
-        let step: StepEntry;
+      while (current.cursor < current.count) {
+        const i = current.cursor;
+        const head = callbacks[i];
+        callbacks[i] = undefined;
+        let fn: AnyCallback;
+        let args: unknown[] | null = null;
         if (typeof head === "function") {
-          cursor += 1;
-          if (result instanceof Failure) continue;
-          step = head as AnyCallback;
-        } else if (typeof head === "object") {
-          cursor += 1;
-          if (head instanceof BoundStep && result instanceof Failure) continue;
-          step = head as BoundStep | ContinueStep;
-        } else if (head === BOTH) {
-          step = callbacks[cursor + 1] as StepEntry;
-          callbacks[cursor + 1] = undefined;
-          cursor += 2;
-        } else if (head === ERRBACK_ONLY) {
-          step = callbacks[cursor + 1] as StepEntry;
-          callbacks[cursor + 1] = undefined;
-          cursor += 2;
-          if (!(result instanceof Failure)) continue;
+          // The common step: a callback alone (addCallback), no extra arguments.
+          current.cursor = i + 1;
+          if (current.result instanceof Failure || head === passthru) continue;
+          fn = head as AnyCallback;
         } else {
-          step = callbacks[result instanceof Failure ? cursor + 2 : cursor + 1] as StepEntry;
-          callbacks[cursor + 1] = callbacks[cursor + 2] = undefined;
-          cursor += 3;
+          let step: StepEntry;
+          if (typeof head === "object") {
+            current.cursor = i + 1;
+            if (head instanceof ContinueStep) {
+              // Give the waiting Deferred our result, forget it ourselves, and run the
+              // waiting one's chain; we resume here when it is done.
+              const chainee = head.chainee;
+              chainee.result = current.result;
+              current.result = undefined;
+              current.clearFailureReport();
+              chainee.paused--;
+              current.runningCallbacks = false;
+              (stack ??= []).push(current);
+              current = chainee;
+              finished = false;
+              break;
+            }
+            if (current.result instanceof Failure) continue;
+            step = head as BoundStep;
+          } else if (head === BOTH) {
+            current.cursor = i + 2;
+            step = callbacks[i + 1] as StepEntry;
+            callbacks[i + 1] = undefined;
+          } else if (head === ERRBACK_ONLY) {
+            current.cursor = i + 2;
+            step = callbacks[i + 1] as StepEntry;
+            callbacks[i + 1] = undefined;
+            if (!(current.result instanceof Failure)) continue;
+          } else {
+            current.cursor = i + 3;
+            step = callbacks[current.result instanceof Failure ? i + 2 : i + 1] as StepEntry;
+            callbacks[i + 1] = callbacks[i + 2] = undefined;
+          }
+          if (typeof step === "function") {
+            if (step === passthru) continue;
+            fn = step;
+          } else {
+            // Only a BoundStep can follow a tag: a ContinueStep always stands alone.
+            fn = (step as BoundStep).fn;
+            args = (step as BoundStep).args;
+          }
         }
 
-        if (step === passthru) continue;
-
-        if (step instanceof ContinueStep) {
-          // Give the waiting Deferred our result, forget it ourselves, and run the waiting
-          // one's chain; we resume here when it is done.
-          const chainee = step.chainee;
-          chainee.result = result;
-          current.result = undefined;
-          current.cursor = cursor;
-          current.clearFailureReport();
-          chainee.paused--;
-          current.runningCallbacks = false;
-          (stack ??= []).push(current);
-          current = chainee;
-          finished = false;
-          break;
-        }
-
-        current.cursor = cursor;
+        let result: unknown;
         try {
-          result = typeof step === "function" ? step(result) : step.fn(result, ...step.args);
+          result = args === null ? fn(current.result) : fn(current.result, ...args);
         } catch (err) {
           result = Failure.from(err);
         }
         current.result = result;
-        if (result !== null && typeof result === "object" && !(result instanceof Failure)) {
-          const waiting = current.adopt();
-          result = current.result;
-          if (waiting) break;
-        }
-        cursor = current.cursor;
+
+        if (result !== null && typeof result === "object" && !(result instanceof Failure) && current.adopt()) break;
       }
-      if (finished) current.cursor = cursor;
 
       if (finished) {
         current.runningCallbacks = false;

@@ -19,9 +19,7 @@ import type {
   ConnectTCPOptions,
   ConnectUNIXOptions,
   IClientFactory,
-  IConnector,
   IDelayedCall,
-  IListeningPort,
   IProtocolFactory,
   IReactorCore,
   IReactorFromThreads,
@@ -462,9 +460,6 @@ export class NodeReactor implements IReactorCore, IReactorTime, IReactorTCP, IRe
     return FileDescriptor.counters;
   }
 }
-
-/** Twisted's reactor type names, for code that types against them. */
-export type { IListeningPort, IConnector };
 
 /** The global reactor: every class that needs time or I/O uses it unless given another. */
 export const reactor = new NodeReactor();

@@ -17,7 +17,7 @@
  * up there. A channel may be given its own handler instead.
  */
 
-import { MessageChannel, MessagePort, receiveMessageOnPort } from "node:worker_threads";
+import { MessageChannel, MessagePort, receiveMessageOnPort, type TransferListItem } from "node:worker_threads";
 import { TimeoutError, WorkerDied } from "./error.js";
 import { Logger, LogLevel } from "./log.js";
 import { deserializeError, serializeError, type SerializedError } from "./thread-error.js";
@@ -198,21 +198,25 @@ export class BridgeClient {
     return Atomics.load(this.words, STATE) === CLOSED;
   }
 
-  /** Ask the main side to run `name(...args)` and do not wait (callFromThread). */
-  post(name: string, args: unknown[]): void {
+  /**
+   * Ask the main side to run `name(...args)` and do not wait (callFromThread). `transfer`
+   * moves ArrayBuffers (or ports) in `args` instead of copying them.
+   */
+  post(name: string, args: unknown[], options?: { transfer?: readonly TransferListItem[] }): void {
     if (this.closed) throw new WorkerDied("the main side has closed this worker's thread bridge");
-    this.port.postMessage({ id: 0, name, args } satisfies Request);
+    this.port.postMessage({ id: 0, name, args } satisfies Request, options?.transfer);
   }
 
   /**
    * Run `name(...args)` on the main side and block this thread until it answers; return its
    * value or throw its error. Throws WorkerDied if the main side closes the channel, and
    * TimeoutError after `timeout` seconds if one is given (a late answer is then discarded).
+   * `transfer` moves ArrayBuffers (or ports) in `args` instead of copying them.
    */
-  call(name: string, args: unknown[], options?: { timeout?: number }): unknown {
+  call(name: string, args: unknown[], options?: { timeout?: number; transfer?: readonly TransferListItem[] }): unknown {
     if (this.closed) throw new WorkerDied("the main side has closed this worker's thread bridge");
     const id = ++this.nextId;
-    this.port.postMessage({ id, name, args } satisfies Request);
+    this.port.postMessage({ id, name, args } satisfies Request, options?.transfer);
     const timeout = options?.timeout;
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     for (;;) {

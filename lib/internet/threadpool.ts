@@ -497,7 +497,7 @@ export class ThreadPool {
     task.runner = worker;
     worker.task = task;
     this.busyCount++;
-    worker.worker.ref();
+    worker.worker.ref(); // a busy worker keeps the process alive until its task is done
     const message = task.message!;
     task.message = null;
     try {
@@ -546,9 +546,10 @@ export class ThreadPool {
     if (task === null || task.id !== message.id || worker.dying) return;
     worker.task = null;
     this.busyCount--;
-    worker.worker.unref();
     this.idleWorkers.push(worker);
     this.maintain();
+    // Unref only if it stayed idle: a worker handed the next task at once stays ref'd.
+    if (worker.task === null && !worker.dying) worker.worker.unref();
     if (message.ok) this.settle(task, true, message.v);
     else this.settle(task, false, deserializeError(message.err));
   }

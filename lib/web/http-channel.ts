@@ -332,7 +332,31 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private allContentReceived(): void {
     const parser = this.parser;
     const request = this.requests[this.requests.length - 1];
-    request.requestReceived(parser.method, parser.uri, parser.version);
+    try {
+      request.requestReceived(parser.method, parser.uri, parser.version);
+    } catch (err) {
+      this.processingFailed(request, err);
+    }
+  }
+
+  /**
+   * process() threw: log it, answer 500 if nothing was sent yet, and close the connection
+   * (the response, if started, can no longer be trusted to be complete).
+   */
+  private processingFailed(request: Request, err: unknown): void {
+    log.failure("Unhandled error processing {request}", err, { request: String(request) });
+    if (this._closing || !this.connected) return;
+    if (!request.startedWriting && !request.finished) {
+      const body = "500 Internal Server Error\n";
+      this.transport?.write(
+        Buffer.from(
+          `${request.clientproto === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1"} 500 Internal Server Error\r\n` +
+            `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+          "latin1",
+        ),
+      );
+    }
+    this.loseConnection();
   }
 
   /** Called by the first request when its response is done. */

@@ -45,7 +45,7 @@ export class RequestContent {
     return this.closedFlag;
   }
 
-  /** Append bytes at the end (the parser's use). The bytes are copied. */
+  /** Append bytes at the end, leaving the position there, as a file opened for appending. The bytes are copied. */
   write(data: Uint8Array): void {
     this.checkOpen();
     const n = data.length;
@@ -59,6 +59,7 @@ export class RequestContent {
       this.joined = null;
     }
     this.size += n;
+    this.position = this.size;
   }
 
   /** Move to `offset` (whence 0: from the start, 1: from here, 2: from the end). Returns the new position. */

@@ -5,7 +5,8 @@
  * offers every public name of twisted.web.http:
  *
  * - http-channel.ts: HTTPChannel, the protocol (keep-alive, pipelining, timeouts, flow control)
- * - http-request.ts: Request, CACHED, parseQs
+ * - http-request.ts: Request, CACHED
+ * - http-query.ts: parseQs, unquotePlus (query strings and form bodies)
  * - http-factory.ts: HTTPFactory, combinedLogFormatter
  * - http-headers.ts: Headers
  * - http-parser.ts: HTTPRequestParser and its limits, HTTPParseError
@@ -27,7 +28,8 @@ export {
   type HTTPParserOptions,
 } from "./http-parser.js";
 export { RequestContent, DEFAULT_SPILL_THRESHOLD } from "./http-content.js";
-export { Request, CACHED, parseQs, unquotePlus, type CookieOptions, type RequestFactory } from "./http-request.js";
+export { Request, CACHED, type CookieOptions, type RequestFactory } from "./http-request.js";
+export { parseQs, unquotePlus } from "./http-query.js";
 export { HTTPChannel, SERVER_VERSION, type HTTPChannelOptions } from "./http-channel.js";
 export {
   HTTPFactory,

@@ -379,8 +379,6 @@ describe("CallFromThreadTests", () => {
 });
 
 describe("NodeReactor run and stop", () => {
-  const serverFactory = (make: () => IProtocol): IProtocolFactory => ({ buildProtocol: make, doStart() {}, doStop() {} });
-
   it("stop() on a reactor that is not running raises ReactorNotRunning", () => {
     expect(() => new NodeReactor().stop()).to.throw(ReactorNotRunning);
   });
@@ -459,12 +457,12 @@ describe("NodeReactor run and stop", () => {
     expect(stopped).to.equal(1);
     expect(lost).to.have.length(1);
     expect(lost[0].check(ConnectionLost)).to.equal(ConnectionLost);
+    expect(r.openResources).to.equal(0);
     await within(clientClosed, 2000, "the client to see the close");
     // the port is free again
     const again = net.createServer().listen(portNumber, "127.0.0.1");
     await within(new Promise((res, rej) => again.once("listening", res).once("error", rej)), 2000, "rebinding the port");
     again.close();
-    void serverFactory;
   });
 
   const reactorModule = fileURLToPath(new URL("../../lib/internet/reactor.js", import.meta.url));
@@ -498,6 +496,19 @@ describe("NodeReactor run and stop", () => {
     const { code, stdout } = await runNode(["--input-type=module", "-e", script]);
     expect(code).to.equal(0);
     expect(stdout).to.equal("called\n");
+  });
+
+  it("after stop(), calls still pending do not keep the process alive", async function () {
+    this.timeout(10000);
+    const script = `import { reactor } from ${JSON.stringify(reactorModule)};
+      reactor.callLater(60, () => console.log("never"));
+      reactor.callWhenRunning(() => reactor.stop());
+      await reactor.run();
+      console.log("stopped");`;
+    // runNode fails the test if the child is still alive after 8 s (the pending call is 60 s away)
+    const { code, stdout } = await runNode(["--input-type=module", "-e", script]);
+    expect(code).to.equal(0);
+    expect(stdout).to.equal("stopped\n");
   });
 
   it("SIGINT stops a running reactor cleanly (examples/echo-server.js)", async function () {

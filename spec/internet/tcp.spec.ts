@@ -464,6 +464,55 @@ describe("tcp", function () {
     });
   });
 
+  describe("edge cases", () => {
+    it("a client factory whose buildProtocol returns null gets the connection closed (clientConnectionLost)", async () => {
+      const port = listen(new ServerFactory());
+      const cf = new ClientFactory();
+      cf.buildProtocol = function (this: ClientFactory) {
+        this.events.push("buildProtocol");
+        return null as unknown as IProtocol;
+      };
+      reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const reason = await within(cf.lostConn.promise, 2000, "clientConnectionLost");
+      expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
+      expect(cf.events).to.deep.equal(["doStart", "startedConnecting", "buildProtocol", "clientConnectionLost", "doStop"]);
+    });
+
+    it("an interface given by name binds asynchronously; whenListening() fires once bound", async () => {
+      const f = new ServerFactory();
+      const port = reactor.listenTCP(0, f, { interface: "localhost" });
+      ports.push(port);
+      await within(port.whenListening(), 2000, "whenListening");
+      expect(port.getHost().port).to.be.greaterThan(0);
+    });
+
+    it("an asynchronous bind failure errbacks whenListening() with CannotListenError", async () => {
+      // the port is taken on both loopback addresses, so "localhost" is busy whichever it names
+      const v4 = net.createServer();
+      await new Promise<void>((r) => v4.listen(0, "127.0.0.1", () => r()));
+      const busy = (v4.address() as net.AddressInfo).port;
+      const v6 = net.createServer();
+      await new Promise<void>((r) => v6.once("error", () => r()).listen(busy, "::1", () => r()));
+      const f = new ServerFactory();
+      try {
+        const port = reactor.listenTCP(busy, f, { interface: "localhost" });
+        const err = await within(
+          port.whenListening().then(
+            () => null,
+            (e: unknown) => e,
+          ),
+          2000,
+          "whenListening",
+        );
+        expect(err).to.be.instanceOf(CannotListenError);
+        expect(f.stopped).to.equal(f.started);
+      } finally {
+        v4.close();
+        v6.close();
+      }
+    });
+  });
+
   describe("counters", () => {
     it("a port counts its open connections", async () => {
       const f = new ServerFactory();

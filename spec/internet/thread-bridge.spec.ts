@@ -26,7 +26,7 @@ class BridgeWorker {
   }
 
   /** Have the worker call (or post) `name(...args)`; what it got. */
-  order(name: string, args: unknown[] = [], options: { timeout?: number; post?: boolean } = {}): Promise<Outcome> {
+  order(name: string, args: unknown[] = [], options: { timeout?: number; post?: boolean; transferBytes?: number } = {}): Promise<Outcome> {
     return within(
       new Promise<Outcome>((resolve) => {
         this.worker.once("message", resolve);
@@ -86,6 +86,17 @@ describe("the thread bridge", () => {
     } finally {
       logs.stop();
     }
+  });
+
+  it("moves the buffers a call's transfer list names instead of copying them", async () => {
+    let received: Uint8Array | undefined;
+    const w = bridgeWorker((_name, args) => {
+      received = args[0] as Uint8Array;
+      return null;
+    });
+    // The worker reports its own buffer's length after the call: 0 once moved.
+    expect(await w.order("bytes", [], { transferBytes: 4 })).to.deep.equal({ ok: true, value: 0 });
+    expect([...received!]).to.deep.equal([7, 7, 7, 7]);
   });
 
   it("gives up with TimeoutError after the call's timeout, and a late answer does not reach the next call", async () => {

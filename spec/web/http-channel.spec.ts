@@ -720,6 +720,47 @@ describe("twisted.web.http HTTPChannel", () => {
     });
   });
 
+  describe("errors in process()", () => {
+    it("a process() that throws is logged, answered with 500, and the connection closed", () => {
+      class Broken extends Request {
+        override process(): void {
+          throw new Error("boom");
+        }
+      }
+      const logs = captureLogEvents();
+      try {
+        const { channel, transport } = makeChannel({ requestFactory: Broken });
+        channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n"));
+        expect(transport.value().toString("latin1")).to.equal(
+          "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 26\r\nConnection: close\r\n\r\n500 Internal Server Error\n",
+        );
+        expect(transport.disconnecting).to.equal(true);
+        expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["boom"]);
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it("a process() that throws after writing closes the connection without a second response", () => {
+      class HalfBroken extends Request {
+        override process(): void {
+          this.write(bytes("partial"));
+          throw new Error("late boom");
+        }
+      }
+      const logs = captureLogEvents();
+      try {
+        const { channel, transport } = makeChannel({ requestFactory: HalfBroken });
+        channel.dataReceived(bytes("GET / HTTP/1.1\r\n\r\n"));
+        const text = transport.value().toString("latin1");
+        expect(text).to.equal("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\npartial\r\n");
+        expect(transport.disconnecting).to.equal(true);
+      } finally {
+        logs.stop();
+      }
+    });
+  });
+
   describe("Date and Server headers", () => {
     it("adds Date from the reactor's clock and the Server version unless the response sets them", () => {
       const clock = new Clock();

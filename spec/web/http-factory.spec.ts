@@ -97,7 +97,7 @@ describe("twisted.web.http HTTPFactory", () => {
         factory.doStop();
         await within(new Promise((resolve) => stream.on("finish", resolve)), 2000, "the log to close");
         expect(readFileSync(path, "utf8")).to.equal(
-          '"192.168.1.1" - - [01/Jan/1970:00:00:00 +0000] "GET /logged HTTP/1.1" 200 31 "-" "spec"\n',
+          '"192.168.1.1" - - [01/Jan/1970:00:00:00 +0000] "GET /logged HTTP/1.1" 200 13 "-" "spec"\n',
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,8 @@ import { captureLogEvents } from "../../lib/internet/log.js";
 import { Clock } from "../../lib/internet/task.js";
 import { StringTransport, StringTransportWithDisconnection, ipv4Address, unixAddress } from "../../lib/internet/testing.js";
 import { HTTPFactory } from "../../lib/web/http-factory.js";
-import { CACHED, Request, parseQs, unquotePlus } from "../../lib/web/http-request.js";
+import { parseQs, unquotePlus } from "../../lib/web/http-query.js";
+import { CACHED, Request } from "../../lib/web/http-request.js";
 import { assertResponseEquals, bytes, makeChannel, SilentRequest, type ChannelFixture } from "./http-test-helpers.js";
 
 /** A Request on a fresh channel, held by it as the request being answered. */

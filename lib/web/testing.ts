@@ -1,0 +1,310 @@
+/**
+ * Testing resources with no channel, as twisted.web.test.requesthelper: DummyRequest, and
+ * render()/renderBody() to render a resource against one.
+ *
+ *     const request = new DummyRequest(["foo.txt"]);
+ *     const body = await renderBody(getChildForRequest(root, request), request);
+ *     expect(request.responseCode).to.equal(200);
+ *
+ * DummyRequest records what a resource does: the chunks written, the response code and
+ * headers, how many times finish() was called, the producer registered. connectionLost()
+ * plays a client that goes away: notifyFinish() Deferreds errback, the producer is stopped,
+ * writes are ignored from then on.
+ */
+
+import { Deferred, fail, succeed } from "../internet/defer.js";
+import { ConnectionDone } from "../internet/error.js";
+import { Failure } from "../internet/failure.js";
+import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
+import { stringToDatetime } from "./http-dates.js";
+import { Headers, type HeaderInput } from "./http-headers.js";
+import { CACHED } from "./http-request.js";
+import { FOUND, NOT_MODIFIED, OK, PRECONDITION_FAILED } from "./http-status.js";
+import type { IRequest, IRequestContent, IResource, RenderResult } from "./iweb.js";
+import { NOT_DONE_YET, quoteSegment } from "./server.js";
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** A fake request, as twisted.web.test.requesthelper.DummyRequest. */
+export class DummyRequest implements IRequest {
+  method = "GET";
+  uri = "http://dummy/";
+  path = "/";
+  clientproto = "HTTP/1.0";
+  args = new Map<string, string[]>();
+  prepath: string[] = [];
+  postpath: string[];
+  sitepath: string[] = [];
+  requestHeaders = new Headers();
+  responseHeaders = new Headers();
+  content: IRequestContent | null = null;
+  /** The code given to setResponseCode, or null if it was never called. */
+  responseCode: number | null = null;
+  responseMessage: string | null = null;
+  /** The chunks written, in order. */
+  written: Buffer[] = [];
+  /** How many times finish() was called. */
+  finished = 0;
+  startedWriting = false;
+  client: IAddress | null;
+  producer: IPushProducer | IPullProducer | null = null;
+  streaming: boolean | null = null;
+  /** Failures given to processingFailed. */
+  failures: Failure[] = [];
+  lastModified: number | null = null;
+  etag: string | null = null;
+  /** The reason given to connectionLost, or null. */
+  lostReason: Failure | null = null;
+
+  private _finishedDeferreds: Deferred<void>[] | null = [];
+  private _serverName = "dummy";
+  private _forceSSL = false;
+  private _host: IAddress = { type: "TCP", family: "IPv4", host: "127.0.0.1", port: 80 };
+
+  constructor(postpath: string[], client: IAddress | null = null) {
+    this.postpath = postpath;
+    this.client = client;
+  }
+
+  /** setResponseCode's code, 200 if it was never called (what a real request would send). */
+  get code(): number {
+    return this.responseCode ?? OK;
+  }
+
+  /** Everything written, joined. */
+  get body(): Buffer {
+    return Buffer.concat(this.written);
+  }
+
+  getHeader(name: HeaderInput): string | undefined {
+    return this.requestHeaders.getLast(name);
+  }
+
+  getAllHeaders(): Record<string, string> {
+    const all: Record<string, string> = {};
+    for (const [name, values] of this.requestHeaders.getAllRawHeaders()) all[name.toLowerCase()] = values[values.length - 1];
+    return all;
+  }
+
+  getCookie(_name: string): string | undefined {
+    return undefined;
+  }
+
+  setHeader(name: HeaderInput, value: HeaderInput): void {
+    this.responseHeaders.setRawHeaders(name, [value]);
+  }
+
+  setResponseCode(code: number, message?: HeaderInput): void {
+    if (this.written.length > 0) throw new Error("Response code cannot be set after data has been written");
+    this.responseCode = code;
+    this.responseMessage = message === undefined ? null : String(message);
+  }
+
+  setLastModified(when: number): CACHED | null {
+    if (this.written.length > 0) throw new Error("Last-Modified cannot be set after data has been written");
+    when = Math.ceil(when);
+    if (this.lastModified === null || this.lastModified < when) this.lastModified = when;
+    const since = this.getHeader("if-modified-since");
+    if (since) {
+      try {
+        if (stringToDatetime(since.split(";", 1)[0]) >= this.lastModified) {
+          this.setResponseCode(NOT_MODIFIED);
+          return CACHED;
+        }
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  setETag(etag: string): CACHED | null {
+    if (this.written.length > 0) throw new Error("ETag cannot be set after data has been written");
+    this.etag = etag;
+    const tags = this.getHeader("if-none-match");
+    if (tags) {
+      const list = tags.split(/[ \t]+/);
+      if (list.includes(etag) || list.includes("*")) {
+        this.setResponseCode(this.method === "HEAD" || this.method === "GET" ? NOT_MODIFIED : PRECONDITION_FAILED);
+        return CACHED;
+      }
+    }
+    return null;
+  }
+
+  redirect(url: HeaderInput): void {
+    this.setResponseCode(FOUND);
+    this.setHeader("location", url);
+  }
+
+  write(data: Bytes): void {
+    if (!(data instanceof Uint8Array)) throw new TypeError("write() only accepts bytes");
+    if (this.lostReason !== null) return;
+    this.startedWriting = true;
+    this.written.push(Buffer.from(data));
+  }
+
+  /** Count the call and fire notifyFinish() Deferreds. */
+  finish(): void {
+    if (this.lostReason !== null) {
+      throw new Error("Request.finish called on a request after its connection was lost; use Request.notifyFinish to keep track of this.");
+    }
+    this.finished++;
+    const observers = this._finishedDeferreds;
+    this._finishedDeferreds = null;
+    if (observers !== null) for (const d of observers) d.callback(undefined);
+  }
+
+  notifyFinish(): Deferred<void> {
+    if (this.lostReason !== null) return fail(this.lostReason);
+    if (this._finishedDeferreds === null) return succeed<void>(undefined);
+    const d = new Deferred<void>();
+    this._finishedDeferreds.push(d);
+    return d;
+  }
+
+  /** Record the failure and errback notifyFinish() Deferreds with it. */
+  processingFailed(reason: Failure): Failure {
+    this.failures.push(reason);
+    const observers = this._finishedDeferreds;
+    this._finishedDeferreds = null;
+    if (observers !== null) for (const d of observers) d.errback(reason);
+    return reason;
+  }
+
+  /**
+   * Register a producer. A push producer runs on its own; a pull producer is driven here, one
+   * resumeProducing() per turn of the event loop until it unregisters (Twisted's DummyRequest
+   * loops synchronously, which an asynchronous producer could never leave).
+   */
+  registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
+    if (this.producer !== null) throw new Error("a producer is already registered");
+    if (this.lostReason !== null) {
+      producer.stopProducing();
+      return;
+    }
+    this.producer = producer;
+    this.streaming = streaming;
+    if (!streaming) {
+      const pull = (): void => {
+        if (this.producer !== producer) return;
+        producer.resumeProducing();
+        setImmediate(pull);
+      };
+      setImmediate(pull);
+    }
+  }
+
+  unregisterProducer(): void {
+    this.producer = null;
+    this.streaming = null;
+  }
+
+  /**
+   * Play the client going away: stop the producer, errback notifyFinish() Deferreds with
+   * `reason` (ConnectionDone by default); writes are ignored from now on.
+   */
+  connectionLost(reason: Failure = new Failure(new ConnectionDone())): void {
+    if (this.lostReason !== null) return;
+    this.lostReason = reason;
+    const producer = this.producer;
+    this.producer = null;
+    producer?.stopProducing();
+    const observers = this._finishedDeferreds;
+    this._finishedDeferreds = null;
+    if (observers !== null) for (const d of observers) d.errback(reason);
+  }
+
+  getClientAddress(): IAddress | null {
+    return this.client;
+  }
+
+  getHost(): IAddress {
+    return this._host;
+  }
+
+  isSecure(): boolean {
+    return this._forceSSL;
+  }
+
+  setHost(host: string, port: number, ssl = false): void {
+    this._forceSSL = ssl;
+    this._serverName = host;
+    this._host = { type: "TCP", family: "IPv4", host, port };
+    const defaultPort = ssl ? 443 : 80;
+    this.requestHeaders.addRawHeader("host", port === defaultPort ? host : `${host}:${port}`);
+  }
+
+  getRequestHostname(): string {
+    return this._serverName;
+  }
+
+  prePathURL(): string {
+    const secure = this.isSecure();
+    const port = this._host.type === "TCP" ? this._host.port : 80;
+    const hostport = port === (secure ? 443 : 80) ? "" : `:${port}`;
+    return `http${secure ? "s" : ""}://${this._serverName}${hostport}/` + this.prepath.map(quoteSegment).join("/");
+  }
+
+  URLPath(): URL {
+    return new URL(this.prePathURL());
+  }
+
+  /** Render `resource` as server.Request does, simply: bytes or a string are written and finished. */
+  render(resource: IResource): void {
+    const result = resource.render(this);
+    if (result === NOT_DONE_YET) return;
+    if (isThenable(result)) {
+      result.then(
+        (body) => this.writeAndFinish(body),
+        (err: unknown) => this.processingFailed(Failure.from(err)),
+      );
+      return;
+    }
+    this.writeAndFinish(result);
+  }
+
+  private writeAndFinish(body: unknown): void {
+    if (typeof body === "string") body = Buffer.from(body, "utf8");
+    this.write(body as Uint8Array);
+    this.finish();
+  }
+
+  toString(): string {
+    return `<DummyRequest ${this.method} ${this.uri}>`;
+  }
+}
+
+/**
+ * Render `resource` for `request` (Twisted's _render helper of test_static.py): a Deferred that
+ * fires when the request is finished (at once for bytes or a string, which are written and
+ * finished), or errbacks as notifyFinish() does.
+ */
+export function render(resource: IResource, request: DummyRequest): Deferred<void> {
+  const result: RenderResult = resource.render(request);
+  if (typeof result === "string" || result instanceof Uint8Array) {
+    request.write(typeof result === "string" ? Buffer.from(result, "utf8") : result);
+    request.finish();
+    return succeed<void>(undefined);
+  }
+  if (result === NOT_DONE_YET) {
+    return request.finished > 0 ? succeed<void>(undefined) : request.notifyFinish();
+  }
+  if (isThenable(result)) {
+    return Deferred.fromPromise(
+      Promise.resolve(result).then((body) => {
+        request.write(typeof body === "string" ? Buffer.from(body, "utf8") : body);
+        request.finish();
+      }),
+    );
+  }
+  throw new TypeError(`Unexpected return value: ${String(result)}`);
+}
+
+/** Render `resource` for `request` and resolve with the body written once it is finished. */
+export async function renderBody(resource: IResource, request: DummyRequest): Promise<Buffer> {
+  await render(resource, request);
+  return request.body;
+}
