@@ -2,11 +2,53 @@
  * torsion: Twisted's networking model on Node.js. Every public name, from one import.
  * Each module is also importable on its own from a subpath mirroring Twisted's
  * (`torsion/internet/defer`, `torsion/internet/task`, `torsion/web/server`, ...).
+ * Modules whose names would be ambiguous at the root (iosim's `connect`, the thread bridge)
+ * are on their subpath only.
  */
 
+// twisted.internet: the core
 export * from "./internet/error.js";
 export * from "./internet/failure.js";
 export * from "./internet/log.js";
 export * from "./internet/defer.js";
+export * from "./internet/address.js";
+export * from "./internet/base.js";
+export * from "./internet/task.js";
 export * from "./internet/protocol.js";
+export * from "./internet/endpoints.js";
+export * from "./internet/testing.js";
 export type * from "./internet/interfaces.js";
+export { reactor, NodeReactor, ThreePhaseEvent, type SystemEventTriggerID } from "./internet/reactor.js";
+export { FileDescriptor, type TransportCounters, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
+export {
+  Port as TCPPort,
+  Connector as TCPConnector,
+  Server as TCPServer,
+  Client as TCPClient,
+  Connection as TCPConnection,
+  BasePort,
+  BaseConnector,
+  connectErrorFor,
+} from "./internet/tcp.js";
+export {
+  Port as UNIXPort,
+  Connector as UNIXConnector,
+  UNIXConnection,
+  FilesystemLock,
+  isLocked,
+} from "./internet/unix.js";
+export * from "./internet/threads.js";
+export { ThreadPool, TaskHandle } from "./internet/threadpool.js";
+export type {
+  OnResult,
+  ThreadPoolOptions,
+  StopOptions,
+  ThreadPoolStatistics,
+  WorkerInfo,
+  TaskState,
+  PoolWorkerOptions,
+} from "./internet/threadpool.js";
+export * from "./internet/work-ref.js";
+
+// twisted.protocols
+export * from "./protocols/basic.js";

@@ -19,6 +19,9 @@ describe("the torsion package", function () {
     dir = mkdtempSync(join(tmpdir(), "torsion-consumer-"));
     mkdirSync(join(dir, "node_modules"));
     symlinkSync(repo, join(dir, "node_modules", "torsion"), "dir");
+    // A TypeScript program on Node has Node's types, as torsion's declarations expect.
+    mkdirSync(join(dir, "node_modules", "@types"));
+    symlinkSync(join(repo, "node_modules", "@types", "node"), join(dir, "node_modules", "@types", "node"), "dir");
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", type: "module", private: true }));
   });
 
@@ -59,7 +62,7 @@ describe("the torsion package", function () {
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, types: [], skipLibCheck: false },
+        compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, types: ["node"], skipLibCheck: false },
         files: ["typed.ts"],
       }),
     );

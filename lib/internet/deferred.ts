@@ -178,6 +178,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     errback?: ((failure: Failure, ...args: any[]) => Chainable<E>) | null,
     options?: { callbackArgs?: unknown[] | null; errbackArgs?: unknown[] | null },
   ): Deferred<R | E> {
+    if (callback != null && typeof callback !== "function") throw notCallable(callback);
+    if (errback != null && typeof errback !== "function") throw notCallable(errback);
     const onFailure = entry(errback ?? passthru, options?.errbackArgs);
     if (onFailure === passthru) {
       this.push1(entry(callback ?? passthru, options?.callbackArgs));
@@ -194,6 +196,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /** Add a step that runs only on success: `callback(result, ...args)`. */
   addCallback<R, A extends unknown[] = []>(callback: (result: T, ...args: A) => Chainable<R>, ...args: A): Deferred<R>;
   addCallback(callback: AnyCallback): Deferred<unknown> {
+    if (typeof callback !== "function") throw notCallable(callback);
     if (arguments.length > 1) {
       this.push1(new BoundStep(callback, restArgs(arguments)));
     } else if (this.called && this.paused === 0 && this.cursor === this.count && !this.runningCallbacks) {
@@ -228,6 +231,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     ...args: A
   ): Deferred<T | R>;
   addErrback(errback: AnyCallback): Deferred<unknown> {
+    if (typeof errback !== "function") throw notCallable(errback);
     this.push2(ERRBACK_ONLY, arguments.length > 1 ? new BoundStep(errback, restArgs(arguments)) : errback);
     if (this.called) this.runCallbacks();
     return this as Deferred<unknown>;
@@ -236,6 +240,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /** Add the same function as callback and errback: it gets the result or the Failure. */
   addBoth<R, A extends unknown[] = []>(callback: (result: T | Failure, ...args: A) => Chainable<R>, ...args: A): Deferred<R>;
   addBoth(callback: AnyCallback): Deferred<unknown> {
+    if (typeof callback !== "function") throw notCallable(callback);
     const e = arguments.length > 1 ? new BoundStep(callback, restArgs(arguments)) : callback;
     this.push2(BOTH, e);
     if (this.called) this.runCallbacks();
@@ -454,25 +459,30 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       // True for the whole loop, not per step: only the steps run user code, and a step that
       // adds steps to this Deferred must leave them to this loop rather than recurse.
       current.runningCallbacks = true;
-      while (current.cursor < current.count) {
-        const i = current.cursor;
+      // The cursor lives in a local while the loop runs: nothing reads this Deferred's cursor
+      // while runningCallbacks is set, and it is stored back whenever the loop stops.
+      let cursor = current.cursor;
+      const start = cursor;
+      while (cursor < current.count) {
+        const i = cursor;
         const head = callbacks[i];
-        callbacks[i] = undefined;
         let fn: AnyCallback;
         let args: unknown[] | null = null;
         if (typeof head === "function") {
           // The common step: a callback alone (addCallback), no extra arguments.
-          current.cursor = i + 1;
+          cursor = i + 1;
           if (current.result instanceof Failure || head === passthru) continue;
           fn = head as AnyCallback;
         } else {
           let step: StepEntry;
           if (typeof head === "object") {
-            current.cursor = i + 1;
+            cursor = i + 1;
             if (head instanceof ContinueStep) {
               // Give the waiting Deferred our result, forget it ourselves, and run the
               // waiting one's chain; we resume here when it is done.
               const chainee = head.chainee;
+              current.cursor = cursor;
+              callbacks.fill(undefined, start, cursor);
               chainee.result = current.result;
               current.result = undefined;
               current.clearFailureReport();
@@ -486,16 +496,16 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
             if (current.result instanceof Failure) continue;
             step = head as BoundStep;
           } else if (head === BOTH) {
-            current.cursor = i + 2;
+            cursor = i + 2;
             step = callbacks[i + 1] as StepEntry;
             callbacks[i + 1] = undefined;
           } else if (head === ERRBACK_ONLY) {
-            current.cursor = i + 2;
+            cursor = i + 2;
             step = callbacks[i + 1] as StepEntry;
             callbacks[i + 1] = undefined;
             if (!(current.result instanceof Failure)) continue;
           } else {
-            current.cursor = i + 3;
+            cursor = i + 3;
             step = callbacks[current.result instanceof Failure ? i + 2 : i + 1] as StepEntry;
             callbacks[i + 1] = callbacks[i + 2] = undefined;
           }
@@ -519,14 +529,21 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
         if (result !== null && typeof result === "object" && !(result instanceof Failure) && current.adopt()) break;
       }
+      if (finished) current.cursor = cursor;
+      // Steps run are cleared here in one pass, not one by one in the loop, so the Deferred
+      // does not keep their functions alive.
 
       if (finished) {
         current.runningCallbacks = false;
-        // Every step run has had its slots cleared; start over at the front. A big array is
-        // dropped rather than kept by a long-lived Deferred.
         if (current.cursor >= current.count) {
+          // All run: start over at the front of the array, or of a new one when this one is
+          // big (dropping it is cheaper than clearing it, and a long-lived Deferred should
+          // not keep a big array).
+          if (current.count > 64) current.callbacks = [];
+          else callbacks.fill(undefined, start, current.count);
           current.cursor = current.count = 0;
-          if (callbacks.length > 1024) current.callbacks = [];
+        } else {
+          callbacks.fill(undefined, start, current.cursor);
         }
         if (current.result instanceof Failure) {
           current.reportIfUnhandled(current.result);
@@ -599,6 +616,11 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       this.reportingFailure = false;
     }
   }
+}
+
+/** Twisted asserts callable() when a step is added; so does torsion, with a TypeError. */
+function notCallable(value: unknown): TypeError {
+  return new TypeError(`a Deferred step must be a function, not ${describeResult(value)}`);
 }
 
 /** The extra arguments of a call, from the second on. */

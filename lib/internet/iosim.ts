@@ -40,14 +40,14 @@ import type { IStreamClientEndpoint } from "./interfaces.js";
 import { Logger } from "./log.js";
 import { MemoryReactorClock, type MemoryReactor } from "./memory-reactor.js";
 import { Factory, Protocol } from "./protocol.js";
-import { ipv4Address } from "./string-transport.js";
+import { ipAddress } from "./address.js";
 
 const log = new Logger("torsion.internet.iosim");
 
 /** The address of the accepting side, unless told otherwise. */
-export const SERVER_ADDRESS = ipv4Address("127.0.0.1", 8080);
+export const SERVER_ADDRESS = ipAddress("127.0.0.1", 8080);
 /** The address of the connecting side, unless told otherwise. */
-export const CLIENT_ADDRESS = ipv4Address("127.0.0.1", 54321);
+export const CLIENT_ADDRESS = ipAddress("127.0.0.1", 54321);
 
 export interface FakeTransportOptions {
   /** What getHost() returns; default SERVER_ADDRESS on a server, CLIENT_ADDRESS on a client. */
@@ -426,7 +426,7 @@ export class ConnectionCompleter {
       if (!server) continue;
       r.tcpClients.splice(i, 1);
       r.connectors.splice(i, 1);
-      const serverAddress = ipv4Address(host, port);
+      const serverAddress = ipAddress(host, port);
       const clientProtocol = build(clientFactory, serverAddress);
       const serverProtocol = build(server[1], CLIENT_ADDRESS);
       const serverTransport = makeFakeServer(serverProtocol, { hostAddress: serverAddress });

@@ -29,7 +29,8 @@ import type {
   ListenUNIXOptions,
   SystemEventPhase,
 } from "./interfaces.js";
-import { ipv4Address, StringTransport, StringTransportWithDisconnection, unixAddress } from "./string-transport.js";
+import { ipAddress, unixAddress } from "./address.js";
+import { StringTransport, StringTransportWithDisconnection } from "./string-transport.js";
 import { Clock } from "./task.js";
 
 /** A fake IListeningPort: getHost() answers the address it was made with; it does nothing else. */
@@ -206,12 +207,12 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorUNIX {
     const recorded = { backlog: 50, interface: "", ...options };
     this.tcpServers.push([port, factory, recorded]);
     const host = isIPv6(recorded.interface) ? recorded.interface : "0.0.0.0";
-    return new FakePort(ipv4Address(host, port));
+    return new FakePort(ipAddress(host, port));
   }
 
   connectTCP(host: string, port: number, factory: IClientFactory, options: ConnectTCPOptions = {}): FakeConnector {
     this.tcpClients.push([host, port, factory, { timeout: 30, ...options }]);
-    return this.startConnecting(factory, ipv4Address(host, port));
+    return this.startConnecting(factory, ipAddress(host, port));
   }
 
   listenUNIX(address: string, factory: IProtocolFactory, options: ListenUNIXOptions = {}): FakePort {
@@ -241,14 +242,14 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorUNIX {
   completeTCPConnection<T extends ITransport = StringTransport>(index = 0, transport?: T): CompletedConnection<T> {
     const record = this.tcpClients[index];
     if (!record) throw new RangeError(`no connectTCP call at index ${index}`);
-    return connectBuilt(record[2], ipv4Address(record[0], record[1]), transport);
+    return connectBuilt(record[2], ipAddress(record[0], record[1]), transport);
   }
 
   /** Deliver a connection to the listenTCP call at `index`, from `transport`'s peer address. */
   acceptTCPConnection<T extends ITransport = StringTransport>(index = 0, transport?: T): CompletedConnection<T> {
     const record = this.tcpServers[index];
     if (!record) throw new RangeError(`no listenTCP call at index ${index}`);
-    const t = transport ?? (new StringTransport({ hostAddress: ipv4Address("127.0.0.1", record[0]) }) as unknown as T);
+    const t = transport ?? (new StringTransport({ hostAddress: ipAddress("127.0.0.1", record[0]) }) as unknown as T);
     return connectBuilt(record[1], t.getPeer(), t);
   }
 

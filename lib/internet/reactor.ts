@@ -33,6 +33,9 @@ import type {
 import { Logger } from "./log.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
+import * as threads from "./threads.js";
+import type { TaskHandle, ThreadPool } from "./threadpool.js";
+import type { Work, WorkArgs } from "./work-ref.js";
 
 const log = new Logger("torsion.internet.reactor");
 
@@ -251,6 +254,22 @@ export class NodeReactor implements IReactorCore, IReactorTime, IReactorTCP, IRe
     } catch (err) {
       log.failure("Unhandled error in a delayed call {call}", err, { call: dc.toString() });
     }
+  }
+
+  // --- IReactorThreads -----------------------------------------------------------------
+
+  /** The reactor's default pool (0 to 10 workers), started on first use, stopped at shutdown. */
+  getThreadPool(): ThreadPool {
+    return threads.getThreadPool(this);
+  }
+
+  suggestThreadPoolSize(size: number): void {
+    threads.suggestThreadPoolSize(this, size);
+  }
+
+  /** Run `work(...args)` in the default pool; the handle can cancel or terminate it. */
+  callInThread<W extends Work>(work: W, ...args: WorkArgs<W>): TaskHandle {
+    return threads.callInThread(this, work, ...args);
   }
 
   // --- IReactorFromThreads -------------------------------------------------------------

@@ -8,6 +8,7 @@
  * not use them, as real transports do not have them.
  */
 
+import { ipAddress } from "./address.js";
 import { ConnectionAborted, ConnectionDone } from "./error.js";
 import { Failure } from "./failure.js";
 import type {
@@ -21,16 +22,6 @@ import type {
   ITCPTransport,
   UNIXAddress,
 } from "./interfaces.js";
-
-/** An IPv4Address value (interfaces.ts declares the shape only). */
-export function ipv4Address(host: string, port: number): IPv4Address {
-  return { type: "TCP", family: host.includes(":") ? "IPv6" : "IPv4", host, port };
-}
-
-/** A UNIXAddress value. */
-export function unixAddress(name: string | null): UNIXAddress {
-  return { type: "UNIX", name };
-}
 
 /** Throw the TypeError Twisted raises (abstract._dataMustBeBytes) for anything but bytes. */
 function dataMustBeBytes(data: unknown): asserts data is Bytes {
@@ -157,11 +148,11 @@ export class StringTransport implements ITCPTransport, IConsumer, IPushProducer 
   }
 
   getPeer(): IAddress {
-    return this.peerAddr ?? ipv4Address("192.168.1.1", 54321);
+    return this.peerAddr ?? ipAddress("192.168.1.1", 54321);
   }
 
   getHost(): IAddress {
-    return this.hostAddr ?? ipv4Address("10.0.0.1", 12345);
+    return this.hostAddr ?? ipAddress("10.0.0.1", 12345);
   }
 
   getTcpNoDelay(): boolean {

@@ -5,6 +5,7 @@
  * The Port and connector machinery here is shared by UNIX sockets (unix.ts), as in Twisted.
  */
 
+import { ipAddress } from "./address.js";
 import * as net from "node:net";
 import { FileDescriptor, type ResourceTracker, type ShutdownResource } from "./abstract.js";
 import { Deferred, fail, succeed } from "./deferred.js";
@@ -41,12 +42,6 @@ const log = new Logger("torsion.internet.tcp");
 
 /** What ports and connectors need from their reactor. */
 export type TransportReactor = IReactorTime & ResourceTracker;
-
-/** An IPv4Address (or its IPv6 twin), as twisted.internet.address.IPv4Address("TCP", host, port). */
-export function ipAddress(host: string, port: number, family?: string): IPv4Address {
-  const fam = family === "IPv6" || (family === undefined && net.isIPv6(host)) ? "IPv6" : "IPv4";
-  return Object.freeze({ type: "TCP" as const, family: fam, host, port });
-}
 
 // ---------------------------------------------------------------------------
 // Connections

@@ -15,10 +15,9 @@ import type { Bytes, IConsumer, IPullProducer } from "./interfaces.js";
 import { Protocol } from "./protocol.js";
 import type { Failure } from "./failure.js";
 
+export { ipAddress, unixAddress } from "./address.js";
 export {
   BytesIO,
-  ipv4Address,
-  unixAddress,
   StringTransport,
   StringTransportWithDisconnection,
 } from "./string-transport.js";

@@ -4,6 +4,7 @@
  * (wantPID / checkPID) to tell a live server's socket from a stale one.
  */
 
+import { unixAddress } from "./address.js";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { FileDescriptor, type ResourceTracker } from "./abstract.js";
@@ -14,11 +15,6 @@ import { BaseConnector, type ConnectionOwner, BasePort, type TransportReactor } 
 import type { Failure } from "./failure.js";
 
 const log = new Logger("torsion.internet.unix");
-
-/** A UNIXAddress, as twisted.internet.address.UNIXAddress(name). */
-export function unixAddress(name: string | null): UNIXAddress {
-  return Object.freeze({ type: "UNIX" as const, name });
-}
 
 // ---------------------------------------------------------------------------
 // Lock files (twisted.python.lockfile.FilesystemLock)

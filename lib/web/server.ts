@@ -256,7 +256,8 @@ export class Request extends HTTPRequest implements IRequest {
     }
     if (this.method === "HEAD") {
       if (bytes.length > 0) {
-        log.info("Warning: HEAD request {request} for resource {resrc} is returning a message body. I think I'll eat it.", {
+        // The usual path (Resource.render_HEAD renders GET), so only a debug message, not Twisted's info.
+        log.debug("HEAD request {request} for resource {resrc} returned a body; not sending it.", {
           request: String(this),
           resrc: String(resrc),
         });

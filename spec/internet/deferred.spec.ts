@@ -1611,6 +1611,14 @@ describe("Deferred and Promises", () => {
     expect(() => d.callback(new Deferred())).to.throw(TypeError);
   });
 
+  it("a step that is not a function is refused when added (Twisted asserts callable)", () => {
+    const d = new Deferred<void>();
+    expect(() => d.addCallback(undefined as never)).to.throw(TypeError);
+    expect(() => d.addErrback(5 as never)).to.throw(TypeError);
+    expect(() => d.addBoth(null as never)).to.throw(TypeError);
+    expect(() => d.addCallbacks("x" as never)).to.throw(TypeError);
+  });
+
   it("callback() with a Failure takes the errback path, as Twisted", () => {
     const d = new Deferred<void>();
     d.callback(new Failure(new RangeError("x")));

@@ -41,7 +41,7 @@ import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
 import { ClientFactory, Factory, Protocol } from "../../lib/internet/protocol.js";
 import { reactor } from "../../lib/internet/reactor.js";
 import {
-  ipv4Address,
+  ipAddress,
   MemoryReactor,
   MemoryReactorClock,
   RaisingMemoryReactor,
@@ -49,7 +49,7 @@ import {
   unixAddress,
 } from "../../lib/internet/testing.js";
 
-const someAddress = ipv4Address("127.0.0.1", 4321);
+const someAddress = ipAddress("127.0.0.1", 4321);
 
 /** The result a Deferred has already fired with, or the Failure it has failed with. */
 function resultOf<T>(d: Deferred<T>): { value?: T; failure?: Failure } {
@@ -301,11 +301,11 @@ const endpointCases: EndpointCase[] = [
     defaultListen: [0, { backlog: 50, interface: "" }],
     listenArgs: { backlog: 100, interface: "127.0.0.1" },
     expectedListen: [0, { backlog: 100, interface: "127.0.0.1" }],
-    expectedHost: ipv4Address("0.0.0.0", 0),
+    expectedHost: ipAddress("0.0.0.0", 0),
     defaultConnect: ["localhost:80", { timeout: 30, bindAddress: undefined }],
     connectArgs: { timeout: 10, bindAddress: { host: "localhost", port: 49595 } },
     expectedConnect: ["localhost:80", { timeout: 10, bindAddress: { host: "localhost", port: 49595 } }],
-    destination: ipv4Address("localhost", 80),
+    destination: ipAddress("localhost", 80),
   },
   {
     name: "TCP6EndpointsTests",
@@ -317,11 +317,11 @@ const endpointCases: EndpointCase[] = [
     defaultListen: [0, { backlog: 50, interface: "::" }],
     listenArgs: { backlog: 100, interface: "::1" },
     expectedListen: [0, { backlog: 100, interface: "::1" }],
-    expectedHost: ipv4Address("::", 0),
+    expectedHost: ipAddress("::", 0),
     defaultConnect: ["::1:80", { timeout: 30, bindAddress: undefined }],
     connectArgs: { timeout: 10, bindAddress: { host: "localhost", port: 49595 } },
     expectedConnect: ["::1:80", { timeout: 10, bindAddress: { host: "localhost", port: 49595 } }],
-    destination: ipv4Address("::1", 80),
+    destination: ipAddress("::1", 80),
   },
   {
     name: "UNIXEndpointsTests",

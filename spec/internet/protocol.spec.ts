@@ -15,9 +15,9 @@ import {
 import { Deferred } from "../../lib/internet/deferred.js";
 import { reactor } from "../../lib/internet/reactor.js";
 import { Clock } from "../../lib/internet/task.js";
-import { ipv4Address, StringTransport } from "../../lib/internet/testing.js";
+import { ipAddress, StringTransport } from "../../lib/internet/testing.js";
 
-const anyAddress = ipv4Address("127.0.0.1", 12345);
+const anyAddress = ipAddress("127.0.0.1", 12345);
 const aFailure = null as unknown as Failure;
 
 /** A connector that records what the factory asks of it, as test_factories' FakeConnector. */

@@ -7,7 +7,7 @@ import { ClientFactory, Factory, Protocol } from "../../lib/internet/protocol.js
 import {
   AccumulatingProtocol,
   FakeConnector,
-  ipv4Address,
+  ipAddress,
   MemoryReactor,
   MemoryReactorClock,
   NonStreamingProducer,
@@ -135,7 +135,7 @@ describe("StringTransportTests", () => {
   });
 
   it("test_specifiedHostAddress: getHost returns the address given", () => {
-    const host = ipv4Address("127.0.0.1", 80);
+    const host = ipAddress("127.0.0.1", 80);
     expect(new StringTransport({ hostAddress: host }).getHost()).to.equal(host);
   });
 
@@ -153,7 +153,7 @@ describe("StringTransportTests", () => {
   });
 
   it("lets tests set hostAddr and peerAddr after construction", () => {
-    transport.peerAddr = ipv4Address("::1", 9);
+    transport.peerAddr = ipAddress("::1", 9);
     expect(transport.getPeer()).to.deep.equal({ type: "TCP", family: "IPv6", host: "::1", port: 9 });
   });
 
@@ -498,7 +498,7 @@ describe("AccumulatingProtocol", () => {
     };
     const made = new Deferred<AccumulatingProtocol>();
     factory.protocolConnectionMade = made;
-    const proto = factory.buildProtocol(ipv4Address("127.0.0.1", 1)) as AccumulatingProtocol;
+    const proto = factory.buildProtocol(ipAddress("127.0.0.1", 1)) as AccumulatingProtocol;
     const closed = new Deferred<void>();
     proto.closedDeferred = closed;
     const transport = new StringTransportWithDisconnection();

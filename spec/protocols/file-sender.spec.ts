@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,9 +49,23 @@ class WatchedTransport extends StringTransport {
   }
 }
 
-/** The number of open file descriptors of this process, where /proc tells it. */
-function openFds(): number | null {
-  return existsSync("/proc/self/fd") ? readdirSync("/proc/self/fd").length : null;
+/**
+ * How many of this process's file descriptors are open on `file`, where /proc tells it (null
+ * elsewhere). Counting only the file's own descriptors keeps the check true while other
+ * sockets and files of the test process open and close around it.
+ */
+function fdsOpenOn(file: string): number | null {
+  if (!existsSync("/proc/self/fd")) return null;
+  const real = realpathSync(file);
+  let count = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === real) count++;
+    } catch {
+      // closed between readdir and readlink
+    }
+  }
+  return count;
 }
 
 describe("FileSenderTests", () => {
@@ -155,20 +169,20 @@ describe("FileSenderTests", () => {
   });
 
   it("closes the file it opened when the transfer completes", async () => {
-    const before = openFds();
+    const before = fdsOpenOn(path);
     const consumer = new WatchedTransport();
     const sender = new FileSender();
     const d = sender.beginFileTransfer(path, consumer);
     sender.resumeProducing();
     await consumer.untilWrites(1);
-    if (before !== null) expect(openFds()).to.equal(before + 1);
+    if (before !== null) expect(fdsOpenOn(path)).to.equal(1);
     sender.resumeProducing();
     await settled(d);
-    if (before !== null) expect(openFds()).to.equal(before);
+    if (before !== null) expect(fdsOpenOn(path)).to.equal(0);
   });
 
   it("releases the file it opened when stopped in the middle of a read", async () => {
-    const before = openFds();
+    const before = fdsOpenOn(path);
     const consumer = new StringTransport();
     const sender = new FileSender();
     const d = sender.beginFileTransfer(path, consumer);
@@ -176,7 +190,7 @@ describe("FileSenderTests", () => {
     sender.stopProducing();
     await settled(d);
     await sender.whenReleased();
-    if (before !== null) expect(openFds()).to.equal(before);
+    if (before !== null) expect(fdsOpenOn(path)).to.equal(0);
     expect(consumer.value().length).to.equal(0);
   });
 
@@ -215,13 +229,13 @@ describe("FileSenderTests", () => {
   });
 
   it("releases the file when stopped while it is still being opened", async () => {
-    const before = openFds();
+    const before = fdsOpenOn(path);
     const sender = new FileSender();
     const d = sender.beginFileTransfer(path, new StringTransport());
     sender.stopProducing();
     await settled(d);
     await sender.whenReleased();
-    if (before !== null) expect(openFds()).to.equal(before);
+    if (before !== null) expect(fdsOpenOn(path)).to.equal(0);
   });
 
   it("fails the Deferred and unregisters when the file cannot be opened", async () => {

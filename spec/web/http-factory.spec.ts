@@ -10,7 +10,7 @@ import type { IListeningPort, IPushProducer, IPv4Address } from "../../lib/inter
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
 import { Clock } from "../../lib/internet/task.js";
-import { StringTransport, ipv4Address, unixAddress } from "../../lib/internet/testing.js";
+import { StringTransport, ipAddress, unixAddress } from "../../lib/internet/testing.js";
 import { HTTPChannel } from "../../lib/web/http-channel.js";
 import { HTTPFactory, combinedLogFormatter, escapeForLog } from "../../lib/web/http-factory.js";
 import { Request } from "../../lib/web/http-request.js";
@@ -46,7 +46,7 @@ describe("twisted.web.http HTTPFactory", () => {
 
   describe("combinedLogFormatter", () => {
     it("formats a request in the combined log format", () => {
-      const r = requestFor(new StringTransport({ peerAddress: ipv4Address("1.2.3.4", 5) }), (req) => {
+      const r = requestFor(new StringTransport({ peerAddress: ipAddress("1.2.3.4", 5) }), (req) => {
         req.method = "GET";
         req.uri = "/dummy";
         req.clientproto = "HTTP/1.0";

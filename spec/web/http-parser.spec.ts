@@ -317,6 +317,54 @@ describe("twisted.web.http parser", () => {
     });
   });
 
+  describe("ChunkingTests", () => {
+    const strings = ["abcv", "", "fdfsd423", "Ffasfas\r\n", "523523\n\rfsdf", "4234"];
+
+    /** The body a Request sends for these writes, chunked. */
+    function chunkedBody(parts: string[]): string {
+      const { channel, transport } = makeChannel();
+      const req = new Request(channel);
+      channel.requests.push(req);
+      req.clientproto = "HTTP/1.1";
+      for (const part of parts) req.write(bytes(part));
+      req.finish();
+      const text = transport.value().toString("latin1");
+      return text.slice(text.indexOf("\r\n\r\n") + 4);
+    }
+
+    it("testChunks: what Request.write chunks, the parser decodes", () => {
+      for (const str of strings) {
+        const { p, r } = chunkedParser();
+        feed(p, chunkedBody([str]));
+        expect(r.body.join("")).to.equal(str);
+        expect(r.completed).to.equal(1);
+      }
+      for (const bad of ["-5\r\nmalformed!\r\n", "0xa\r\nmalformed!\r\n", "0XA\r\nmalformed!\r\n"]) {
+        expect(parseError(() => feed(chunkedParser().p, bad)).code).to.equal(400);
+      }
+    });
+
+    it("testConcatenatedChunks: concatenated chunks fed a byte at a time decode to the same data", () => {
+      const { p, r } = chunkedParser();
+      feedEachByte(p, chunkedBody(strings));
+      expect(r.body.join("")).to.equal(strings.join(""));
+      expect(r.completed).to.equal(1);
+    });
+
+    it("test_chunkedResponses: the channel chunks an HTTP/1.1 response without a length", () => {
+      const { channel, transport } = makeChannel();
+      const req = new Request(channel);
+      req.setResponseCode(200);
+      req.clientproto = "HTTP/1.1";
+      req.responseHeaders.setRawHeaders("test", ["lemur"]);
+      req.write(bytes("Hello"));
+      req.write(bytes("World!"));
+      expect(transport.value().toString("latin1")).to.equal(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTest: lemur\r\n\r\n5\r\nHello\r\n6\r\nWorld!\r\n",
+      );
+    });
+  });
+
   describe("request smuggling and malformed requests", () => {
     const cases: [string, string, number][] = [
       ["Content-Length with Transfer-Encoding", "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400],

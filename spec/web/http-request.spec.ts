@@ -4,9 +4,8 @@ import { Failure } from "../../lib/internet/failure.js";
 import type { IPullProducer, IPushProducer } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { Clock } from "../../lib/internet/task.js";
-import { StringTransport, StringTransportWithDisconnection, ipv4Address, unixAddress } from "../../lib/internet/testing.js";
+import { StringTransport, StringTransportWithDisconnection, ipAddress, unixAddress } from "../../lib/internet/testing.js";
 import { HTTPFactory } from "../../lib/web/http-factory.js";
-import { parseQs, unquotePlus } from "../../lib/web/http-query.js";
 import { CACHED, Request } from "../../lib/web/http-request.js";
 import { assertResponseEquals, bytes, makeChannel, SilentRequest, type ChannelFixture } from "./http-test-helpers.js";
 
@@ -591,7 +590,7 @@ describe("twisted.web.http Request", () => {
     });
 
     it("test_getClientIPWithIPv4: the peer's IPv4 address", () => {
-      const { req } = newRequest(new StringTransport({ peerAddress: ipv4Address("127.0.0.1", 12344) }));
+      const { req } = newRequest(new StringTransport({ peerAddress: ipAddress("127.0.0.1", 12344) }));
       expect(req.getClientIP()).to.equal("127.0.0.1");
     });
 
@@ -732,15 +731,6 @@ describe("twisted.web.http Request", () => {
   });
 
   describe("args and query strings", () => {
-    it("parseQs decodes +, %XX and UTF-8, keeping blank values", () => {
-      expect(Object.fromEntries(parseQs("a=1&a=2&b=&c&d=%C3%A9+x"))).to.deep.equal({ a: ["1", "2"], b: [""], c: [""], d: ["é x"] });
-    });
-
-    it("unquotePlus keeps malformed escapes literally", () => {
-      expect(unquotePlus("100%")).to.equal("100%");
-      expect(unquotePlus("%zz")).to.equal("%zz");
-    });
-
     it("args is empty without a query and is computed on first use", () => {
       const { channel } = makeChannel({ requestFactory: SilentRequest });
       channel.dataReceived(bytes("GET /p HTTP/1.1\r\n\r\n"));
