@@ -10,7 +10,7 @@
  *
  * The generator is resumed with each yielded Deferred's result, or has its failure thrown in
  * at the `yield`. Unlike an async function, it can be cancelled: cancelling the returned
- * Deferred cancels the Deferred the generator is waiting on (Twisted 18.9+), and the
+ * Deferred cancels the Deferred the generator is waiting on (as Twisted does), and the
  * generator may catch that CancelledError and go on.
  */
 

@@ -158,7 +158,7 @@ export class Headers implements Iterable<[string, string[]]> {
 
   /**
    * For the response writer: append `Name: value\r\n` for every value to `head`, with the
-   * canonical spelling of each name. Skips names in `skip` (lower case) if given.
+   * canonical spelling of each name, and return the result.
    */
   _serialize(head: string): string {
     for (const [key, values] of this.raw) {

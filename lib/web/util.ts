@@ -4,7 +4,7 @@
  * pages and directory listings.
  */
 
-import type { Deferred } from "../internet/defer.js";
+import { Deferred } from "../internet/defer.js";
 import { Failure } from "../internet/failure.js";
 import type { HeaderInput } from "./http-headers.js";
 import type { IRequest, IResource, RenderResult } from "./iweb.js";
@@ -58,9 +58,8 @@ export class ParentRedirect extends Resource {
   override isLeaf = true;
 
   override render(request: IRequest): RenderResult {
-    const url = request.URLPath();
-    const here = new URL(".", url.origin + request.path).toString();
-    return redirectTo(here, request);
+    // The "directory" of the resource's own URL (its prepath), without the query.
+    return redirectTo(new URL(".", request.prePathURL()).toString(), request);
   }
 }
 
@@ -81,21 +80,24 @@ export class DeferredResource extends Resource {
   }
 
   override render(request: IRequest): RenderResult {
-    this.d.then(
-      (child) => {
-        try {
-          const target = getChildForRequest(child, request);
-          const renderable = request as IRequest & { render?(resource: IResource): void };
-          if (typeof renderable.render === "function") renderable.render(target);
-          else throw new TypeError("DeferredResource needs a request with render(resource), such as server.Request");
-        } catch (err) {
-          request.processingFailed(Failure.from(err));
+    const onChild = (child: IResource): void => {
+      try {
+        const target = getChildForRequest(child, request);
+        const renderable = request as IRequest & { render?(resource: IResource): void };
+        if (typeof renderable.render !== "function") {
+          throw new TypeError("DeferredResource needs a request with render(resource), such as server.Request");
         }
-      },
-      (err: unknown) => {
+        renderable.render(target);
+      } catch (err) {
         request.processingFailed(Failure.from(err));
-      },
-    );
+      }
+    };
+    const onError = (err: unknown): void => {
+      request.processingFailed(Failure.from(err));
+    };
+    // A Deferred is followed synchronously (as Twisted does), a promise when it settles.
+    if (this.d instanceof Deferred) this.d.addCallbacks(onChild, onError);
+    else this.d.then(onChild, onError);
     return NOT_DONE_YET;
   }
 }

@@ -110,14 +110,19 @@ describe("twisted.web.http HTTPChannel", () => {
     }
 
     it("test_requestBodyDefaultTimeout: the default idle timeout is 60 seconds", () => {
-      const clock = new Clock();
-      const transport = new StringTransport();
-      const channel = factoryChannel(clock, transport);
-      channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
-      clock.advance(59);
-      expect(transport.disconnecting).to.equal(false);
-      clock.advance(1);
-      expect(transport.disconnecting).to.equal(true);
+      const logs = captureLogEvents();
+      try {
+        const clock = new Clock();
+        const transport = new StringTransport();
+        const channel = factoryChannel(clock, transport);
+        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+        clock.advance(59);
+        expect(transport.disconnecting).to.equal(false);
+        clock.advance(1);
+        expect(transport.disconnecting).to.equal(true);
+      } finally {
+        logs.stop();
+      }
     });
 
     it("test_transportForciblyClosed: a timed-out transport still open 15 s later is aborted", () => {

@@ -528,18 +528,23 @@ describe("twisted.web.http Request", () => {
     });
 
     it("test_finishProducesLog: finish writes an access log line through the factory", () => {
-      const lines: string[] = [];
-      const clock = new Clock();
-      const factory = new HTTPFactory({ reactor: clock, timeOut: null, requestFactory: SilentRequest, logFile: { write: (l: string) => lines.push(l) } });
-      factory.doStart();
-      const proto = factory.buildProtocol(null);
-      proto.makeConnection(new StringTransport());
-      proto.dataReceived(bytes("GET /path HTTP/1.1\r\n"));
-      proto.dataReceived(bytes("\r\n\r\n"));
-      proto.requests[0].finish();
-      expect(lines.length).to.equal(1);
-      expect(lines[0]).to.contain('[01/Jan/1970:00:00:00 +0000] "GET /path HTTP/1.1"');
-      factory.doStop();
+      const logs = captureLogEvents();
+      try {
+        const lines: string[] = [];
+        const clock = new Clock();
+        const factory = new HTTPFactory({ reactor: clock, timeOut: null, requestFactory: SilentRequest, logFile: { write: (l: string) => lines.push(l) } });
+        factory.doStart();
+        const proto = factory.buildProtocol(null);
+        proto.makeConnection(new StringTransport());
+        proto.dataReceived(bytes("GET /path HTTP/1.1\r\n"));
+        proto.dataReceived(bytes("\r\n\r\n"));
+        proto.requests[0].finish();
+        expect(lines.length).to.equal(1);
+        expect(lines[0]).to.contain('[01/Jan/1970:00:00:00 +0000] "GET /path HTTP/1.1"');
+        factory.doStop();
+      } finally {
+        logs.stop();
+      }
     });
 
     it("test_requestBodyTimeoutFromFactory: a factory's timeout applies to its channels", () => {
