@@ -52,3 +52,36 @@ export * from "./internet/work-ref.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";
+
+// twisted.web
+export * as http from "./web/http.js";
+export {
+  HTTPChannel,
+  HTTPFactory,
+  Request as HTTPRequest,
+  Headers,
+  HTTPParseError,
+  HTTPRequestParser,
+  RequestContent,
+  CACHED,
+  RESPONSES,
+  combinedLogFormatter,
+  datetimeToString,
+  stringToDatetime,
+} from "./web/http.js";
+export * from "./web/resource.js";
+export {
+  Site,
+  Request as ServerRequest,
+  NOT_DONE_YET,
+  version as serverVersion,
+  supportedMethods,
+  unquoteSegment,
+  quoteSegment,
+  splitPath,
+  type SiteOptions,
+} from "./web/server.js";
+export { redirectTo, Redirect, ParentRedirect, DeferredResource, formatFailure } from "./web/util.js";
+export * from "./web/static.js";
+export { DummyRequest, render as renderResource, renderBody } from "./web/testing.js";
+export type * from "./web/iweb.js";

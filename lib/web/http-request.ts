@@ -110,6 +110,11 @@ export class Request {
     this.host = channel.getHost();
   }
 
+  /** True once the connection was lost before the response finished (DESIGN.md, chain step 4). */
+  get disconnected(): boolean {
+    return this._disconnected;
+  }
+
   // --- for the channel ---------------------------------------------------------------
 
   /** The body's length is known (null when chunked): get somewhere to put it. */
@@ -245,6 +250,7 @@ export class Request {
 
   /** True on a secure transport (one whose `isSecure()` says so, e.g. TLS) or after setHost(..., true). */
   isSecure(): boolean {
+    // As Twisted (test_notSecureAfterFinish): false once the channel has let go of the request.
     if (this._forceSSL) return true;
     return this.channel !== null ? this.channel.isSecure() : false;
   }
@@ -326,8 +332,12 @@ export class Request {
     if (etag) this.etag = headerString(etag);
     const tags = this.getHeader("if-none-match");
     if (tags) {
-      const list = tags.split(/[ \t]+/);
-      if (list.includes(etag) || list.includes("*")) {
+      // RFC 9110 13.1.2: a comma-separated list compared weakly (W/ ignored on both sides).
+      // Whitespace also separates, as Twisted splits on it: an entity-tag cannot contain any.
+      const weak = (tag: string) => (tag.startsWith("W/") ? tag.slice(2) : tag);
+      const wanted = weak(etag);
+      const list = tags.split(/[\s,]+/).map(weak);
+      if (list.includes(wanted) || list.includes("*")) {
         this.setResponseCode(this.method === "HEAD" || this.method === "GET" ? NOT_MODIFIED : PRECONDITION_FAILED);
         return CACHED;
       }

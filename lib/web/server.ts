@@ -130,10 +130,6 @@ export class Request extends HTTPRequest implements IRequest {
 
   private _inFakeHead = false;
 
-  constructor(channel: HTTPChannel) {
-    super(channel);
-  }
-
   /** Find the resource for the request in the site's tree and render it. */
   override process(): void {
     this.site = siteOf(this.channel);
@@ -149,11 +145,6 @@ export class Request extends HTTPRequest implements IRequest {
     } catch (err) {
       this.processingFailed(Failure.from(err));
     }
-  }
-
-  /** True once the connection was lost before the response finished. */
-  get disconnected(): boolean {
-    return this.channel === null && !this.finished;
   }
 
   override write(data: Bytes): void {

@@ -1,11 +1,18 @@
 /**
- * The built-in table of extension -> MIME type used by static.File (Twisted reads the system's
+ * Content types of static files: loadMimeTypes, getTypeAndEncoding, and the built-in table of
+ * extension -> MIME type used by static.File (Twisted reads the system's
  * mime.types through Python's mimetypes; torsion ships its own table so a File serves the same
  * types on every machine, and loadMimeTypes() can add mime.types files on top).
  *
  * Types follow the IANA registry and the WHATWG MIME Sniffing standard's common choices, plus
  * the extras Twisted adds in loadMimeTypes (.conf, .diff, .patch, .java: text/plain...).
  */
+
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { Logger } from "../internet/log.js";
+
+const log = new Logger("torsion.web.static");
 
 export const BUILTIN_MIME_TYPES: Readonly<Record<string, string>> = {
   // text
@@ -110,3 +117,57 @@ export const BUILTIN_MIME_TYPES: Readonly<Record<string, string>> = {
   ".ttf": "font/ttf",
   ".otf": "font/otf",
 };
+
+/**
+ * A map of extension (with the dot, lower case) to MIME type: the built-in table, then each
+ * mime.types-style file of `locations` in order ("type ext1 ext2..." lines, # comments), each
+ * overriding what came before.
+ */
+export function loadMimeTypes(locations: readonly string[] = []): Map<string, string> {
+  const types = new Map<string, string>(Object.entries(BUILTIN_MIME_TYPES));
+  for (const location of locations) {
+    let text: string;
+    try {
+      text = readFileSync(location, "utf8");
+    } catch (err) {
+      log.warn("Cannot read MIME types from {location}: {error}", { location, error: err });
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      const words = line.replace(/#.*/, "").trim().split(/\s+/);
+      if (words.length < 2 || !words[0].includes("/")) continue;
+      for (const ext of words.slice(1)) types.set("." + ext.toLowerCase(), words[0]);
+    }
+  }
+  return types;
+}
+
+/**
+ * The type and encoding of `filename`: "a.tar.gz" is [type of .tar, "gzip"]; an unknown
+ * extension gives `defaultType`.
+ */
+export function getTypeAndEncoding(
+  filename: string,
+  types: ReadonlyMap<string, string>,
+  encodings: ReadonlyMap<string, string>,
+  defaultType: string,
+): [string, string | null] {
+  let ext = extname(filename).toLowerCase();
+  let encoding: string | null = null;
+  const enc = encodings.get(ext);
+  if (enc !== undefined) {
+    encoding = enc;
+    ext = extname(filename.slice(0, filename.length - ext.length)).toLowerCase();
+  }
+  return [types.get(ext) ?? defaultType, encoding];
+}
+
+/** "512B", "3K", "2M", "1G", as Twisted's formatFileSize. */
+/** The table File and DirectoryLister use unless given another (File.contentTypes). */
+export const DEFAULT_CONTENT_TYPES: ReadonlyMap<string, string> = loadMimeTypes();
+
+/** Extension -> Content-Encoding (File.contentEncodings). */
+export const DEFAULT_CONTENT_ENCODINGS: ReadonlyMap<string, string> = new Map([
+  [".gz", "gzip"],
+  [".bz2", "bzip2"],
+]);

@@ -1,6 +1,8 @@
 /**
- * Static resources, as twisted.web.static: File (a file or a directory tree on disk), Data (bytes
- * in memory), DirectoryLister, and the producers that send a file's bytes.
+ * Static resources, as twisted.web.static: File (a file or a directory tree on disk) and Data
+ * (bytes in memory). Re-exported from here, each in a file of its own: the content types
+ * (static-mime.ts), StaticProducer and Range parsing (static-producer.ts), DirectoryLister
+ * (static-listing.ts).
  *
  * File, as served by torsion:
  * - The body is sent by a StaticProducer, a push producer registered on the request: it reads
@@ -30,79 +32,31 @@
  *   is made when the child is looked up; someone who can replace files inside the root between
  *   that check and the open could still race it.) FIFOs, sockets and devices are never opened
  *   for reading in a blocking way and are answered 403.
+ * - Child lookups stat the file system synchronously, as Twisted's restat() does (a few
+ *   microseconds on a local disk); opening, reading and closing are asynchronous.
  */
 
-import { constants as fsConstants, readFileSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
+import { constants as fsConstants, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, extname, join, resolve, sep } from "node:path";
 import { Failure } from "../internet/failure.js";
-import type { IPushProducer } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { datetimeToString, stringToDatetime } from "./http-dates.js";
 import { NOT_MODIFIED, OK, PARTIAL_CONTENT, REQUESTED_RANGE_NOT_SATISFIABLE } from "./http-status.js";
 import type { IRequest, IResource, RenderResult } from "./iweb.js";
-import { ForbiddenResource, NoResource, Resource, escapeHtml } from "./resource.js";
-import { NOT_DONE_YET, unquoteSegment } from "./server.js";
+import { ForbiddenResource, NoResource, Resource } from "./resource.js";
+import { NOT_DONE_YET } from "./server.js";
+import { DirectoryLister } from "./static-listing.js";
+import { DEFAULT_CONTENT_ENCODINGS, DEFAULT_CONTENT_TYPES, getTypeAndEncoding } from "./static-mime.js";
+import { StaticProducer, parseRangeHeader, rangeToOffsetAndSize, type BodyPart, type ByteRange } from "./static-producer.js";
 import { redirectTo } from "./util.js";
-import { BUILTIN_MIME_TYPES } from "./static-mime.js";
+
+export { DirectoryLister, formatFileSize } from "./static-listing.js";
+export { BUILTIN_MIME_TYPES, DEFAULT_CONTENT_ENCODINGS, DEFAULT_CONTENT_TYPES, getTypeAndEncoding, loadMimeTypes } from "./static-mime.js";
+export { StaticProducer, parseRangeHeader, rangeToOffsetAndSize, type BodyPart, type ByteRange } from "./static-producer.js";
 
 const log = new Logger("torsion.web.static");
 const EMPTY = Buffer.alloc(0);
-
-// ---------------------------------------------------------------------------------------------
-// Content types
-
-/**
- * A map of extension (with the dot, lower case) to MIME type: the built-in table, then each
- * mime.types-style file of `locations` in order ("type ext1 ext2..." lines, # comments), each
- * overriding what came before.
- */
-export function loadMimeTypes(locations: readonly string[] = []): Map<string, string> {
-  const types = new Map<string, string>(Object.entries(BUILTIN_MIME_TYPES));
-  for (const location of locations) {
-    let text: string;
-    try {
-      text = readFileSync(location, "utf8");
-    } catch (err) {
-      log.warn("Cannot read MIME types from {location}: {error}", { location, error: err });
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      const words = line.replace(/#.*/, "").trim().split(/\s+/);
-      if (words.length < 2 || !words[0].includes("/")) continue;
-      for (const ext of words.slice(1)) types.set("." + ext.toLowerCase(), words[0]);
-    }
-  }
-  return types;
-}
-
-/**
- * The type and encoding of `filename`: "a.tar.gz" is [type of .tar, "gzip"]; an unknown
- * extension gives `defaultType`.
- */
-export function getTypeAndEncoding(
-  filename: string,
-  types: ReadonlyMap<string, string>,
-  encodings: ReadonlyMap<string, string>,
-  defaultType: string,
-): [string, string | null] {
-  let ext = extname(filename).toLowerCase();
-  let encoding: string | null = null;
-  const enc = encodings.get(ext);
-  if (enc !== undefined) {
-    encoding = enc;
-    ext = extname(filename.slice(0, filename.length - ext.length)).toLowerCase();
-  }
-  return [types.get(ext) ?? defaultType, encoding];
-}
-
-/** "512B", "3K", "2M", "1G", as Twisted's formatFileSize. */
-export function formatFileSize(size: number): string {
-  if (size < 1024) return `${Math.trunc(size)}B`;
-  if (size < 1024 ** 2) return `${Math.trunc(size / 1024)}K`;
-  if (size < 1024 ** 3) return `${Math.trunc(size / 1024 ** 2)}M`;
-  return `${Math.trunc(size / 1024 ** 3)}G`;
-}
 
 /** A segment that must never reach the file system (see the module comment). */
 export function isDangerous(segment: string): boolean {
@@ -170,217 +124,6 @@ export class Data extends Resource {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Producers
-
-/** One part of a response body: `prefix` bytes, then `size` bytes of the file from `offset`. */
-export interface BodyPart {
-  prefix: Buffer | null;
-  offset: number;
-  size: number;
-}
-
-/**
- * Sends parts of an open file to a request, as Twisted's StaticProducer and its
- * NoRange/SingleRange/MultipleRange subclasses (one class here: a plain response is one part,
- * a multipart one is several with boundaries as prefixes).
- *
- * A push producer: start() registers it (streaming) and starts reading; each chunk read is
- * written, then the next read starts unless the request paused it. At most one read is in
- * flight. When every part is sent it unregisters, finishes the request and closes the file.
- * stopProducing() (the client went away) closes the file, after the read in flight if any.
- */
-export class StaticProducer implements IPushProducer {
-  /** Bytes per read; Twisted's abstract.FileDescriptor.bufferSize. */
-  bufferSize = 65536;
-  request: IRequest | null;
-  private handle: FileHandle | null;
-  private readonly parts: BodyPart[];
-  private partIndex = 0;
-  private partSent = 0;
-  private paused = false;
-  private reading = false;
-  private stopped = false;
-  private closing: Promise<void> | null = null;
-
-  constructor(request: IRequest, handle: FileHandle, parts: BodyPart[]) {
-    this.request = request;
-    this.handle = handle;
-    this.parts = parts;
-  }
-
-  /** The parts this producer sends (for multipart: each with its boundary as prefix). */
-  get rangeInfo(): readonly BodyPart[] {
-    return this.parts;
-  }
-
-  /** Register with the request and start sending. */
-  start(): void {
-    const request = this.request;
-    if (request === null) return;
-    request.registerProducer(this, true);
-    this.produce();
-  }
-
-  pauseProducing(): void {
-    this.paused = true;
-  }
-
-  resumeProducing(): void {
-    if (this.stopped) return;
-    this.paused = false;
-    this.produce();
-  }
-
-  /** The consumer will take no more: drop the request and close the file (once). */
-  stopProducing(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.request = null;
-    if (!this.reading) this.close();
-  }
-
-  /** A promise settled once the file is closed (resolved at once if it never will be: not stopped yet). */
-  whenClosed(): Promise<void> {
-    return this.closing ?? Promise.resolve();
-  }
-
-  /** True once the file handle has been closed (or its close started). */
-  get closed(): boolean {
-    return this.handle === null;
-  }
-
-  private close(): void {
-    const handle = this.handle;
-    if (handle === null) return;
-    this.handle = null;
-    this.closing = handle.close().catch((err: unknown) => {
-      log.failure("Error closing a file served by a StaticProducer", err);
-    });
-  }
-
-  private produce(): void {
-    while (!this.reading && !this.paused && !this.stopped) {
-      const request = this.request!;
-      const part = this.parts[this.partIndex];
-      if (part === undefined) {
-        this.done(request);
-        return;
-      }
-      const want = Math.min(this.bufferSize, part.size - this.partSent);
-      if (want <= 0) {
-        // A part with no file bytes (the closing boundary): only its prefix.
-        if (part.prefix !== null && part.prefix.length > 0) request.write(part.prefix);
-        this.partIndex++;
-        this.partSent = 0;
-        continue;
-      }
-      this.reading = true;
-      const buffer = Buffer.allocUnsafe(want);
-      this.handle!.read(buffer, 0, want, part.offset + this.partSent).then(
-        ({ bytesRead }) => this.onRead(buffer, bytesRead),
-        (err: unknown) => this.onReadError(err),
-      );
-    }
-  }
-
-  private onRead(buffer: Buffer, bytesRead: number): void {
-    this.reading = false;
-    if (this.stopped) {
-      this.close();
-      return;
-    }
-    const request = this.request!;
-    if (bytesRead === 0) {
-      // The file shrank after its length was sent: the response cannot be completed.
-      this.onReadError(new Error("File is shorter than when its response started"));
-      return;
-    }
-    const part = this.parts[this.partIndex];
-    let chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-    if (this.partSent === 0 && part.prefix !== null) chunk = Buffer.concat([part.prefix, chunk]);
-    this.partSent += bytesRead;
-    if (this.partSent >= part.size) {
-      this.partIndex++;
-      this.partSent = 0;
-    }
-    request.write(chunk);
-    this.produce();
-  }
-
-  private onReadError(err: unknown): void {
-    this.reading = false;
-    const request = this.request;
-    this.stopped = true;
-    this.request = null;
-    this.close();
-    if (request === null) return;
-    request.unregisterProducer();
-    request.processingFailed(Failure.from(err));
-  }
-
-  private done(request: IRequest): void {
-    this.stopped = true;
-    this.request = null;
-    request.unregisterProducer();
-    request.finish();
-    this.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Ranges
-
-/** One range of a Range header: start and end (inclusive) as written; either may be null. */
-export type ByteRange = [number | null, number | null];
-
-/** Parse a Range header value (RFC 9110 14.1.1); throws a RangeError when it is malformed. */
-export function parseRangeHeader(value: string): ByteRange[] {
-  const eq = value.indexOf("=");
-  if (eq === -1) throw new RangeError("Missing '=' separator");
-  const unit = value.slice(0, eq).trim();
-  if (unit !== "bytes") throw new RangeError(`Unsupported Bytes-Unit: ${JSON.stringify(unit)}`);
-  const ranges: ByteRange[] = [];
-  for (const raw of value.slice(eq + 1).split(",")) {
-    const spec = raw.trim();
-    if (spec === "") continue;
-    const dash = spec.indexOf("-");
-    if (dash === -1) throw new RangeError(`Invalid Byte-Range: ${JSON.stringify(spec)}`);
-    const startText = spec.slice(0, dash).trim();
-    const endText = spec.slice(dash + 1).trim();
-    const start = startText === "" ? null : parseDigits(startText, spec);
-    const end = endText === "" ? null : parseDigits(endText, spec);
-    if (start === null && end === null) throw new RangeError(`Invalid Byte-Range: ${JSON.stringify(spec)}`);
-    if (start !== null && end !== null && start > end) throw new RangeError(`Invalid Byte-Range: ${JSON.stringify(spec)}`);
-    ranges.push([start, end]);
-  }
-  if (ranges.length === 0) throw new RangeError("No ranges");
-  return ranges;
-}
-
-function parseDigits(text: string, spec: string): number {
-  if (!/^\d+$/.test(text)) throw new RangeError(`Invalid Byte-Range: ${JSON.stringify(spec)}`);
-  return Number(text);
-}
-
-/**
- * [offset, size] of a range of a `fileSize`-byte file, or [0, 0] when it does not overlap the
- * file. A suffix range longer than the file is the whole file (RFC 9110 14.1.2).
- */
-export function rangeToOffsetAndSize(range: ByteRange, fileSize: number): [number, number] {
-  let [start, end] = range;
-  if (start === null) {
-    start = Math.max(0, fileSize - end!);
-    end = fileSize;
-  } else if (end === null || end >= fileSize) {
-    end = fileSize;
-  } else {
-    end += 1;
-  }
-  if (start >= fileSize || end <= start) return [0, 0];
-  return [start, end - start];
-}
-
-// ---------------------------------------------------------------------------------------------
 // Conditional requests
 
 /** The entity-tags of an If-None-Match / If-Range style list ("*" stays "*"). */
@@ -423,12 +166,9 @@ export type FileProcessor = (path: string) => IResource;
  */
 export class File extends Resource {
   /** The built-in table of extension -> MIME type. */
-  static contentTypes: ReadonlyMap<string, string> = loadMimeTypes();
+  static contentTypes: ReadonlyMap<string, string> = DEFAULT_CONTENT_TYPES;
   /** Extension -> Content-Encoding. */
-  static contentEncodings: ReadonlyMap<string, string> = new Map([
-    [".gz", "gzip"],
-    [".bz2", "bzip2"],
-  ]);
+  static contentEncodings: ReadonlyMap<string, string> = DEFAULT_CONTENT_ENCODINGS;
 
   /** Absolute path of the file or directory. */
   readonly path: string;
@@ -770,108 +510,4 @@ export function addSlash(request: IRequest): string {
   const query = q === -1 ? "" : uri.slice(q);
   if (path.startsWith("//")) path = "/" + path.replace(/^\/+/, "");
   return path + "/" + query;
-}
-
-// ---------------------------------------------------------------------------------------------
-// DirectoryLister
-
-interface ListingLine {
-  text: string;
-  href: string;
-  size: string;
-  type: string;
-  encoding: string;
-}
-
-const LISTING_STYLE = `.even-dir { background-color: #efe0ef }
-.even { background-color: #eee }
-.odd-dir {background-color: #f0d0ef }
-.odd { background-color: #dedede }
-.icon { text-align: center }
-.listing {
-    margin-left: auto;
-    margin-right: auto;
-    width: 50%;
-    padding: 0.1em;
-    }
-body { border: 0; padding: 0; margin: 0; background-color: #efefef; }
-h1 {padding: 0.1em; background-color: #777; color: white; border-bottom: thin white dashed;}`;
-
-/**
- * An HTML listing of a directory (twisted.web.static.DirectoryLister): directories first, then
- * files, with size, type and encoding; names and the header are HTML-escaped, links are
- * percent-encoded. Broken symbolic links are left out.
- */
-export class DirectoryLister extends Resource {
-  constructor(
-    public path: string,
-    /** The names to list; null lists what is in the directory. */
-    public dirs: string[] | null = null,
-    public contentTypes: ReadonlyMap<string, string> = File.contentTypes,
-    public contentEncodings: ReadonlyMap<string, string> = File.contentEncodings,
-    public defaultType = "application/octet-stream",
-  ) {
-    super();
-  }
-
-  /** [directories, files] of `names`, as lines of the table. */
-  _getFilesAndDirectories(names: readonly string[]): [ListingLine[], ListingLine[]] {
-    const dirs: ListingLine[] = [];
-    const files: ListingLine[] = [];
-    for (const name of names) {
-      const url = encodeURIComponent(name);
-      const text = escapeHtml(name);
-      const st = statOrNull(join(this.path, name));
-      if (st === null) continue;
-      if (st.isDirectory()) {
-        dirs.push({ text: text + "/", href: url + "/", size: "", type: "[Directory]", encoding: "" });
-      } else {
-        const [type, encoding] = getTypeAndEncoding(name, this.contentTypes, this.contentEncodings, this.defaultType);
-        files.push({
-          text,
-          href: url,
-          size: formatFileSize(st.size),
-          type: `[${escapeHtml(type)}]`,
-          encoding: encoding ? `[${escapeHtml(encoding)}]` : "",
-        });
-      }
-    }
-    return [dirs, files];
-  }
-
-  /** Table rows, alternating "odd" and "even" classes. */
-  _buildTableContent(lines: readonly ListingLine[]): string[] {
-    return lines.map(
-      (l, i) =>
-        `<tr class="${i % 2 === 0 ? "odd" : "even"}">\n    <td><a href="${l.href}">${l.text}</a></td>\n` +
-        `    <td>${l.size}</td>\n    <td>${l.type}</td>\n    <td>${l.encoding}</td>\n</tr>\n`,
-    );
-  }
-
-  override render(request: IRequest): RenderResult {
-    request.setHeader("content-type", "text/html; charset=utf-8");
-    let names: string[];
-    if (this.dirs === null) {
-      try {
-        names = readdirSync(this.path).sort();
-      } catch {
-        names = [];
-      }
-    } else {
-      names = this.dirs;
-    }
-    const [dirs, files] = this._getFilesAndDirectories(names);
-    const table = this._buildTableContent([...dirs, ...files]).join("");
-    const header = `Directory listing for ${escapeHtml(unquoteSegment(request.uri))}`;
-    const html =
-      `<html>\n<head>\n<title>${header}</title>\n<style>\n${LISTING_STYLE}\n</style>\n</head>\n<body>\n<h1>${header}</h1>\n` +
-      `<table>\n    <thead>\n        <tr>\n            <th>Filename</th>\n            <th>Size</th>\n` +
-      `            <th>Content type</th>\n            <th>Content encoding</th>\n        </tr>\n    </thead>\n` +
-      `    <tbody>\n${table}\n    </tbody>\n</table>\n</body>\n</html>\n`;
-    return Buffer.from(html, "utf8");
-  }
-
-  override toString(): string {
-    return `<DirectoryLister of ${JSON.stringify(this.path)}>`;
-  }
 }

@@ -203,6 +203,18 @@ describe("twisted.web.http Request", () => {
       expect(none.setETag('"x"')).to.equal(null);
     });
 
+    it("setETag matches an If-None-Match list separated by commas, comparing weakly (RFC 9110 13.1.2)", () => {
+      const { req } = newRequest();
+      req.method = "GET";
+      req.requestHeaders.setRawHeaders("if-none-match", ['W/"a", "b"']);
+      expect(req.setETag('"a"')).to.equal(CACHED);
+      expect(req.code).to.equal(304);
+      const miss = newRequest().req;
+      miss.method = "GET";
+      miss.requestHeaders.setRawHeaders("if-none-match", ['"a", "b"']);
+      expect(miss.setETag('"c"')).to.equal(null);
+    });
+
     it("a 304 response carries its headers and no body", () => {
       const { req, transport } = newRequest();
       req.clientproto = "HTTP/1.1";
