@@ -1,6 +1,7 @@
 /**
- * The stream transport shared by TCP, UNIX sockets and (later) TLS, as Twisted's
- * twisted.internet.abstract.FileDescriptor, over a node:net Socket.
+ * The stream transport shared by TCP, UNIX sockets and TLS, as Twisted's
+ * twisted.internet.abstract.FileDescriptor, over a node:net Socket (a tls.TLSSocket for TLS;
+ * startTLS swaps one for the other under a live connection, see switchSocket).
  *
  * It is a consumer (IConsumer: what a producer writes to it is buffered by the socket and the
  * producer is paused when that buffer passes `bufferSize`) and a push producer (IPushProducer:
@@ -107,17 +108,42 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   /** Writes given a flush callback and not yet flushed (see onChunkFlushed). */
   private unflushedWrites = 0;
   private pullScheduled = false;
+  /** The socket under this transport (replaced once by startTLS). */
+  private _socket: Socket;
+  /** True once _start has wired the socket's events. */
+  private wired = false;
+  /** True while pauseProducing() is in force (carried over to a new socket by switchSocket). */
+  private readPaused = false;
+  /**
+   * While a socket switch waits for the old socket to flush: what was written meanwhile (sent
+   * through the new socket), and whether an end() is owed to it.
+   */
+  private held: Bytes[] | null = null;
+  private heldBytes = 0;
+  private endHeld = false;
 
   private readonly boundOnChunkFlushed: (err?: Error | null) => void;
   private readonly boundResumePull: () => void;
+  private readonly boundOnData = (data: Buffer): void => this.onData(data);
+  private readonly boundOnEnd = (): void => this.onEnd();
+  private readonly boundOnDrain = (): void => this.onDrain();
+  private readonly boundOnFinish = (): void => this.onFinish();
+  private readonly boundOnClose = (): void => this.onClose();
+  private readonly boundOnError = (err: Error): void => this.onError(err);
 
   protected constructor(
-    readonly socket: Socket,
+    socket: Socket,
     protected readonly reactor: ResourceTracker,
   ) {
+    this._socket = socket;
     this.boundOnChunkFlushed = (err) => this.onChunkFlushed(err);
     this.boundResumePull = () => this.resumePullProducer();
     this.updateFlushCallbacks();
+  }
+
+  /** The node:net Socket (or tls.TLSSocket) this transport reads and writes. */
+  get socket(): Socket {
+    return this._socket;
   }
 
   // --- connection set-up ---------------------------------------------------------------
@@ -130,19 +156,85 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
     this.protocol = protocol;
     this.connected = true;
     FileDescriptor.counters.openConnections++;
-    const s = this.socket;
-    s.on("data", (data: Buffer) => this.onData(data));
-    s.on("end", () => this.onEnd());
-    s.on("drain", () => this.onDrain());
-    s.on("finish", () => this.onFinish());
-    s.on("close", () => this.onClose());
-    s.on("error", (err) => this.onError(err));
+    this.wire(this._socket);
     this.reactor._track?.(this);
     try {
       protocol.makeConnection(this);
     } catch (err) {
       this.protocolRaised(err, "connectionMade");
     }
+  }
+
+  private wire(s: Socket): void {
+    this.wired = true;
+    s.on("data", this.boundOnData);
+    s.on("end", this.boundOnEnd);
+    s.on("drain", this.boundOnDrain);
+    s.on("finish", this.boundOnFinish);
+    s.on("close", this.boundOnClose);
+    s.on("error", this.boundOnError);
+  }
+
+  private unwire(s: Socket): void {
+    s.removeListener("data", this.boundOnData);
+    s.removeListener("end", this.boundOnEnd);
+    s.removeListener("drain", this.boundOnDrain);
+    s.removeListener("finish", this.boundOnFinish);
+    s.removeListener("close", this.boundOnClose);
+    s.removeListener("error", this.boundOnError);
+  }
+
+  /**
+   * @internal Carry this connection on over a new socket made by `wrap(old)` (startTLS: a
+   * TLSSocket over the same TCP connection). `wrap` runs once everything written so far has
+   * left the old socket, so those bytes go out first (in the clear); writes made meanwhile are
+   * held and sent through the new socket, in order, and reading is paused so that bytes the
+   * peer sends for the new socket (a TLS ClientHello) are not delivered as data. A close asked
+   * for meanwhile happens on the new socket. Before _start, the switch is immediate.
+   */
+  protected switchSocket(wrap: (old: Socket) => Socket): void {
+    const old = this._socket;
+    if (!this.wired || old.writableLength === 0) {
+      this.finishSwitch(wrap);
+      return;
+    }
+    this.held = [];
+    old.pause();
+    old.write(EMPTY, (err) => {
+      if (err || this.disconnected) return; // the connection is gone: 'close' reports it
+      this.finishSwitch(wrap);
+    });
+  }
+
+  private finishSwitch(wrap: (old: Socket) => Socket): void {
+    const old = this._socket;
+    if (this.wired) this.unwire(old);
+    // The new socket owns the connection now; the old one may still report what the new one
+    // reports (its 'error' would otherwise be unhandled and end the process).
+    old.on("error", () => {});
+    const s = wrap(old);
+    this._socket = s;
+    this.updateFlushCallbacks();
+    if (!this.wired) return;
+    this.wire(s);
+    if (this.readPaused) s.pause();
+    else s.resume();
+    const held = this.held;
+    this.held = null;
+    this.heldBytes = 0;
+    if (held !== null) for (const chunk of held) this.writeChunk(chunk);
+    if (this.endHeld) {
+      this.endHeld = false;
+      s.end();
+    } else if (this.streamingProducer && this.producerPaused && s.writableLength <= this._bufferSize) {
+      this.onDrain(); // nothing held was big enough to need a 'drain'
+    }
+  }
+
+  /** Send a FIN (after the pending writes) now, or once a socket switch is done. */
+  private endSocket(): void {
+    if (this.held !== null) this.endHeld = true;
+    else this._socket.end();
   }
 
   /** Record a socket error; the 'close' event that Node emits next delivers connectionLost. */
@@ -183,6 +275,11 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   }
 
   private writeChunk(data: Bytes): void {
+    if (this.held !== null) {
+      this.held.push(data);
+      this.heldBytes += data.length;
+      return;
+    }
     if (this.producer === null || (this.streamingProducer && !this.flushCallbacks)) {
       this.socket.write(data);
     } else {
@@ -195,7 +292,7 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
 
   private checkPause(): void {
     const producer = this.producer;
-    if (producer !== null && !this.producerPaused && this.socket.writableLength > this._bufferSize) {
+    if (producer !== null && !this.producerPaused && this.writableLength > this._bufferSize) {
       this.producerPaused = true;
       (producer as IPushProducer).pauseProducing();
     }
@@ -221,7 +318,7 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
 
   /** Bytes accepted by write() and not yet handed to the kernel. */
   get writableLength(): number {
-    return this.socket.writableLength;
+    return this._socket.writableLength + this.heldBytes;
   }
 
   private onDrain(): void {
@@ -285,10 +382,10 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
     this.producerPaused = false;
     if (!streaming) {
       producer.resumeProducing();
-    } else if (this.socket.writableLength > this._bufferSize) {
+    } else if (this.writableLength > this._bufferSize) {
       this.producerPaused = true;
       (producer as IPushProducer).pauseProducing();
-      if (!this.socket.writableNeedDrain) {
+      if (this.held === null && !this.socket.writableNeedDrain) {
         this.unflushedWrites++;
         // nothing will emit 'drain': learn when what is buffered has gone with an empty write
         this.socket.write(EMPTY, this.boundOnChunkFlushed);
@@ -320,7 +417,9 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   private closeWhenFlushed(): void {
     this.writeClosed = true;
     const s = this.socket;
-    if (s.writableFinished) {
+    if (this.held !== null) {
+      this.endHeld = true;
+    } else if (s.writableFinished) {
       s.destroy();
     } else if (!s.writableEnded) {
       s.end(); // 'finish' (everything flushed, FIN sent) destroys the socket
@@ -337,8 +436,14 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
     this.disconnecting = true;
     this.writeClosed = true;
     FileDescriptor.counters.connectionsAborted++;
+    this.held = null;
+    this.heldBytes = 0;
+    if (!this.socket.destroyed) this.resetSocket();
+  }
+
+  /** Drop the connection with a RST where the socket can (a TCP socket), else just destroy it. */
+  protected resetSocket(): void {
     const s = this.socket;
-    if (s.destroyed) return;
     if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
     else s.destroy();
   }
@@ -351,7 +456,7 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
     if (!this.connected || this.writeClosed) return;
     this.writeClosed = true;
     this.halfClosed = true;
-    this.socket.end();
+    this.endSocket();
   }
 
   /** The reactor is shutting down: close now, as Twisted's disconnectAll (ConnectionLost). */
@@ -367,12 +472,16 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
 
   /** Stop reading from the socket (dataReceived is not called) until resumeProducing(). */
   pauseProducing(): void {
-    if (!this.disconnected) this.socket.pause();
+    if (this.disconnected) return;
+    this.readPaused = true;
+    this.socket.pause();
   }
 
   /** Start reading from the socket again. */
   resumeProducing(): void {
-    if (this.connected && !this.disconnecting) this.socket.resume();
+    if (!this.connected || this.disconnecting) return;
+    this.readPaused = false;
+    if (this.held === null) this.socket.resume(); // else the switch resumes the new socket
   }
 
   /** As Twisted: a consumer that wants no more data from this transport closes it. */
@@ -430,21 +539,25 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
 
   private onClose(): void {
     let reason: Error;
-    if (this.aborting) reason = new ConnectionAborted();
-    else if (this.dropReason !== null) reason = this.dropReason;
-    else if (this.closeError !== null) {
-      reason = new ConnectionLost(`Connection to the other side was lost: ${this.closeError.message}`, {
-        cause: this.closeError,
-      });
-    } else reason = new ConnectionDone();
+    // a protocol that raised is the reason, rather than the abort that dropped it (Twisted's
+    // test_dataReceivedThrows: bugs must not be masked as a plain abort)
+    if (this.dropReason !== null) reason = this.dropReason;
+    else if (this.aborting) reason = new ConnectionAborted();
+    else if (this.closeError !== null) reason = this.lostReason(this.closeError);
+    else reason = new ConnectionDone();
     this.connectionLost(new Failure(reason));
+  }
+
+  /** The ConnectionLost a socket error ends the connection with (TLS makes some a TLSError). */
+  protected lostReason(err: Error): Error {
+    return new ConnectionLost(`Connection to the other side was lost: ${err.message}`, { cause: err });
   }
 
   /**
    * A protocol (or producer) raised: log it and drop this connection only (DESIGN.md: a
    * misbehaving protocol is logged and its connection dropped; the server keeps serving).
    */
-  private protocolRaised(err: unknown, where: string): void {
+  protected protocolRaised(err: unknown, where: string): void {
     FileDescriptor.counters.protocolErrors++;
     log.failure("Unhandled error in {protocol}.{method}; dropping the connection", err, {
       protocol: this.protocol?.constructor?.name ?? "protocol",

@@ -5,10 +5,11 @@
  *
  * Server endpoints' listen(factory) and client endpoints' connect(factory) return Deferreds:
  * of the listening port, and of the connected protocol. Cancelling a connect() Deferred
- * abandons the connection attempt. Endpoints reach the reactor only through IReactorTCP and
- * IReactorUNIX, so they work on the global reactor and on MemoryReactor alike.
+ * abandons the connection attempt. Endpoints reach the reactor only through IReactorTCP,
+ * IReactorSSL and IReactorUNIX, so they work on the global reactor and on MemoryReactor alike.
  */
 
+import * as fs from "node:fs";
 import { isIPv6 } from "node:net";
 import { lookup } from "node:dns/promises";
 import { Deferred, fail, succeed } from "./deferred.js";
@@ -23,13 +24,25 @@ import type {
   IListeningPort,
   IProtocol,
   IProtocolFactory,
+  IReactorSSL,
   IReactorTCP,
   IReactorUNIX,
   IStreamClientEndpoint,
   IStreamServerEndpoint,
+  ITLSClientContextFactory,
+  ITLSServerContextFactory,
   ITransport,
 } from "./interfaces.js";
 import { ClientFactory, Factory, Protocol } from "./protocol.js";
+import {
+  CertificateOptions,
+  type CertificateOptionsInit,
+  type ITrustRoot,
+  optionsForClientTLS,
+  PrivateCertificate,
+  type TLSVersion,
+  trustRootFromDirectory,
+} from "./ssl.js";
 
 // ---------------------------------------------------------------------------
 // Wrapping a client factory, so connect() can fire a Deferred with the protocol
@@ -284,6 +297,77 @@ export class TCP6ClientEndpoint implements IStreamClientEndpoint {
 }
 
 // ---------------------------------------------------------------------------
+// TLS
+
+/** listenSSL/connectSSL of a reactor, or a clear error for one without IReactorSSL. */
+function sslReactor(reactor: IReactorSSL): IReactorSSL {
+  if (typeof reactor?.listenSSL !== "function" || typeof reactor.connectSSL !== "function") {
+    throw new TypeError(`${(reactor as object)?.constructor?.name ?? "This reactor"} does not provide IReactorSSL (listenSSL/connectSSL)`);
+  }
+  return reactor;
+}
+
+/**
+ * A TLS server endpoint on IPv4, as SSL4ServerEndpoint(reactor, port, sslContextFactory,
+ * backlog=50, interface=""): listenSSL's.
+ */
+export class SSL4ServerEndpoint implements IStreamServerEndpoint {
+  private readonly backlog: number;
+  private readonly iface: string;
+
+  constructor(
+    private readonly reactor: IReactorSSL,
+    private readonly port: number,
+    readonly sslContextFactory: ITLSServerContextFactory,
+    options: TCPServerEndpointOptions = {},
+  ) {
+    this.backlog = options.backlog ?? 50;
+    this.iface = options.interface ?? "";
+  }
+
+  listen(factory: IProtocolFactory): Deferred<IListeningPort> {
+    return listened(() =>
+      sslReactor(this.reactor).listenSSL(this.port, factory, this.sslContextFactory, {
+        backlog: this.backlog,
+        interface: this.iface,
+      }),
+    );
+  }
+}
+
+/**
+ * A TLS client endpoint, as SSL4ClientEndpoint(reactor, host, port, sslContextFactory,
+ * timeout=30, bindAddress=None): connectSSL's. The Deferred fires once TCP is connected and
+ * the protocol made (the handshake may still be under way: a protocol with
+ * handshakeCompleted() is told when it is done).
+ */
+export class SSL4ClientEndpoint implements IStreamClientEndpoint {
+  private readonly timeout: number;
+  private readonly bindAddress: { host: string; port: number } | undefined;
+
+  constructor(
+    private readonly reactor: IReactorSSL,
+    private readonly host: string,
+    private readonly port: number,
+    readonly sslContextFactory: ITLSClientContextFactory,
+    options: TCPClientEndpointOptions = {},
+  ) {
+    this.timeout = options.timeout ?? 30;
+    this.bindAddress = options.bindAddress;
+  }
+
+  connect(factory: IProtocolFactory): Deferred<IProtocol> {
+    const wf = new WrappingFactory(factory);
+    return connected(wf, () =>
+      sslReactor(this.reactor).connectSSL(this.host, this.port, wf, this.sslContextFactory, {
+        timeout: this.timeout,
+        bindAddress: this.bindAddress,
+      }),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
 // UNIX sockets
 
 /** Options of UNIXServerEndpoint (listenUNIX's). */
@@ -369,8 +453,11 @@ export function connectProtocol<P extends IProtocol>(endpoint: IStreamClientEndp
 // ---------------------------------------------------------------------------
 // Endpoint description strings
 
-/** A reactor that can make every endpoint a description may name. */
-export type EndpointReactor = IReactorTCP & IReactorUNIX;
+/**
+ * A reactor that can make every endpoint a description may name. IReactorSSL is needed only
+ * when an ssl:/tls: endpoint listens or connects (MemoryReactor has none).
+ */
+export type EndpointReactor = IReactorTCP & IReactorUNIX & Partial<IReactorSSL>;
 
 const OP = 0;
 const STRING = 1;
@@ -486,6 +573,26 @@ class Arguments {
     return parseInt(m[1]!, 8);
   }
 
+  /** The contents of the file a parameter names (PEM files); a clear error if unreadable. */
+  fileContents(name: string, fallback?: string): Buffer {
+    const file = this.string(name, fallback);
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw this.error(`cannot read the ${name} file '${file}': ${(err as Error).message}`);
+    }
+  }
+
+  /** Something built from the arguments, with its error (bad PEM...) said in these terms. */
+  build<T>(what: string, make: () => T): T {
+    try {
+      return make();
+    } catch (err) {
+      if (err instanceof EndpointDescriptionError) throw err;
+      throw this.error(`${what}: ${(err as Error).message}`);
+    }
+  }
+
   /** A flag written as an integer, as Python's bool(int(value)): "0" is false, "1" true. */
   flag(name: string, fallback: boolean): boolean {
     const text = this.values.get(name);
@@ -518,12 +625,64 @@ function bindArguments(description: string, params: readonly string[], args: str
 type ServerParser = (reactor: EndpointReactor, args: string[], kwargs: Map<string, string>, description: string) => IStreamServerEndpoint;
 type ClientParser = (reactor: EndpointReactor, args: string[], kwargs: Map<string, string>, description: string) => IStreamClientEndpoint;
 
-function tlsNotAvailable(_reactor: unknown, _args: string[], _kwargs: Map<string, string>, description: string): never {
-  const type = description.split(":", 1)[0]!.toLowerCase();
-  throw new EndpointDescriptionError(
-    `TLS endpoints ('${type}:') are not available yet in torsion: use a tcp: or unix: endpoint ` +
-      `(with TLS terminated in front of it) for now`,
-  );
+// Twisted's sslmethod names: one exact protocol version each, or negotiation.
+const SSL_METHODS = new Map<string, TLSVersion | null>([
+  ["SSLv23_METHOD", null],
+  ["TLS_METHOD", null],
+  ["TLSv1_METHOD", "TLSv1"],
+  ["TLSv1_1_METHOD", "TLSv1.1"],
+  ["TLSv1_2_METHOD", "TLSv1.2"],
+]);
+
+/** The server options of an ssl: description, as Twisted's _parseSSL. */
+function sslServerOptions(a: Arguments): CertificateOptions {
+  // privateKey defaults to server.pem, and certKey to privateKey: one file with both
+  const key = a.fileContents("privateKey", "server.pem");
+  const init: CertificateOptionsInit = {
+    privateKey: key,
+    certificate: a.has("certKey") ? a.fileContents("certKey") : key,
+  };
+  if (a.has("sslmethod")) {
+    const method = a.string("sslmethod");
+    const version = SSL_METHODS.get(method);
+    if (version === undefined) {
+      throw a.error(`sslmethod must be one of ${[...SSL_METHODS.keys()].join(", ")}, not '${method}'`);
+    }
+    if (version !== null) {
+      init.insecurelyLowerMinimumTo = version;
+      init.lowerMaximumSecurityTo = version;
+    }
+  }
+  if (a.has("extraCertChain")) init.extraCertChain = [a.fileContents("extraCertChain")];
+  if (a.has("dhParameters")) init.dhParameters = a.fileContents("dhParameters");
+  return a.build("bad TLS settings", () => new CertificateOptions(init));
+}
+
+/** A client certificate from a certificate file and an optional separate key file. */
+function clientCertificate(a: Arguments, certName: string): PrivateCertificate | undefined {
+  if (!a.has(certName)) {
+    if (a.has("privateKey")) throw a.error(`privateKey needs ${certName} (the client certificate)`);
+    return undefined;
+  }
+  const cert = a.fileContents(certName);
+  const key = a.has("privateKey") ? a.fileContents("privateKey") : cert;
+  return a.build(`bad client certificate`, () => PrivateCertificate.fromCertificateAndKeyPair(cert, key));
+}
+
+function trustRootDirectory(a: Arguments, name: string): ITrustRoot | undefined {
+  if (!a.has(name)) return undefined;
+  return a.build(`bad ${name}`, () => trustRootFromDirectory(a.string(name)));
+}
+
+function clientTimeoutAndBind(a: Arguments): TCPClientEndpointOptions {
+  const options: TCPClientEndpointOptions = { timeout: a.seconds("timeout", 30) };
+  if (a.has("bindAddress")) options.bindAddress = { host: a.string("bindAddress"), port: 0 };
+  return options;
+}
+
+/** host and port, positional or by keyword, as _parseClientTCP accepts them. */
+function hostPortParams(args: string[], kwargs: Map<string, string>): string[] {
+  return args.length === 1 && kwargs.has("host") ? ["port", "host"] : ["host", "port"];
 }
 
 // Parameter order follows Twisted's parsers, so positional arguments mean the same thing:
@@ -560,7 +719,21 @@ const serverParsers = new Map<string, ServerParser>([
       });
     },
   ],
-  ["ssl", tlsNotAvailable],
+  [
+    "ssl",
+    (reactor, args, kwargs, description) => {
+      const a = bindArguments(
+        description,
+        ["port", "privateKey", "certKey", "sslmethod", "interface", "backlog", "extraCertChain", "dhParameters"],
+        args,
+        kwargs,
+      );
+      return new SSL4ServerEndpoint(reactor as IReactorSSL, a.port("port"), sslServerOptions(a), {
+        interface: a.string("interface", ""),
+        backlog: a.integer("backlog", 50),
+      });
+    },
+  ],
 ]);
 
 const clientParsers = new Map<string, ClientParser>([
@@ -587,8 +760,58 @@ const clientParsers = new Map<string, ClientParser>([
       });
     },
   ],
-  ["ssl", tlsNotAvailable],
-  ["tls", tlsNotAvailable],
+  [
+    "ssl",
+    (reactor, args, kwargs, description) => {
+      // As Twisted's _parseClientSSL: TCP's arguments, plus a client certificate (certKey,
+      // privateKey), CAs to verify the server with (caCertsDir), and the name it must have
+      // (hostname). Without caCertsDir or hostname nothing is verified, as in Twisted: use tls:.
+      const a = bindArguments(
+        description,
+        [...hostPortParams(args, kwargs), "timeout", "bindAddress", "certKey", "privateKey", "caCertsDir", "hostname"],
+        args,
+        kwargs,
+      );
+      const cert = clientCertificate(a, "certKey");
+      const trustRoot = trustRootDirectory(a, "caCertsDir");
+      let contextFactory: ITLSClientContextFactory;
+      if (a.has("hostname")) {
+        contextFactory = a.build("bad TLS settings", () =>
+          optionsForClientTLS(a.string("hostname"), { trustRoot, clientCertificate: cert }),
+        );
+      } else {
+        const init: CertificateOptionsInit = {};
+        if (trustRoot) init.trustRoot = trustRoot;
+        if (cert) {
+          init.certificate = cert.pem;
+          init.privateKey = cert.privateKey;
+        }
+        contextFactory = a.build("bad TLS settings", () => new CertificateOptions(init));
+      }
+      return new SSL4ClientEndpoint(reactor as IReactorSSL, a.string("host"), a.port("port"), contextFactory, clientTimeoutAndBind(a));
+    },
+  ],
+  [
+    "tls",
+    (reactor, args, kwargs, description) => {
+      // As Twisted's _parseClientTLS: the server must have a certificate for `host` that
+      // trustRoots (a directory of *.pem CA files; default the platform's) vouch for.
+      const a = bindArguments(
+        description,
+        [...hostPortParams(args, kwargs), "timeout", "bindAddress", "certificate", "privateKey", "trustRoots", "endpoint"],
+        args,
+        kwargs,
+      );
+      if (a.has("endpoint")) throw a.error("endpoint= (TLS over another endpoint) is not supported; tls: connects over TCP");
+      const host = a.string("host");
+      const cert = clientCertificate(a, "certificate");
+      const trustRoot = trustRootDirectory(a, "trustRoots");
+      const contextFactory = a.build("bad TLS settings", () =>
+        optionsForClientTLS(host, { trustRoot, clientCertificate: cert }),
+      );
+      return new SSL4ClientEndpoint(reactor as IReactorSSL, host, a.port("port"), contextFactory, clientTimeoutAndBind(a));
+    },
+  ],
 ]);
 
 function endpointType(description: string): { type: string; args: string[]; kwargs: Map<string, string> } {
@@ -596,6 +819,8 @@ function endpointType(description: string): { type: string; args: string[]; kwar
     throw new TypeError(`An endpoint description must be a string, not ${typeof description}`);
   }
   const { args, kwargs } = parse(description);
+  // "=x" or "a=b" has keywords only (Twisted raises IndexError here).
+  if (args.length === 0) throw new EndpointDescriptionError(`Invalid endpoint description '${description}': it names no endpoint type`);
   const type = args.shift()!.toLowerCase();
   return { type, args, kwargs };
 }
@@ -610,10 +835,14 @@ function unknownType(type: string, known: Iterable<string>): EndpointDescription
  *     tcp:PORT[:interface=ADDRESS][:backlog=N]          TCP4ServerEndpoint
  *     tcp6:PORT[:interface=ADDRESS][:backlog=N]         TCP6ServerEndpoint (interface "::" by default)
  *     unix:PATH[:mode=OCTAL][:backlog=N][:lockfile=0|1] UNIXServerEndpoint (mode 666, lockfile 1 by default)
+ *     ssl:PORT[:privateKey=KEY.pem][:certKey=CERT.pem][:interface=ADDRESS][:backlog=N]
+ *         [:extraCertChain=CHAIN.pem][:dhParameters=DH.pem][:sslmethod=TLSv1_2_METHOD]
+ *                                                       SSL4ServerEndpoint (privateKey server.pem,
+ *                                                       certKey the privateKey file, by default)
  *
  * Arguments are separated by ':'; a backslash escapes ':', '=' and '\\' inside a value
  * ("interface=\\:\\:1"). Throws EndpointDescriptionError for an unknown type, an unknown
- * parameter or a bad value; "ssl:" is recognised but TLS endpoints are not available yet.
+ * parameter or a bad value (an unreadable key file, bad PEM).
  */
 export function serverFromString(reactor: EndpointReactor, description: string): IStreamServerEndpoint {
   const { type, args, kwargs } = endpointType(description);
@@ -629,9 +858,15 @@ export function serverFromString(reactor: EndpointReactor, description: string):
  *     tcp:host=HOST:port=PORT[...]                            (the same, with keywords)
  *     unix:PATH[:timeout=SECONDS][:lockfile=0|1]              UNIXClientEndpoint
  *     unix:path=PATH[...]
+ *     tls:HOST:PORT[:timeout=S][:bindAddress=A][:trustRoots=CADIR][:certificate=C.pem][:privateKey=K.pem]
+ *                                                             SSL4ClientEndpoint, verifying that the
+ *                                                             server is HOST (optionsForClientTLS)
+ *     ssl:HOST:PORT[:timeout=S][:bindAddress=A][:caCertsDir=CADIR][:hostname=NAME][:certKey=C.pem][:privateKey=K.pem]
+ *                                                             SSL4ClientEndpoint, verifying the chain
+ *                                                             with caCertsDir and the name with hostname
+ *                                                             (neither given: nothing is verified)
  *
- * Escapes and errors as serverFromString; "ssl:" and "tls:" are recognised but TLS endpoints
- * are not available yet.
+ * Escapes and errors as serverFromString.
  */
 export function clientFromString(reactor: EndpointReactor, description: string): IStreamClientEndpoint {
   const { type, args, kwargs } = endpointType(description);

@@ -192,3 +192,19 @@ export class BadFileError extends ConnectError {
     super(message);
   }
 }
+
+/**
+ * TLS ended the connection: a failed handshake, a certificate the trust roots do not vouch
+ * for, a host name the certificate does not match, an alert from the peer. A kind of
+ * ConnectionLost (connectionLost only ever gets ConnectionDone or ConnectionLost), as Twisted
+ * reports OpenSSL.SSL.Error there. `code` is Node's or OpenSSL's code for it
+ * (ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_...).
+ */
+export class TLSError extends ConnectionLost {
+  readonly code: string | undefined;
+
+  constructor(message = "TLS error.", options?: { cause?: unknown; code?: string }) {
+    super(message, options);
+    this.code = options?.code;
+  }
+}

@@ -8,6 +8,7 @@
  * Types only: this module has no runtime code, so anything may import it.
  */
 
+import type { PeerCertificate, SecureContext } from "node:tls";
 import type { Deferred } from "./defer.js";
 import type { Failure } from "./failure.js";
 
@@ -143,9 +144,88 @@ export interface ITCPTransport extends ITransport, IHalfCloseableDescriptor {
   setTcpKeepAlive(enabled: boolean): void;
 }
 
-/** A transport that can start TLS on an existing connection. */
+// ---------------------------------------------------------------------------
+// TLS
+
+/**
+ * What a server-side TLS connection is made with (node:tls options for one TLSSocket), as
+ * Twisted's IOpenSSLServerConnectionCreator makes an OpenSSL Connection.
+ */
+export interface TLSServerConnectionOptions {
+  /** The key, certificate chain, trusted CAs for client certificates, versions and ciphers. */
+  secureContext: SecureContext;
+  /** Ask the client for a certificate. */
+  requestCert?: boolean;
+  /** With requestCert: refuse a client without a certificate that the CAs vouch for. */
+  rejectUnauthorized?: boolean;
+  /** ALPN protocols offered, most preferred first ("h2", "http/1.1"). */
+  ALPNProtocols?: string[];
+}
+
+/** What a client-side TLS connection is made with, as IOpenSSLClientConnectionCreator. */
+export interface TLSClientConnectionOptions {
+  secureContext: SecureContext;
+  /** The SNI name sent to the server (a host name; never an IP literal). */
+  servername?: string;
+  /** Refuse a server whose certificate chain the trust roots do not vouch for. */
+  rejectUnauthorized: boolean;
+  /**
+   * The name the server's certificate must match, or null for none (chain check only, as
+   * Twisted's CertificateOptions(verify=True)). Only used when rejectUnauthorized.
+   */
+  verifyHostname: string | null;
+  ALPNProtocols?: string[];
+}
+
+/**
+ * A TLS context factory usable for servers: listenSSL and startTLS on the accepting side.
+ * serverConnectionForTLS() may be called once per connection; it should be cheap (return a
+ * SecureContext built once).
+ */
+export interface ITLSServerContextFactory {
+  serverConnectionForTLS(): TLSServerConnectionOptions;
+}
+
+/** A TLS context factory usable for clients: connectSSL and startTLS on the connecting side. */
+export interface ITLSClientContextFactory {
+  clientConnectionForTLS(): TLSClientConnectionOptions;
+}
+
+/** Either kind of TLS context factory (Twisted's "contextFactory" arguments). */
+export type ITLSContextFactory = ITLSServerContextFactory | ITLSClientContextFactory;
+
+/**
+ * A transport that is encrypted, as twisted.internet.interfaces.ISSLTransport. isSecure() is
+ * what the HTTP layer asks (Request.isSecure()).
+ */
+export interface ISSLTransport extends ITransport {
+  /** True: this transport is TLS (or has started TLS). */
+  isSecure(): boolean;
+  /** The peer's certificate once the handshake is done, else null. */
+  getPeerCertificate(): PeerCertificate | null;
+  /** The ALPN protocol agreed in the handshake ("h2", "http/1.1"), or null. */
+  readonly negotiatedProtocol: string | null;
+  /** The TLS version in use ("TLSv1.3"), or null before the handshake. */
+  getProtocolVersion(): string | null;
+}
+
+/**
+ * A transport that can start TLS on an existing connection (a STARTTLS upgrade). What was
+ * written before startTLS goes out in the clear first; what is written after is encrypted.
+ * The protocol stays the same object. `server` picks the TLS side (default: the side that
+ * accepted the TCP connection is the TLS server).
+ */
 export interface ITLSTransport extends ITCPTransport {
-  startTLS(contextFactory: unknown): void;
+  startTLS(contextFactory: ITLSContextFactory, options?: { server?: boolean }): void;
+}
+
+/**
+ * A protocol that wants to know when the TLS handshake has completed (and, on a verifying
+ * client, the peer has been verified), as twisted.internet.interfaces.IHandshakeListener.
+ * Checked by duck typing.
+ */
+export interface IHandshakeListener {
+  handshakeCompleted(): void;
 }
 
 // ---------------------------------------------------------------------------
@@ -275,6 +355,32 @@ export interface IReactorCore {
 export interface IReactorTCP {
   listenTCP(port: number, factory: IProtocolFactory, options?: ListenTCPOptions): IListeningPort;
   connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectTCPOptions): IConnector;
+}
+
+/** Options of listenSSL (listenTCP's). */
+export type ListenSSLOptions = ListenTCPOptions;
+
+/** Options of connectSSL (connectTCP's). */
+export type ConnectSSLOptions = ConnectTCPOptions;
+
+/**
+ * TLS over TCP, as twisted.internet.interfaces.IReactorSSL. A context factory that cannot
+ * make its context (a missing file, a bad key) raises from listenSSL/connectSSL at once.
+ */
+export interface IReactorSSL {
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    contextFactory: ITLSServerContextFactory,
+    options?: ListenSSLOptions,
+  ): IListeningPort;
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    contextFactory: ITLSClientContextFactory,
+    options?: ConnectSSLOptions,
+  ): IConnector;
 }
 
 /** UNIX sockets, as twisted.internet.interfaces.IReactorUNIX. */

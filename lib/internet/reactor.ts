@@ -16,6 +16,7 @@ import { DelayedCall } from "./base.js";
 import { Deferred } from "./deferred.js";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./error.js";
 import type {
+  ConnectSSLOptions,
   ConnectTCPOptions,
   ConnectUNIXOptions,
   IClientFactory,
@@ -23,14 +24,19 @@ import type {
   IProtocolFactory,
   IReactorCore,
   IReactorFromThreads,
+  IReactorSSL,
   IReactorTCP,
   IReactorTime,
   IReactorUNIX,
+  ITLSClientContextFactory,
+  ITLSServerContextFactory,
+  ListenSSLOptions,
   ListenTCPOptions,
   ListenUNIXOptions,
   SystemEventPhase,
 } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
 import * as threads from "./threads.js";
@@ -168,7 +174,9 @@ function runTrigger(t: Trigger): unknown {
 /** The largest delay setTimeout accepts (about 24.8 days); longer calls re-arm on expiry. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class NodeReactor implements IReactorCore, IReactorTime, IReactorTCP, IReactorUNIX, IReactorFromThreads {
+export class NodeReactor
+  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads
+{
   /** True from the "during startup" phase of run() to the "during shutdown" phase. */
   running = false;
   /** True once run() has been called (Twisted's _startedBefore): a reactor runs at most once. */
@@ -454,6 +462,40 @@ export class NodeReactor implements IReactorCore, IReactorTime, IReactorTCP, IRe
   /** Connect to host:port; the factory hears of progress (startedConnecting, clientConnection...). */
   connectTCP(host: string, port: number, factory: IClientFactory, options: ConnectTCPOptions = {}): TCPConnector {
     const c = new TCPConnector(host, port, factory, options, this);
+    c.connect();
+    return c;
+  }
+
+  // --- IReactorSSL ---------------------------------------------------------------------
+
+  /**
+   * Listen on a TCP port whose connections are TLS (the server side, with `contextFactory`'s
+   * key and certificate). As listenTCP; a broken context factory raises here too.
+   */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    contextFactory: ITLSServerContextFactory,
+    options: ListenSSLOptions = {},
+  ): SSLPort {
+    const p = new SSLPort(port, factory, contextFactory, options, this);
+    p.startListening();
+    return p;
+  }
+
+  /**
+   * Connect to host:port over TLS (the client side). The protocol is made once TCP is
+   * connected, before the handshake; what it writes is sent once the handshake is done. A
+   * protocol with handshakeCompleted() is told when it is (and the server verified).
+   */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    contextFactory: ITLSClientContextFactory,
+    options: ConnectSSLOptions = {},
+  ): SSLConnector {
+    const c = new SSLConnector(host, port, factory, contextFactory, options, this);
     c.connect();
     return c;
   }

@@ -7,6 +7,7 @@
 
 import { ipAddress } from "./address.js";
 import * as net from "node:net";
+import type { PeerCertificate, TLSSocket } from "node:tls";
 import { FileDescriptor, type ResourceTracker, type ShutdownResource } from "./abstract.js";
 import { Deferred, fail, succeed } from "./deferred.js";
 import {
@@ -32,11 +33,14 @@ import type {
   IProtocol,
   IProtocolFactory,
   IReactorTime,
-  ITCPTransport,
+  ISSLTransport,
+  ITLSContextFactory,
+  ITLSTransport,
   ListenTCPOptions,
 } from "./interfaces.js";
 import { Logger } from "./log.js";
 import { Protocol } from "./protocol.js";
+import { tlsLostReason, tlsOptionsFor, wrapSocket } from "./tls-socket.js";
 
 const log = new Logger("torsion.internet.tcp");
 
@@ -46,13 +50,97 @@ export type TransportReactor = IReactorTime & ResourceTracker;
 // ---------------------------------------------------------------------------
 // Connections
 
-/** A connected TCP socket's transport (tcp.Connection). */
-export class Connection extends FileDescriptor implements ITCPTransport {
+/**
+ * A connected TCP socket's transport (tcp.Connection). It can start TLS (ITLSTransport); from
+ * then on it is an ISSLTransport: isSecure() is true, and the socket under it is a TLSSocket
+ * with the same producer and disconnect semantics.
+ */
+export class Connection extends FileDescriptor implements ITLSTransport, ISSLTransport {
   private noDelay = false;
   private keepAlive = false;
+  /** The TCP socket, also once TLS runs over it (addresses, TCP options, RST on abort). */
+  private readonly tcpSocket: net.Socket;
+  /** The TLSSocket once startTLS has made it (after pre-TLS writes are flushed). */
+  private tlsSocket: TLSSocket | null = null;
+  private tlsStarted = false;
+  /** Which side of TLS this connection takes by default in startTLS (Twisted's _tlsClientDefault). */
+  protected readonly tlsServerDefault: boolean = false;
 
   constructor(socket: net.Socket, reactor: ResourceTracker) {
     super(socket, reactor);
+    this.tcpSocket = socket;
+  }
+
+  // --- TLS (ITLSTransport, ISSLTransport) ----------------------------------------------
+
+  /**
+   * Start TLS on this connection (a STARTTLS upgrade), as ITLSTransport.startTLS: what was
+   * written before goes out in the clear first, what is written after is encrypted, and the
+   * protocol stays the same object (a protocol with handshakeCompleted() is told when the
+   * handshake is done). `server` picks the TLS side; by default the side that accepted the
+   * TCP connection is the TLS server. The context factory is asked for its options now, so a
+   * broken one raises here. Raises if TLS was already started or the connection is closed.
+   */
+  startTLS(contextFactory: ITLSContextFactory, options: { server?: boolean } = {}): void {
+    if (this.tlsStarted) throw new Error("startTLS: TLS is already started on this connection");
+    if (!this.connected || this.disconnecting) throw new Error("startTLS: the connection is closed or closing");
+    this._startTLS(contextFactory, options.server ?? this.tlsServerDefault);
+  }
+
+  /** @internal startTLS without the state checks, for listenSSL/connectSSL before _start. */
+  _startTLS(contextFactory: ITLSContextFactory, server: boolean): void {
+    const tlsOptions = tlsOptionsFor(contextFactory, server);
+    this.tlsStarted = true;
+    this.switchSocket((old) => {
+      const s = wrapSocket(old, server, tlsOptions, () => this.handshakeDone());
+      this.tlsSocket = s;
+      return s;
+    });
+  }
+
+  private handshakeDone(): void {
+    const p = this.protocol as { handshakeCompleted?: () => void } | null;
+    if (this.disconnected || typeof p?.handshakeCompleted !== "function") return;
+    try {
+      p.handshakeCompleted();
+    } catch (err) {
+      this.protocolRaised(err, "handshakeCompleted");
+    }
+  }
+
+  /**
+   * True once TLS has been started (ISSLTransport): the HTTP layer's Request.isSecure() asks
+   * this. True from the startTLS call on, as Twisted marks the transport at once.
+   */
+  isSecure(): boolean {
+    return this.tlsStarted;
+  }
+
+  /** The peer's certificate once the TLS handshake is done, else null (no TLS, or none sent). */
+  getPeerCertificate(): PeerCertificate | null {
+    const cert = this.tlsSocket?.getPeerCertificate();
+    return cert && Object.keys(cert).length > 0 ? cert : null;
+  }
+
+  /** The ALPN protocol agreed in the handshake, or null (Twisted's negotiatedProtocol). */
+  get negotiatedProtocol(): string | null {
+    const p = this.tlsSocket?.alpnProtocol;
+    return typeof p === "string" ? p : null;
+  }
+
+  /** The TLS version in use ("TLSv1.3"), or null without TLS or before the handshake. */
+  getProtocolVersion(): string | null {
+    return this.tlsSocket?.getProtocol() ?? null;
+  }
+
+  protected override lostReason(err: Error): Error {
+    return (this.tlsStarted ? tlsLostReason(err) : null) ?? super.lostReason(err);
+  }
+
+  protected override resetSocket(): void {
+    // A TLSSocket cannot send a RST (its handle is not a TCP handle): reset the TCP socket.
+    if (this.tlsSocket !== null && !this.tcpSocket.destroyed) this.tcpSocket.resetAndDestroy();
+    else super.resetSocket();
   }
 
   getTcpNoDelay(): boolean {
@@ -62,7 +150,7 @@ export class Connection extends FileDescriptor implements ITCPTransport {
   /** TCP_NODELAY: send small writes at once instead of coalescing them (Nagle). */
   setTcpNoDelay(enabled: boolean): void {
     this.noDelay = !!enabled;
-    this.socket.setNoDelay(this.noDelay);
+    this.tcpSocket.setNoDelay(this.noDelay);
   }
 
   getTcpKeepAlive(): boolean {
@@ -71,22 +159,24 @@ export class Connection extends FileDescriptor implements ITCPTransport {
 
   setTcpKeepAlive(enabled: boolean): void {
     this.keepAlive = !!enabled;
-    this.socket.setKeepAlive(this.keepAlive);
+    this.tcpSocket.setKeepAlive(this.keepAlive);
   }
 
   getHost(): IAddress {
-    const s = this.socket;
+    const s = this.tcpSocket;
     return ipAddress(s.localAddress ?? "", s.localPort ?? 0, s.localFamily);
   }
 
   getPeer(): IAddress {
-    const s = this.socket;
+    const s = this.tcpSocket;
     return ipAddress(s.remoteAddress ?? "", s.remotePort ?? 0, s.remoteFamily);
   }
 }
 
 /** The server side of a connection accepted by a Port (tcp.Server). */
 export class Server extends Connection {
+  protected override readonly tlsServerDefault: boolean = true;
+
   constructor(
     socket: net.Socket,
     readonly port: ConnectionOwner,

@@ -65,8 +65,11 @@ export abstract class IntNStringReceiver extends PauseableProtocol {
       const messageStart = currentOffset + prefixLength;
       const length = this.readPrefix(alldata, currentOffset);
       if (length > this.MAX_LENGTH) {
-        this.unprocessed = alldata;
-        this.compatibilityOffset = currentOffset;
+        // Keep only what was not delivered: Twisted keeps all of alldata here, so a
+        // lengthLimitExceeded that does not close the connection got the strings before
+        // the long prefix delivered again by the next dataReceived.
+        this.unprocessed = alldata.subarray(currentOffset);
+        this.compatibilityOffset = 0;
         this.lengthLimitExceeded(length);
         this.unprocessed = retain(this.unprocessed, data);
         return;

@@ -74,6 +74,11 @@ export class HTTPFactory extends ServerFactory {
   logFile: { write(line: string): unknown } | null;
   private readonly logFormatter: AccessLogFormatter;
   private _reactor: IReactorTime | null;
+  /**
+   * Channels built by this factory whose connections are still open, so a graceful shutdown
+   * (lib/cli/graceful.ts) can close the idle ones and wait for those answering a request.
+   */
+  readonly openChannels = new Set<HTTPChannel>();
   private openedLog: WriteStream | null = null;
   private logSecond = -1;
   private logDateTime = "";
@@ -108,7 +113,19 @@ export class HTTPFactory extends ServerFactory {
       requestFactory: this.requestFactory,
     });
     channel.factory = this;
+    this.trackChannel(channel);
     return channel;
+  }
+
+  private trackChannel(channel: HTTPChannel): void {
+    const channels = this.openChannels;
+    channels.add(channel);
+    // Per connection, never per request: an own connectionLost that forgets the channel first.
+    const connectionLost = channel.connectionLost;
+    channel.connectionLost = function trackedConnectionLost(this: HTTPChannel, reason) {
+      channels.delete(channel);
+      connectionLost.call(this, reason);
+    };
   }
 
   override startFactory(): void {

@@ -6,6 +6,7 @@
 
 import { expect } from "chai";
 import fc from "fast-check";
+import { captureLogEvents } from "../../lib/internet/log.js";
 import { Clock } from "../../lib/internet/task.js";
 import { StringTransport } from "../../lib/internet/testing.js";
 import { HTTPChannel, type HTTPChannelOptions } from "../../lib/web/http-channel.js";
@@ -52,6 +53,15 @@ export interface Outcome {
 /** Feed `chunks` to a fresh channel, then let every timeout pass. Nothing may throw. */
 export function feedChannel(chunks: readonly Uint8Array[], options: HTTPChannelOptions = {}): Outcome {
   seen = [];
+  const logs = captureLogEvents();
+  try {
+    return runChannel(chunks, options);
+  } finally {
+    logs.stop();
+  }
+}
+
+function runChannel(chunks: readonly Uint8Array[], options: HTTPChannelOptions): Outcome {
   const clock = new Clock();
   const transport = new StringTransport({ lenient: true });
   const channel = new HTTPChannel({ serverVersion: null, sendDate: false, requestFactory: RecordingRequest, ...options, reactor: clock });
@@ -124,7 +134,7 @@ export function parseResponses(output: string, methods: readonly string[]): Pars
   return responses;
 }
 
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * The invariants every input keeps, however malformed:

@@ -2,12 +2,15 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Deferred } from "../../lib/internet/deferred.js";
 import {
   clientFromString,
   connectProtocol,
   quoteStringArgument,
   serverFromString,
+  SSL4ClientEndpoint,
+  SSL4ServerEndpoint,
   TCP4ClientEndpoint,
   TCP4ServerEndpoint,
   TCP6ClientEndpoint,
@@ -590,9 +593,17 @@ describe("ServerStringTests", () => {
     ]);
   });
 
-  it("test_ssl: an ssl: description is recognised, and refused: TLS endpoints are not available yet", () => {
-    expect(() => serverFromString(new MemoryReactor(), "ssl:443:privateKey=key.pem:certKey=crt.pem"))
-      .to.throw(EndpointDescriptionError, /TLS endpoints \('ssl:'\) are not available yet/);
+  it("test_ssl: an ssl: description makes an SSL4ServerEndpoint (TLS endpoints are tested in ssl.spec.ts)", () => {
+    const tlsDir = fileURLToPath(new URL("../../../spec/fixtures/tls/", import.meta.url));
+    const key = quoteStringArgument(join(tlsDir, "server-key.pem"));
+    const cert = quoteStringArgument(join(tlsDir, "server.pem"));
+    const server = serverFromString(
+      new MemoryReactor(),
+      `ssl:1234:backlog=12:privateKey=${key}:certKey=${cert}:sslmethod=TLSv1_2_METHOD:interface=10.0.0.1`,
+    );
+    expect(server).to.be.instanceOf(SSL4ServerEndpoint);
+    expect(() => serverFromString(new MemoryReactor(), "ssl:443:privateKey=/nonexistent/key.pem"))
+      .to.throw(EndpointDescriptionError, /cannot read the privateKey file '\/nonexistent\/key.pem'/);
   });
 
   it("test_unix: a unix: description makes a UNIXServerEndpoint with its values", () => {
@@ -683,12 +694,9 @@ describe("ClientStringTests", () => {
       .that.matches(/^Unknown endpoint type: 'ftl'/);
   });
 
-  it("ssl: and tls: are recognised, and refused: TLS endpoints are not available yet", () => {
+  it("ssl: and tls: descriptions make SSL4ClientEndpoints (TLS endpoints are tested in ssl.spec.ts)", () => {
     for (const description of ["ssl:example.com:443", "tls:example.com:443"]) {
-      expect(() => clientFromString(new MemoryReactor(), description)).to.throw(
-        EndpointDescriptionError,
-        /TLS endpoints \('(ssl|tls):'\) are not available yet/,
-      );
+      expect(clientFromString(new MemoryReactor(), description)).to.be.instanceOf(SSL4ClientEndpoint);
     }
   });
 

@@ -1,0 +1,144 @@
+/**
+ * /stats and /stats.json: the counters of the disconnect chain, as an operator sees them.
+ *
+ * - transport: the process-wide counters of every connection (FileDescriptor.counters, also
+ *   reactor.counters): open connections, producers stopped because their connection closed,
+ *   connections aborted, protocol errors;
+ * - stream: what the /stream producers did (started, completed, stopped by a disconnect...);
+ * - wsgi: the WSGIResource's counters (responses active, stopped by a disconnect, drained,
+ *   timed out, application errors, close() calls);
+ * - pool: the thread pool running the WSGI application (workers, busy, queued...).
+ *
+ * /stats is an HTML page that reloads itself every two seconds; /stats.json the same numbers.
+ */
+
+import type { TransportCounters } from "../../lib/internet/abstract.js";
+import type { IRequest } from "../../lib/web/iweb.js";
+import { Resource } from "../../lib/web/resource.js";
+import { escapeHtml, page } from "./layout.js";
+import type { StreamStats } from "./stream.js";
+
+export type CounterGroup = Record<string, number>;
+
+export interface StatsSnapshot {
+  /** Seconds since the demo site was made. */
+  uptime: number;
+  transport: CounterGroup;
+  stream: CounterGroup;
+  /** null until a WSGIResource is mounted. */
+  wsgi: CounterGroup | null;
+  /** null when there is no thread pool. */
+  pool: CounterGroup | null;
+}
+
+export interface StatsSources {
+  transport: TransportCounters;
+  stream: StreamStats;
+  wsgi?: () => CounterGroup | null;
+  pool?: () => CounterGroup | null;
+  /** Seconds, for the uptime. */
+  seconds: () => number;
+}
+
+const DESCRIPTIONS: Record<string, Record<string, string>> = {
+  transport: {
+    openConnections: "connections open now (browsers keep idle ones for reuse)",
+    producersStopped: "producers stopped because their connection closed (chain step 1)",
+    connectionsAborted: "connections closed with abortConnection (reset)",
+    protocolErrors: "exceptions raised by protocols, logged, connection dropped",
+  },
+  stream: {
+    started: "/stream responses started",
+    completed: "written to their end",
+    stoppedByDisconnect: "producers stopped by the disconnect chain before their end",
+    notifyFinishErrbacks: "notifyFinish() Deferreds errbacked (client went first)",
+    pauses: "pauses by back-pressure (client reading slower than we write)",
+    active: "in progress now",
+    bytesWritten: "body bytes written",
+  },
+  wsgi: {
+    active: "responses queued or running in a worker now",
+    completed: "ran to their end",
+    stoppedByDisconnect: "stopped early: the client went (no chunk asked for after the one in flight)",
+    drained: "client went, application run to its end, output discarded (onDisconnect: drain)",
+    timedOut: "ended by the time budget (worker terminated and replaced)",
+    errors: "the application (or its close()) raised, or its worker died",
+    closeCalls: "close() calls on the application's iterables (PEP 3333)",
+  },
+  pool: {
+    workers: "worker threads alive",
+    busy: "workers running a request",
+    idle: "workers waiting for work",
+    queued: "requests waiting for a worker",
+    completed: "tasks whose work returned",
+    failed: "tasks that threw or whose worker died",
+    workersReplaced: "workers started in place of dead or terminated ones",
+    terminated: "workers terminated while running a task (timeouts)",
+    max: "most workers the pool will start",
+  },
+};
+
+export class Stats {
+  private readonly began: number;
+
+  constructor(private readonly sources: StatsSources) {
+    this.began = sources.seconds();
+  }
+
+  snapshot(): StatsSnapshot {
+    const s = this.sources;
+    return {
+      uptime: Math.round((s.seconds() - this.began) * 10) / 10,
+      transport: { ...s.transport },
+      stream: s.stream.toJSON(),
+      wsgi: s.wsgi?.() ?? null,
+      pool: s.pool?.() ?? null,
+    };
+  }
+}
+
+export class StatsJSON extends Resource {
+  override isLeaf = true;
+
+  constructor(private readonly stats: Stats) {
+    super();
+  }
+
+  render_GET(request: IRequest): string {
+    request.setHeader("content-type", "application/json; charset=utf-8");
+    request.setHeader("cache-control", "no-store");
+    return JSON.stringify(this.stats.snapshot(), null, 2) + "\n";
+  }
+}
+
+function table(caption: string, group: string, counters: CounterGroup | null, missing: string): string {
+  if (counters === null) return `<table class="stats"><caption>${escapeHtml(caption)}</caption><tr><td class="muted">${escapeHtml(missing)}</td></tr></table>\n`;
+  const rows = Object.entries(counters).map(([name, value]) => {
+    const what = DESCRIPTIONS[group]?.[name] ?? "";
+    return `<tr><th><code>${escapeHtml(name)}</code></th><td class="n" id="${escapeHtml(`${group}-${name}`)}">${escapeHtml(String(value))}</td><td class="muted">${escapeHtml(what)}</td></tr>`;
+  });
+  return `<table class="stats"><caption>${escapeHtml(caption)}</caption>\n${rows.join("\n")}\n</table>\n`;
+}
+
+export class StatsPage extends Resource {
+  override isLeaf = true;
+
+  constructor(private readonly stats: Stats) {
+    super();
+  }
+
+  render_GET(request: IRequest): string {
+    const s = this.stats.snapshot();
+    request.setHeader("content-type", "text/html; charset=utf-8");
+    request.setHeader("cache-control", "no-store");
+    const body =
+      `<h1>Stats</h1>\n<p>The counters of the disconnect chain, refreshed every 2 s (uptime ${s.uptime} s; ` +
+      `the same as JSON: <a href="/stats.json">/stats.json</a>). Reload <a href="/stream">/stream</a> or ` +
+      `<a href="/wsgi/">/wsgi/</a> before they end and watch the stopped counts rise.</p>\n` +
+      table("Transport (every connection of the process)", "transport", s.transport, "") +
+      table("/stream producers", "stream", s.stream, "") +
+      table("WSGI responses (/wsgi/)", "wsgi", s.wsgi, "No WSGI resource is mounted.") +
+      table("Thread pool", "pool", s.pool, "No thread pool.");
+    return page("Stats", body, { active: "/stats", refresh: 2 });
+  }
+}

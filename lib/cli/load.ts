@@ -1,0 +1,64 @@
+/**
+ * Loading the code a command line names as MODULE:EXPORT (--resource, --wsgi), with errors a
+ * user can act on: one line saying which module or export is the problem, never a stack.
+ *
+ * The form is parseWorkRef's (lib/internet/work-ref.ts), the one used for thread work, so a
+ * WorkRef that works with deferToThread works on the command line and the other way round.
+ */
+
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseWorkRef, type WorkRef } from "../internet/work-ref.js";
+import { UsageError } from "./options.js";
+
+/** A MODULE:EXPORT that could not be loaded: printed as one line, exit status 2. */
+export class LoadError extends UsageError {
+  override name = "LoadError";
+}
+
+/** Parse MODULE:EXPORT relative to `cwd`, or raise a UsageError naming `option`. */
+export function parseReference(option: string, text: string, cwd: string): WorkRef {
+  try {
+    return parseWorkRef(text, cwd);
+  } catch (err) {
+    throw new UsageError(`${option} ${text}: ${(err as Error).message}`);
+  }
+}
+
+/** The first line of what was thrown, for a one-line message. */
+export function oneLine(err: unknown): string {
+  if (err instanceof Error) {
+    const first = (err.message || String(err)).split("\n", 1)[0];
+    return err.name && err.name !== "Error" ? `${err.name}: ${first}` : first;
+  }
+  return String(err).split("\n", 1)[0];
+}
+
+/**
+ * Import the module of `ref` and return its export. Raises LoadError when the module is
+ * missing, fails while being imported, or lacks the export.
+ */
+export async function importExport(option: string, text: string, ref: WorkRef, cwd: string): Promise<unknown> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(ref.module)) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT") {
+      const shown = ref.module.startsWith("file:") ? fileURLToPath(ref.module) : ref.module;
+      let hint = "";
+      if (!ref.module.startsWith("file:") && existsSync(resolve(cwd, ref.module))) {
+        hint = ` (a bare name is a package: write ./${ref.module} for the file)`;
+      }
+      throw new LoadError(`${option} ${text}: cannot find module ${shown}${hint}`);
+    }
+    throw new LoadError(`${option} ${text}: importing the module failed: ${oneLine(err)}`);
+  }
+  if (!(ref.export in module) || module[ref.export] === undefined) {
+    const names = Object.keys(module).filter((k) => k !== "__esModule");
+    const known = names.length ? ` (it exports: ${names.slice(0, 8).join(", ")}${names.length > 8 ? ", ..." : ""})` : "";
+    throw new LoadError(`${option} ${text}: the module has no export named ${JSON.stringify(ref.export)}${known}`);
+  }
+  return module[ref.export];
+}

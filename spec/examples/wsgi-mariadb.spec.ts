@@ -1,0 +1,316 @@
+/**
+ * The original report, end to end: a WSGI application in the middle of a MariaDB query when
+ * the browser goes away. A real server (spec/support/mariadb.ts), real sockets on 127.0.0.1,
+ * the application of examples/wsgi-mariadb run by WSGIResource in a ThreadPool.
+ *
+ * Skipped, with a message naming the Debian package mariadb-server, where MariaDB is missing.
+ */
+
+import { expect } from "chai";
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import mariadb, { type Connection } from "mariadb";
+import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
+import { exposeToThreads } from "../../lib/internet/threads.js";
+import { application, leakyApplication, TABLE, type StreamReport } from "../../examples/wsgi-mariadb/app.js";
+import { serve, type ServeOptions, type Serving } from "../../examples/wsgi-mariadb/serve.js";
+import { DEFAULT_ROWS, setupDatabase } from "../../examples/wsgi-mariadb/setup.js";
+import { mariadbMissing, startMariaDB, type MariaDB } from "../support/mariadb.js";
+
+const REPORT = "torsion.spec.wsgiMariadb.report";
+/** Requests of the "1,000 aborted requests" spec (TORSION_SPEC_ABORTS to change it). */
+const ABORTS = Number(process.env.TORSION_SPEC_ABORTS ?? 1000);
+
+// --- bounded waits ---------------------------------------------------------------------------
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+/** Poll `check` (it may be async) every 10 ms until it returns true; fail after `ms`. */
+async function eventually(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: still not so after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+// --- the client ------------------------------------------------------------------------------
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** GET `path` and read the whole answer (a fresh connection each time); fails after `ms`. */
+function get(port: number, path: string, ms = 10_000): Promise<Answer> {
+  return within(
+    new Promise<Answer>((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end();
+    }),
+    ms,
+    `GET ${path}`,
+  );
+}
+
+interface Aborted {
+  /** The database connection that was serving the response (its x-mariadb-connection header). */
+  connection: number;
+  /** Bytes received before the client closed. */
+  received: number;
+}
+
+/**
+ * GET `path` and close the connection once `after` bytes of the response have arrived (at
+ * least the head): a browser reloading mid-response. Fails if the response ends first or
+ * nothing comes within `ms`.
+ */
+function abortAfter(port: number, path: string, after: number, ms = 10_000): Promise<Aborted> {
+  return within(
+    new Promise<Aborted>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      });
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let connection = NaN;
+      socket.on("data", (data: Buffer) => {
+        chunks.push(data);
+        received += data.length;
+        if (Number.isNaN(connection)) {
+          const text = Buffer.concat(chunks).toString("latin1");
+          const end = text.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          const match = /\r\nx-mariadb-connection: (\d+)/i.exec(text.slice(0, end));
+          if (match === null) {
+            socket.destroy();
+            reject(new Error(`no x-mariadb-connection header in ${JSON.stringify(text.slice(0, end))}`));
+            return;
+          }
+          connection = Number(match[1]);
+        }
+        if (received >= after) {
+          socket.destroy();
+          resolve({ connection, received });
+        }
+      });
+      socket.on("end", () => reject(new Error(`the response to ${path} ended after ${received} bytes, before the client closed`)));
+      socket.on("error", reject);
+    }),
+    ms,
+    `GET ${path} (closed after ${after} bytes)`,
+  );
+}
+
+// --- the spec --------------------------------------------------------------------------------
+
+describe("examples/wsgi-mariadb: the client goes away while the WSGI application is in a MariaDB query", function () {
+  this.timeout(60_000);
+
+  const missing = mariadbMissing();
+  let db: MariaDB | null = null;
+  let admin: Connection | null = null;
+  let serving: Serving | null = null;
+  let logs: LogCapture | null = null;
+  let reports: StreamReport[] = [];
+  let unexpose: (() => void) | null = null;
+
+  before(async function () {
+    if (missing !== null) {
+      process.stderr.write(`      skipped: ${missing}\n`);
+      this.skip();
+    }
+    db = await startMariaDB();
+    expect(await setupDatabase({ socketPath: db.socketPath })).to.equal(DEFAULT_ROWS);
+    admin = await mariadb.createConnection({ socketPath: db.socketPath, user: "root", database: "torsion" });
+    unexpose = exposeToThreads(REPORT, (report: StreamReport) => {
+      reports.push(report);
+    });
+  });
+
+  after(async () => {
+    unexpose?.();
+    await admin?.end().catch(() => admin?.destroy());
+    await db?.stop();
+  });
+
+  beforeEach(() => {
+    reports = [];
+    logs = captureLogEvents();
+  });
+
+  afterEach(async () => {
+    try {
+      await serving?.stop(1);
+    } finally {
+      serving = null;
+      logs?.stop();
+    }
+  });
+
+  function start(options: Partial<ServeOptions>): Serving {
+    serving = serve({ socketPath: db!.socketPath, env: { TORSION_MARIADB_REPORT: REPORT }, ...options });
+    return serving;
+  }
+
+  /** The server's client connections other than `admin`: id, command, query. */
+  async function processlist(): Promise<{ id: number; command: string; info: string | null }[]> {
+    const rows = (await admin!.query(
+      "select id, command, info from information_schema.processlist where user = 'root' and id <> connection_id()",
+    )) as { id: bigint | number; command: string; info: string | null }[];
+    return rows.map((r) => ({ id: Number(r.id), command: r.command, info: r.info }));
+  }
+
+  function reportFor(connection: number): Promise<StreamReport> {
+    let found: StreamReport | undefined;
+    return eventually(
+      () => (found = reports.find((r) => r.connection === connection)) !== undefined,
+      10_000,
+      `the report of the response on connection ${connection}`,
+    ).then(() => found!);
+  }
+
+  /** Send /ping until the worker owning `connection` answers one (each bounded): that worker's next request. */
+  async function pingOn(port: number, connection: number): Promise<Answer> {
+    for (let i = 0; i < 4; i++) {
+      const answer = await get(port, "/ping");
+      expect(answer.status, answer.body).to.equal(200);
+      expect(JSON.parse(answer.body).ok).to.equal(1);
+      if (Number(answer.headers["x-mariadb-connection"]) === connection) return answer;
+    }
+    throw new Error(`4 pings in a row were served by other connections than ${connection}`);
+  }
+
+  it("without torsion: a query stream abandoned without close() leaves the next query on its connection pending; with close() it answers", async () => {
+    for (const closeFirst of [false, true]) {
+      const conn = await mariadb.createConnection({ socketPath: db!.socketPath, user: "root", database: "torsion" });
+      try {
+        const stream = conn.queryStream(`select * from ${TABLE}`) as AsyncIterable<unknown> & { close(): void };
+        let rows = 0;
+        for await (const _row of stream) if (++rows === 10) break;
+        if (closeFirst) stream.close();
+        const next = conn.query("select 1 as ok").then((r: { ok: number }[]) => r[0]!.ok);
+        const outcome = await Promise.race([next, new Promise((resolve) => setTimeout(() => resolve("still pending"), 2000))]);
+        expect(outcome, closeFirst ? "with close()" : "without close()").to.equal(closeFirst ? 1 : "still pending");
+      } finally {
+        conn.destroy();
+      }
+    }
+  });
+
+  it("stop: the generator's finally runs in the worker when the client closes mid-stream, and that worker's next request is answered (100 times, 2 workers)", async () => {
+    const { port, pool, resource } = start({ workers: 2 });
+    for (let round = 0; round < 100; round++) {
+      const aborted = await abortAfter(port, "/rows", 20_000 + ((round * 7919) % 100_000));
+      const report = await reportFor(aborted.connection);
+      expect(report, `round ${round}`).to.include({ complete: false, disconnected: true, closed: true });
+      expect(report.rows).to.be.above(0).and.below(DEFAULT_ROWS);
+      await eventually(() => pool.busy === 0 && pool.queued === 0, 10_000, "the pool going idle");
+      await pingOn(port, aborted.connection);
+      reports = [];
+    }
+    const s = resource.statistics();
+    expect(s).to.include({ stoppedByDisconnect: 100, closeCalls: 100, errors: 0, timedOut: 0, active: 0 });
+    expect(logs!.failures()).to.deep.equal([]);
+  });
+
+  it("drain: after the client has gone the query is read to its end, and the connection serves the next request", async () => {
+    const { port, resource } = start({ workers: 2, onDisconnect: "drain" });
+    const aborted = await abortAfter(port, "/rows", 30_000);
+    const report = await reportFor(aborted.connection);
+    expect(report).to.include({ rows: DEFAULT_ROWS, complete: true, disconnected: true, closed: true });
+    await eventually(() => resource.statistics().active === 0, 10_000, "the response ending");
+    await pingOn(port, aborted.connection);
+    expect(resource.statistics()).to.include({ drained: 1, stoppedByDisconnect: 0, closeCalls: 1, errors: 0 });
+  });
+
+  it("an application without a finally: torsion still calls return(), counts the stop, and the time budget ends the worker whose connection it left stuck, with a log line naming the application", async () => {
+    const { port, pool, resource } = start({ workers: 1, application: leakyApplication, timeout: 2 });
+    const aborted = await abortAfter(port, "/rows", 20_000);
+    await eventually(() => resource.statistics().active === 0, 10_000, "the stopped response ending");
+    expect(resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, errors: 0 });
+    expect(reports, "the leaky generator's code after its loop never runs").to.deep.equal([]);
+
+    // The one worker's connection is still in the middle of the abandoned result set.
+    const stuck = await get(port, "/ping");
+    expect(stuck.status).to.equal(503);
+    expect(resource.statistics()).to.include({ timedOut: 1 });
+    const line = logs!.messages().find((m) => m.includes("overran its time budget"));
+    expect(line, logs!.messages().join("\n")).to.match(/leakyApplication overran its time budget of 2 s/);
+
+    // Its connection died with the worker; a new worker opens a new one and answers.
+    await eventually(async () => !(await processlist()).some((p) => p.id === aborted.connection), 10_000, `connection ${aborted.connection} leaving SHOW PROCESSLIST`);
+    const next = await get(port, "/ping");
+    expect(next.status).to.equal(200);
+    expect(Number(next.headers["x-mariadb-connection"])).to.not.equal(aborted.connection);
+    expect(pool.workersReplaced).to.equal(1);
+  });
+
+  it("a query that overruns the time budget: its worker is terminated, its connection leaves SHOW PROCESSLIST, a new worker answers the next request", async () => {
+    const { port, pool, resource } = start({ workers: 2, timeout: 1 });
+    const slow = get(port, "/sleep?seconds=30");
+    let sleeping: number | undefined;
+    await eventually(
+      async () => (sleeping = (await processlist()).find((p) => p.info?.startsWith("select sleep("))?.id) !== undefined,
+      10_000,
+      "select sleep(30) appearing in SHOW PROCESSLIST",
+    );
+    expect((await slow).status).to.equal(503);
+    expect(resource.statistics()).to.include({ timedOut: 1, closeCalls: 0 });
+    await eventually(async () => !(await processlist()).some((p) => p.id === sleeping), 10_000, `connection ${sleeping} leaving SHOW PROCESSLIST`);
+    await eventually(() => pool.workersReplaced === 1 && pool.workers === 2, 10_000, "the pool replacing the worker");
+    const next = await get(port, "/ping");
+    expect(next.status).to.equal(200);
+    expect(Number(next.headers["x-mariadb-connection"])).to.not.equal(sleeping);
+    expect(logs!.messages().some((m) => /overran its time budget of 1 s/.test(m))).to.equal(true);
+  });
+
+  it(`${ABORTS} requests closed at random points, 20 at a time: every follow-up query answers, close() once per request, the pool idle, only its connections left`, async function () {
+    this.timeout(Math.max(60_000, ABORTS * 200));
+    const workers = 4;
+    const { port, pool, resource } = start({ workers, timeout: 30 });
+    let seed = 20071124;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let next = 0;
+    let followUps = 0;
+    const lane = async (): Promise<void> => {
+      while (next < ABORTS) {
+        next++;
+        // Anywhere from the head to about 2 MB into the 10 MB response.
+        await abortAfter(port, `/rows?batch=${1 + Math.floor(random() * 1000)}`, 1 + Math.floor(random() * 2_000_000));
+        const answer = await get(port, "/ping");
+        expect(answer.status, answer.body).to.equal(200);
+        followUps++;
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, lane));
+    expect(followUps).to.equal(ABORTS);
+    await eventually(() => pool.busy === 0 && pool.queued === 0 && resource.statistics().active === 0, 20_000, "the pool going idle");
+    const s = resource.statistics();
+    expect(s).to.include({ closeCalls: ABORTS, errors: 0, timedOut: 0, active: 0 });
+    expect(s.stoppedByDisconnect + s.completed).to.equal(2 * ABORTS);
+    expect(pool.statistics()).to.include({ workers, busy: 0, queued: 0, terminated: 0 });
+    // Every connection left is a worker's, waiting for its next query (none mid-result-set).
+    const left = await processlist();
+    expect(left.length).to.be.at.most(workers);
+    expect(left.map((p) => p.command)).to.deep.equal(left.map(() => "Sleep"));
+    expect(logs!.failures()).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,228 @@
+// WSGIResource on real loopback sockets: back-pressure, the disconnect chain (step 5), draining,
+// the time budget, and stopping. What goes beyond Twisted (DESIGN.md) is each shown here.
+
+import { expect } from "chai";
+import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
+import type { ThreadPool } from "../../lib/internet/threadpool.js";
+import type { HTTPChannel } from "../../lib/web/http-channel.js";
+import { Request } from "../../lib/web/server.js";
+import { wsgiStatistics } from "../../lib/web/wsgi.js";
+import { stopPools } from "../fixtures/thread-helpers.js";
+import { RawClient, Reports, getRequest, serve, until, wsgiPool, type Served } from "./wsgi-helpers.js";
+
+/** Records, after each write, how many bytes the transport holds (its writableLength). */
+class MeasuringRequest extends Request {
+  static last: MeasuringRequest | null = null;
+  buffered: number[] = [];
+  writes = 0;
+  writesWhenLost = -1;
+  bufferSize = 0;
+
+  constructor(channel: HTTPChannel) {
+    super(channel);
+    MeasuringRequest.last = this;
+    this.bufferSize = (channel.transport as unknown as { bufferSize: number }).bufferSize;
+  }
+
+  override write(data: Uint8Array): void {
+    super.write(data);
+    this.writes++;
+    const transport = this.transport as unknown as { writableLength?: number } | null;
+    if (!this.disconnected && transport?.writableLength !== undefined) this.buffered.push(transport.writableLength);
+  }
+
+  override connectionLost(reason: Parameters<Request["connectionLost"]>[0]): void {
+    if (this.writesWhenLost < 0) this.writesWhenLost = this.writes;
+    super.connectionLost(reason);
+  }
+}
+
+let pool: ThreadPool;
+let reports: Reports;
+let served: Served | null = null;
+let clients: RawClient[] = [];
+let logs: LogCapture | null = null;
+
+beforeEach(() => {
+  pool = wsgiPool();
+  reports = new Reports();
+  MeasuringRequest.last = null;
+});
+
+afterEach(async () => {
+  for (const client of clients) client.socket.destroy();
+  clients = [];
+  reports.dispose();
+  if (served !== null) {
+    await until(() => served!.resource.statistics().active === 0, 10, "every response to end");
+    await served.stop();
+    served = null;
+  }
+  logs?.stop();
+  logs = null;
+  await stopPools();
+});
+
+function client(request?: string, options?: { paused?: boolean }): RawClient {
+  const c = new RawClient(served!.portNumber, request, options);
+  clients.push(c);
+  return c;
+}
+
+async function idle(): Promise<void> {
+  await until(() => pool.busy === 0 && pool.queued === 0, 10, "the pool to be idle");
+  expect(served!.resource.statistics().active).to.equal(0);
+}
+
+describe("WSGIResource back-pressure", () => {
+  it("blocks the worker while the transport is paused: at most bufferSize plus one chunk is buffered", async () => {
+    served = serve(pool, "stream", {}, MeasuringRequest);
+    const chunk = 64 * 1024;
+    const chunks = 512; // 32 MiB: far more than loopback's kernel buffers hold
+    const c = client(getRequest(`/?chunks=${chunks}&size=${chunk}`), { paused: true });
+    await until(() => MeasuringRequest.last !== null && MeasuringRequest.last.buffered.some((n) => n > MeasuringRequest.last!.bufferSize), 20, "the transport to fill up and pause");
+    const request = MeasuringRequest.last!;
+    const writesWhenPaused = request.writes;
+    // The worker is blocked now: let the client read everything.
+    c.socket.resume();
+    await c.end(30);
+    expect(writesWhenPaused).to.be.lessThan(chunks);
+    const head = 300; // status line, headers and chunk framing
+    expect(Math.max(...request.buffered)).to.be.at.most(request.bufferSize + chunk + head);
+    expect(c.received.length).to.be.greaterThan(chunks * chunk);
+    expect(reports.reported).to.deep.equal([{ made: chunks, disconnected: false }]);
+    await idle();
+  });
+
+  it("the write callable blocks as well", async () => {
+    served = serve(pool, "streamWrite", {}, MeasuringRequest);
+    const chunk = 64 * 1024;
+    const c = client(getRequest(`/?chunks=512&size=${chunk}`), { paused: true });
+    await until(() => MeasuringRequest.last !== null && MeasuringRequest.last.buffered.some((n) => n > MeasuringRequest.last!.bufferSize), 20, "the transport to pause");
+    c.socket.resume();
+    await c.end(30);
+    expect(Math.max(...MeasuringRequest.last!.buffered)).to.be.at.most(MeasuringRequest.last!.bufferSize + chunk + 300);
+    expect(reports.reported).to.deep.equal([{ made: 512, disconnected: false }]);
+    await idle();
+  });
+});
+
+describe("WSGIResource when the client goes away", () => {
+  it("torsion.disconnected() is true at once, and no chunk is asked for after the one in flight", async () => {
+    served = serve(pool, "waitForDisconnect", {}, MeasuringRequest);
+    const c = client(getRequest("/"));
+    await reports.atGate();
+    await c.receivedAtLeast(5);
+    c.abort();
+    await until(() => MeasuringRequest.last?.disconnected === true, 10, "the server to see the disconnect");
+    reports.open();
+    await idle();
+    expect(reports.reported).to.deep.equal([{ seen: true }, { yielded: 2 }]);
+    expect(served.resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, completed: 0, active: 0 });
+  });
+
+  it("stops a long stream within one chunk of the disconnect and calls close()", async () => {
+    served = serve(pool, "stream", {}, MeasuringRequest);
+    const before = wsgiStatistics();
+    const c = client(getRequest("/?chunks=1000000&size=1000"));
+    await c.receivedAtLeast(50_000);
+    c.abort();
+    await idle();
+    const request = MeasuringRequest.last!;
+    const [report] = reports.reported as { made: number; disconnected: boolean }[];
+    expect(report.disconnected).to.equal(true);
+    // made = chunks written before the disconnect was seen, plus at most the one in flight
+    // (posted, not yet written) and the one being made (whose send was refused).
+    expect(report.made).to.be.at.most(request.writesWhenLost + 2);
+    expect(served.resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1 });
+    const after = wsgiStatistics();
+    expect(after.stoppedByDisconnect - before.stoppedByDisconnect).to.equal(1);
+    expect(after.active).to.equal(0);
+  });
+
+  it('with onDisconnect "drain", iterates to the end, discarding the output', async () => {
+    served = serve(pool, "stream", { onDisconnect: "drain" }, MeasuringRequest);
+    const c = client(getRequest("/?chunks=3000&size=1000"));
+    await c.receivedAtLeast(10_000);
+    c.abort();
+    await idle();
+    expect(reports.reported).to.deep.equal([{ made: 3000, disconnected: true }]);
+    expect(served.resource.statistics()).to.include({ drained: 1, stoppedByDisconnect: 0, closeCalls: 1 });
+    // Nothing was written after the server saw the client go.
+    expect(MeasuringRequest.last!.writes).to.be.at.most(MeasuringRequest.last!.writesWhenLost + 1);
+  });
+
+  it("an async generator is stopped and returned (its finally runs)", async () => {
+    served = serve(pool, "asyncStream");
+    const c = client(getRequest("/?chunks=100000"));
+    await c.receivedAtLeast(100);
+    c.abort();
+    await idle();
+    const [report] = reports.reported as { made: number; disconnected: boolean }[];
+    expect(report.disconnected).to.equal(true);
+    expect(report.made).to.be.lessThan(100000);
+    expect(served.resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1 });
+  });
+
+  it("a paused response to a client that leaves is woken and stopped", async () => {
+    served = serve(pool, "stream", {}, MeasuringRequest);
+    const c = client(getRequest("/?chunks=100000&size=65536"), { paused: true });
+    await until(() => MeasuringRequest.last !== null && MeasuringRequest.last.buffered.some((n) => n > MeasuringRequest.last!.bufferSize), 20, "the transport to pause");
+    c.abort();
+    await idle();
+    expect(served.resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1 });
+  });
+});
+
+describe("WSGIResource time budget", () => {
+  it("terminates a handler that overruns it: 503, the worker replaced, the next request answered", async () => {
+    logs = captureLogEvents();
+    served = serve(pool, "spin", { timeout: 0.5 });
+    const c = client(getRequest("/"));
+    await c.end(10);
+    expect(c.received.toString("latin1")).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(served.resource.statistics()).to.include({ timedOut: 1, closeCalls: 0, active: 0 });
+    const message = logs.messages().find((m) => m.includes("overran its time budget"));
+    expect(message).to.contain("spin").and.contain("0.5 s");
+    await until(() => pool.workersReplaced >= 1 || pool.workers >= 1, 10, "the pool to replace the worker");
+    // The same pool answers the next request.
+    const hello = serve(pool, "hello");
+    try {
+      const next = new RawClient(hello.portNumber, getRequest("/"));
+      clients.push(next);
+      await next.end(10);
+      expect(next.received.toString("latin1")).to.match(/^HTTP\/1\.1 200 OK\r\n[\s\S]*Hello, world!\n/);
+    } finally {
+      await hello.stop();
+    }
+    expect(pool.terminated).to.equal(1);
+  });
+
+  it("drops the connection when the head already went out", async () => {
+    logs = captureLogEvents();
+    served = serve(pool, "spinAfterHead", { timeout: 0.5 });
+    const c = client(getRequest("/"));
+    await c.end(10);
+    const text = c.received.toString("latin1");
+    expect(text).to.match(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).to.contain("head is out");
+    expect(text).to.not.match(/\r\n0\r\n\r\n$/); // no last chunk: the response is visibly cut
+    expect(served.resource.statistics()).to.include({ timedOut: 1 });
+  });
+});
+
+describe("WSGIResource.stopResponses", () => {
+  it("ends running applications (close() runs in the worker) so the pool can stop", async () => {
+    logs = captureLogEvents();
+    served = serve(pool, "stream", {}, MeasuringRequest);
+    const c = client(getRequest("/?chunks=100000&size=65536"), { paused: true });
+    await until(() => MeasuringRequest.last !== null && MeasuringRequest.last.buffered.some((n) => n > MeasuringRequest.last!.bufferSize), 20, "the transport to pause");
+    expect(served.resource.stopResponses()).to.equal(1);
+    await idle();
+    c.socket.resume();
+    await c.end(10);
+    const [report] = reports.reported as { made: number; disconnected: boolean }[];
+    expect(report.disconnected).to.equal(true);
+    expect(served.resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, completed: 0 });
+  });
+});
