@@ -3,7 +3,9 @@
  * the demo site is built with page() so they look alike; no page takes markup from a request.
  */
 
-export { escapeHtml } from "./markdown.js";
+import { escapeHtml } from "../../lib/web/resource.js";
+
+export { escapeHtml };
 
 export const NAV: readonly (readonly [href: string, label: string])[] = [
   ["/", "Home"],
@@ -58,7 +60,7 @@ export function pageHead(title: string, options: PageOptions = {}): string {
   return (
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n${refresh}` +
-    `<title>${escapeText(title)} · torsion demo</title>\n<style>${STYLE}</style>\n</head>\n<body>\n` +
+    `<title>${escapeHtml(title)} · torsion demo</title>\n<style>${STYLE}</style>\n</head>\n<body>\n` +
     `<header><a class="brand" href="/">torsion</a><nav>${nav}</nav></header>\n<main>\n`
   );
 }
@@ -68,8 +70,4 @@ export const PAGE_TAIL = `</main>\n<footer>torsion demo · served by torsion's o
 /** A whole page: `body` is trusted HTML made by the demo itself. */
 export function page(title: string, body: string, options: PageOptions = {}): string {
   return pageHead(title, options) + body + PAGE_TAIL;
-}
-
-function escapeText(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -10,6 +10,8 @@
  * cannot inject markup or script into the site.
  */
 
+import { escapeHtml } from "../../lib/web/resource.js";
+
 export interface MarkdownOptions {
   /** Rewrite the href of each link (after the safety check), e.g. "threads.md" -> "threads". */
   rewriteLink?: (href: string) => string;
@@ -30,12 +32,7 @@ export interface RenderedMarkdown {
   headings: Heading[];
 }
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/** Escape text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
+export { escapeHtml };
 
 /** A URL is safe when it has no scheme (relative) or one of these (checked case-insensitively, after removing controls and spaces). */
 const SAFE_SCHEME = /^(?:https?|mailto):/i;

@@ -21,6 +21,8 @@ import type { StreamStats } from "./stream.js";
 export type CounterGroup = Record<string, number>;
 
 export interface StatsSnapshot {
+  /** The process that answered (with `torsion web --workers N`, each has its own counters). */
+  pid: number;
   /** Seconds since the demo site was made. */
   uptime: number;
   transport: CounterGroup;
@@ -88,6 +90,7 @@ export class Stats {
   snapshot(): StatsSnapshot {
     const s = this.sources;
     return {
+      pid: process.pid,
       uptime: Math.round((s.seconds() - this.began) * 10) / 10,
       transport: { ...s.transport },
       stream: s.stream.toJSON(),
@@ -132,7 +135,7 @@ export class StatsPage extends Resource {
     request.setHeader("content-type", "text/html; charset=utf-8");
     request.setHeader("cache-control", "no-store");
     const body =
-      `<h1>Stats</h1>\n<p>The counters of the disconnect chain, refreshed every 2 s (uptime ${s.uptime} s; ` +
+      `<h1>Stats</h1>\n<p>The counters of the disconnect chain, refreshed every 2 s (process ${s.pid}, up ${s.uptime} s; ` +
       `the same as JSON: <a href="/stats.json">/stats.json</a>). Reload <a href="/stream">/stream</a> or ` +
       `<a href="/wsgi/">/wsgi/</a> before they end and watch the stopped counts rise.</p>\n` +
       table("Transport (every connection of the process)", "transport", s.transport, "") +

@@ -144,14 +144,15 @@ class Ticker extends DemoProducer {
   }
 
   protected produce(): void {
-    if (this.ticks === this.count) {
-      this.finish(`</ol>\n<p id="done"><strong>Done</strong>: ${this.count} ticks sent. <a href="/stats">See /stats</a>.</p>\n${PAGE_TAIL}`);
-      return;
-    }
     this.ticks++;
     const elapsed = (this.reactor.seconds() - this.began).toFixed(2);
     this.send(`<li>tick ${this.ticks} of ${this.count} at +${elapsed} s</li>\n`);
-    this.schedule(this.ticks === this.count ? 0 : this.interval);
+    // The last tick and the end go out in the same turn: no window where only the end is missing.
+    if (this.ticks === this.count) {
+      this.finish(`</ol>\n<p id="done"><strong>Done</strong>: ${this.count} ticks sent. <a href="/stats">See /stats</a>.</p>\n${PAGE_TAIL}`);
+    } else {
+      this.schedule(this.interval);
+    }
   }
 }
 

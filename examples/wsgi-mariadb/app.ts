@@ -13,6 +13,7 @@
  * Routes (below the resource):
  *
  *     GET /rows[?limit=N&batch=N]   the table, one JSON object a line, `batch` rows a chunk
+ *     GET /rows?fail=N               the same, but the generator throws after N rows
  *     GET /ping                      `select 1` on this worker's connection
  *     GET /sleep?seconds=S           `select sleep(S)`: a query that takes its time
  *
@@ -122,7 +123,7 @@ function integer(text: string | null, fallback: number, min: number, max: number
  * the result set; without it the connection stays in the middle of the result set and the
  * next query this worker sends on it never gets an answer.
  */
-async function* rowsAsLines(conn: Connection, environ: WSGIEnviron, sql: string, batch: number): AsyncGenerator<Uint8Array> {
+async function* rowsAsLines(conn: Connection, environ: WSGIEnviron, sql: string, batch: number, failAfter = 0): AsyncGenerator<Uint8Array> {
   const stream = conn.queryStream(sql) as RowStream;
   let rows = 0;
   let complete = false;
@@ -131,7 +132,7 @@ async function* rowsAsLines(conn: Connection, environ: WSGIEnviron, sql: string,
     let inBatch = 0;
     for await (const row of stream) {
       lines += JSON.stringify(row) + "\n";
-      rows++;
+      if (++rows === failAfter) throw new Error(`failing on purpose after ${rows} rows (?fail=${failAfter})`);
       if (++inBatch === batch) {
         yield encoder.encode(lines);
         lines = "";
@@ -147,14 +148,14 @@ async function* rowsAsLines(conn: Connection, environ: WSGIEnviron, sql: string,
 }
 
 /** The same generator without the `finally`: the bug this example is about. Do not copy it. */
-async function* rowsAsLinesLeaky(conn: Connection, environ: WSGIEnviron, sql: string, batch: number): AsyncGenerator<Uint8Array> {
+async function* rowsAsLinesLeaky(conn: Connection, environ: WSGIEnviron, sql: string, batch: number, failAfter = 0): AsyncGenerator<Uint8Array> {
   const stream = conn.queryStream(sql) as RowStream;
   let lines = "";
   let inBatch = 0;
   let rows = 0;
   for await (const row of stream) {
     lines += JSON.stringify(row) + "\n";
-    rows++;
+    if (++rows === failAfter) throw new Error(`failing on purpose after ${rows} rows (?fail=${failAfter})`);
     if (++inBatch === batch) {
       yield encoder.encode(lines);
       lines = "";
@@ -175,9 +176,10 @@ function makeApplication(rows: typeof rowsAsLines) {
     if (path === "/rows" || path === "/") {
       const limit = integer(params.get("limit"), 0, 0, Number.MAX_SAFE_INTEGER);
       const batch = integer(params.get("batch"), 500, 1, 100_000);
+      const failAfter = integer(params.get("fail"), 0, 0, Number.MAX_SAFE_INTEGER);
       const sql = `select id, name, amount from ${TABLE} order by id` + (limit > 0 ? ` limit ${limit}` : "");
       startResponse("200 OK", [["content-type", "application/x-ndjson"], ...whoHeaders(conn)]);
-      return rows(conn, environ, sql, batch);
+      return rows(conn, environ, sql, batch, failAfter);
     }
     if (path === "/ping") {
       const [row] = (await conn.query("select 1 as ok")) as { ok: number }[];

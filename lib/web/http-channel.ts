@@ -19,7 +19,8 @@
  *   request is registered here; pause/resume from the transport reach it, and a stop from the
  *   transport (the peer went away) stops it.
  * - Timeouts, on `reactor`: the idle timeout `timeOut` (60 s) closes a connection that sends
- *   nothing while no request is being answered; `headersTimeout` (30 s) answers 408 to a
+ *   nothing while no request is being answered, or that reads nothing of a response for that
+ *   long (its transport's buffer full all along); `headersTimeout` (30 s) answers 408 to a
  *   request whose header block is not complete in time however slowly it trickles in
  *   (slowloris); after a timeout closes the connection, `abortTimeout` (15 s) later it is
  *   aborted if still open.
@@ -146,6 +147,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private _abortingCall: IDelayedCall | null = null;
   private _lastActivity = 0;
   private _headStart = 0;
+  /** When the transport last paused the channel (its write buffer full: the client reads nothing). */
+  private _pausedSince = 0;
 
   constructor(options: HTTPChannelOptions = {}) {
     super();
@@ -445,7 +448,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     if (streaming) {
       push = producer as IPushProducer;
     } else {
-      push = new PullToPush(producer as IPullProducer, this.reactor);
+      push = new PullToPush(producer as IPullProducer, this.reactor, this.onPullProducerError);
     }
     this._requestProducer = push;
     this._requestProducerStreaming = streaming;
@@ -456,6 +459,15 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       push.pauseProducing();
     }
   }
+
+  /** A pull producer threw in resumeProducing: log it and drop the connection (as abstract.ts does for a push producer). */
+  private readonly onPullProducerError = (err: unknown): void => {
+    log.failure("Unhandled error in the producer of {request}; dropping the connection", err, {
+      request: String(this.requests[0]),
+    });
+    if (typeof this.net.abortConnection === "function") this.net.abortConnection();
+    else this.transport?.loseConnection();
+  };
 
   unregisterProducer(): void {
     const producer = this._requestProducer;
@@ -469,6 +481,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
 
   /** The transport's buffer is full: pause the request's producer, and reading if idle. */
   pauseProducing(): void {
+    if (!this._waitingForTransport) this._pausedSince = this.reactor.seconds();
     this._waitingForTransport = true;
     this._requestProducer?.pauseProducing();
     if (!this._handlingRequest && !this._pausedForPipelining) this.net.pauseProducing?.();
@@ -542,9 +555,11 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private nextDeadline(): number | null {
     let next: number | null = null;
     if (this.timeOut !== null && this.timeOut > 0) {
-      // While a request is answered the idle timeout is suspended (Twisted sets it to None);
-      // check again a full period later.
-      next = this._handlingRequest ? this.reactor.seconds() + this.timeOut : this._lastActivity + this.timeOut;
+      // While a request is answered the idle timeout is suspended (Twisted sets it to None),
+      // unless the client has read nothing for a whole period (see onTimer); check again then.
+      if (!this._handlingRequest) next = this._lastActivity + this.timeOut;
+      else if (this._waitingForTransport) next = this._pausedSince + this.timeOut;
+      else next = this.reactor.seconds() + this.timeOut;
     }
     if (this.headersTimeout !== null && this.headersTimeout > 0 && this.parser.inHead && !this._handlingRequest) {
       const h = this._headStart + this.headersTimeout;
@@ -580,6 +595,20 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       return;
     }
     if (this.timeOut !== null && this.timeOut > 0 && !this._handlingRequest && now - this._lastActivity >= this.timeOut) {
+      this.timeoutConnection();
+      return;
+    }
+    // Beyond Twisted: a response whose client has read nothing for timeOut seconds (the
+    // transport's buffer full all along) is idle too. Otherwise a client that never reads
+    // would hold its connection, and a paused producer, forever.
+    if (
+      this.timeOut !== null && this.timeOut > 0 && this._handlingRequest && this._waitingForTransport &&
+      now - this._pausedSince >= this.timeOut
+    ) {
+      log.info("Timing out client {peer}: it read nothing of the response for {timeOut} s", {
+        peer: describePeer(this.transport),
+        timeOut: this.timeOut,
+      });
       this.timeoutConnection();
       return;
     }

@@ -19,9 +19,20 @@ export class PullToPush implements IPushProducer {
   private finished = false;
   private call: IDelayedCall | null = null;
 
+  /** The producer threw: no more calls until stopProducing (which still reaches it). */
+  private failed = false;
+
+  /**
+   * `onError` is told when the pull producer's resumeProducing throws (HTTPChannel drops the
+   * connection, as a transport does when its own producer throws). Without it the error would
+   * escape into the reactor's timer and the response would hang, unfinished, forever.
+   */
   constructor(
     readonly pullProducer: IPullProducer,
     private readonly reactor: IReactorTime,
+    private readonly onError: (err: unknown) => void = (err) => {
+      throw err;
+    },
   ) {}
 
   /** Start calling the pull producer. */
@@ -57,7 +68,7 @@ export class PullToPush implements IPushProducer {
   }
 
   private schedule(): void {
-    if (this.finished || this.paused || this.call !== null) return;
+    if (this.finished || this.paused || this.failed || this.call !== null) return;
     this.call = this.reactor.callLater(TICK, this.tick);
   }
 
@@ -69,7 +80,13 @@ export class PullToPush implements IPushProducer {
 
   private readonly tick = (): void => {
     this.call = null;
-    for (let i = 0; i < SLICE && !this.finished && !this.paused; i++) this.pullProducer.resumeProducing();
+    try {
+      for (let i = 0; i < SLICE && !this.finished && !this.paused; i++) this.pullProducer.resumeProducing();
+    } catch (err) {
+      this.failed = true;
+      this.onError(err);
+      return;
+    }
     this.schedule();
   };
 }

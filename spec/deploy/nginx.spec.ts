@@ -89,12 +89,12 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-async function startNginx(upstreamPort: number): Promise<Nginx> {
+async function startNginx(upstreamPort: number, edit: (snippet: string) => string = (x) => x): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), "torsion-nginx-"));
   for (const d of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, "tmp", d), { recursive: true });
   const port = await freePort();
   const conf = join(dir, "nginx.conf");
-  writeFileSync(conf, nginxConfig(readFileSync(SNIPPET, "utf8"), dir, port, upstreamPort));
+  writeFileSync(conf, nginxConfig(edit(readFileSync(SNIPPET, "utf8")), dir, port, upstreamPort));
   const child = spawn(NGINX, ["-p", dir + "/", "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   child.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
@@ -163,9 +163,31 @@ function getUntil(port: number, path: string, until: string, seconds = 10): Prom
   });
 }
 
+/** A file of examples/deploy/ without its leading comment: the part docs/deploying.md quotes. */
+function quotedPart(name: string): string {
+  const text = readFileSync(new URL(`../../../examples/deploy/${name}`, import.meta.url), "utf8");
+  const lines = text.split("\n");
+  let i = 0;
+  while (i < lines.length && (lines[i].startsWith("#") || lines[i].trim() === "")) i++;
+  return lines.slice(i).join("\n").trimEnd() + "\n";
+}
+
+describe("deploy: docs/deploying.md", () => {
+  const guide = (): string => readFileSync(new URL("../../../docs/deploying.md", import.meta.url), "utf8");
+
+  it("quotes examples/deploy/nginx.conf as the spec below runs it", () => {
+    expect(guide()).to.include("```nginx\n" + quotedPart("nginx.conf") + "```\n");
+  });
+
+  it("quotes examples/deploy/torsion.service as it is", () => {
+    expect(guide()).to.include("```ini\n" + quotedPart("torsion.service") + "```\n");
+  });
+});
+
 describe("deploy: torsion behind nginx (examples/deploy/nginx.conf)", function () {
   this.timeout(30000);
   let nginx: Nginx | null = null;
+  let upstreamPort = 0;
   let demo: Demo | null = null;
   let port: TCPPort | null = null;
   let pool: ThreadPool | null = null;
@@ -182,7 +204,8 @@ describe("deploy: torsion behind nginx (examples/deploy/nginx.conf)", function (
     demo = makeDemo({ reactor, threadPool: pool });
     port = reactor.listenTCP(0, new Site(demo.root), { interface: "127.0.0.1" });
     const host = port.getHost();
-    nginx = await startNginx(host.type === "TCP" ? host.port : 0);
+    upstreamPort = host.type === "TCP" ? host.port : 0;
+    nginx = await startNginx(upstreamPort);
   });
 
   after(async () => {
@@ -193,6 +216,9 @@ describe("deploy: torsion behind nginx (examples/deploy/nginx.conf)", function (
     await pool?.stop({ grace: 5 });
     logs?.stop();
   });
+
+  /** Wait until no /stream response is in progress, so counts compared afterwards are this test's own. */
+  const streamsIdle = (): Promise<void> => waitFor("no /stream response in progress", 10, () => demo!.streamStats.active === 0, () => JSON.stringify(demo!.streamStats));
 
   it("passes whole responses through, streamed ones included", async () => {
     const page = await getUntil(nginx!.port, "/", "</html>");
@@ -210,15 +236,19 @@ describe("deploy: torsion behind nginx (examples/deploy/nginx.conf)", function (
     socket.destroy();
     expect(text).to.match(/^HTTP\/1\.1 200 OK\r\n/);
     expect(text).not.to.include('<p id="done">');
+    await streamsIdle();
   });
 
-  it("a client leaving mid-/stream at nginx stops torsion's producer and errbacks notifyFinish", async () => {
+  it("a client leaving while torsion is silent mid-/stream reaches torsion at once: the producer is stopped, notifyFinish errbacks", async () => {
+    // Tick 1 at once, then 2 s of silence before tick 2 and the end: only nginx watching the
+    // client's connection (proxy_ignore_client_abort off) can tell torsion within that silence.
     const stats = demo!.streamStats;
-    const stopped = stats.stoppedByDisconnect;
-    const errbacks = stats.notifyFinishErrbacks;
-    const { socket } = await getUntil(nginx!.port, "/stream?n=1000&interval=0.05", "<li>tick 2 of 1000");
+    await streamsIdle();
+    const before = stats.toJSON();
+    const { socket } = await getUntil(nginx!.port, "/stream?n=2&interval=2", "<li>tick 1 of 2");
     socket.destroy();
-    await waitFor("the /stream producer stopped after the client left nginx", 10, () => stats.stoppedByDisconnect > stopped && stats.notifyFinishErrbacks > errbacks, () => JSON.stringify(stats));
+    await waitFor("the /stream producer stopped after the client left nginx", 10, () => stats.stoppedByDisconnect > before.stoppedByDisconnect && stats.notifyFinishErrbacks > before.notifyFinishErrbacks, () => JSON.stringify(stats));
+    expect(stats.completed).to.equal(before.completed);
     expect(stats.active).to.equal(0);
   });
 
@@ -238,5 +268,26 @@ describe("deploy: torsion behind nginx (examples/deploy/nginx.conf)", function (
     );
     expect(wsgi.statistics().errors).to.equal(before.errors);
     expect(pool!.busy).to.equal(0);
+  });
+
+  it("the control: with proxy_ignore_client_abort on, nginx notices only when it next writes, so torsion writes the silent /stream to its end", async () => {
+    let ignoring: Nginx | null = null;
+    try {
+      ignoring = await startNginx(upstreamPort, (snippet) => {
+        const edited = snippet.replace("proxy_ignore_client_abort off;", "proxy_ignore_client_abort on;");
+        expect(edited).to.include("proxy_ignore_client_abort on;");
+        return edited;
+      });
+      const stats = demo!.streamStats;
+      await streamsIdle();
+      const before = stats.toJSON();
+      const { socket } = await getUntil(ignoring.port, "/stream?n=2&interval=2", "<li>tick 1 of 2");
+      socket.destroy();
+      await waitFor("the abandoned /stream written to its end", 10, () => stats.completed > before.completed, () => JSON.stringify(stats));
+      expect(stats.stoppedByDisconnect).to.equal(before.stoppedByDisconnect);
+      expect(stats.notifyFinishErrbacks).to.equal(before.notifyFinishErrbacks);
+    } finally {
+      await stopNginx(ignoring);
+    }
   });
 });

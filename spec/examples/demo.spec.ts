@@ -7,7 +7,8 @@
  */
 
 import { expect } from "chai";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import fc from "fast-check";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -181,6 +182,27 @@ describe("demo: Markdown renderer", () => {
     expect(r.html).to.equal('<p><a href="threads#pools">t</a> <a href="./">i</a> <a href="../examples/echo.ts">e</a> <a href="https://x/y.md">w</a></p>\n');
   });
 
+  it("never lets markup from the source through: every tag in the output is one the renderer makes, every href safe", () => {
+    const TAG = /<\/?([a-z0-9]+)(?:\s[^<>]*)?>/g;
+    const ALLOWED = new Set(["h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "li", "pre", "code", "blockquote", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "a", "img", "strong", "em"]);
+    const piece = fc.constantFrom("<script>", "</p>", "<img src=x onerror=alert(1)>", '"', "'", "&", "`", "``", "*", "_", "**", "[x](", ")", "](javascript:alert(1))", "](JAVASCRIPT:x)", "<https://a>", "<javascript:x>", "\n", "\n\n", "# ", "- ", "1. ", "> ", "| a | b |\n|---|---|\n", "```\n", "    ", "\\", "x", " ", "\u0000");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const html = renderMarkdown(pieces.join("")).html;
+        for (const m of html.matchAll(TAG)) {
+          if (!ALLOWED.has(m[1])) return false;
+          // An attribute the renderer did not write (quoted values, which are escaped, aside).
+          if (/\son\w+=/i.test(m[0].replace(/"[^"]*"/g, '""'))) return false;
+        }
+        // What is left after removing the renderer's tags has no angle bracket or quote unescaped.
+        if (/[<>]/.test(html.replace(TAG, ""))) return false;
+        for (const m of html.matchAll(/(?:href|src)="([^"]*)"/g)) if (!isSafeUrl(m[1].replace(/&amp;/g, "&"))) return false;
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("keeps backslash escapes literal and never lets a NUL in the source reach the page", () => {
     expect(renderMarkdown("\\*not em\\* and \\<b\\> \u0000").html).to.equal("<p>*not em* and &lt;b&gt; \ufffd</p>\n");
   });
@@ -232,6 +254,17 @@ describe("demo: the pages over HTTP", function () {
     const md = await get(port(), "/docs/threads.md");
     expect(md.status).to.equal(200);
     expect(md.body).to.equal(res.body);
+  });
+
+  it("/docs/<name> renders every guide in docs/ without leftover Markdown fences", async () => {
+    const names = readdirSync(new URL("../../../docs/", import.meta.url)).filter((f) => f.endsWith(".md"));
+    expect(names).to.include("deploying.md");
+    for (const name of names) {
+      const res = await get(port(), `/docs/${name.slice(0, -3)}`);
+      expect(res.status, name).to.equal(200);
+      expect(res.body, name).not.to.include("```");
+      expect(res.body, name).to.match(/<h1 id=/);
+    }
   });
 
   it("/docs answers only names of guides: others are 404, /docs redirects to /docs/", async () => {
@@ -312,7 +345,7 @@ describe("demo: the pages over HTTP", function () {
   });
 
   it("a client that hangs up mid-/stream stops its producer, as /stats.json shows", async () => {
-    const before = await stats(port());
+    const before = await statsUntil(port(), "no /stream response in progress", (s) => s.stream.active === 0);
     const first = await getAndHangUp(port(), "/stream?n=1000&interval=0.05");
     expect(first).to.include("<!DOCTYPE html>");
     const after = await statsUntil(
@@ -325,7 +358,7 @@ describe("demo: the pages over HTTP", function () {
   });
 
   it("a client that hangs up mid-/wsgi/ stops the application and closes it, as /stats.json shows", async () => {
-    const before = await stats(port());
+    const before = await statsUntil(port(), "no WSGI response in progress", (s) => s.wsgi!.active === 0);
     await getAndHangUp(port(), "/wsgi/?n=400&interval=0.05");
     const after = await statsUntil(
       port(),
@@ -435,7 +468,7 @@ describe("demo: in a browser (headless Chromium)", function () {
   });
 
   it("a reload storm on /stream and /wsgi/ shows up in /stats.json as stopped producers and stopped WSGI responses", async () => {
-    const before = await stats(running!.number);
+    const before = await statsUntil(running!.number, "no response in progress", (s) => s.stream.active === 0 && s.wsgi!.active === 0);
     const reloads = 4;
     for (const [path, row] of [
       ["/stream?n=1000&interval=0.05", "ol.ticks li"],

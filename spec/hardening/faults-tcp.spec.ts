@@ -156,19 +156,32 @@ describe("hardening: TCP faults", () => {
           }
           const transport = this.transport as unknown as { registerProducer(p: IPushProducer | IPullProducer, s: boolean): void; write(d: Bytes): void };
           let calls = 0;
+          let paused = false;
           const chunk = Buffer.alloc(256 * 1024, 0x61);
+          // A push producer writes until paused (the kernel takes megabytes on loopback first),
+          // and is resumed when the buffer drains; a pull producer writes one chunk a call.
+          const fill = () => {
+            let written = 0;
+            do {
+              transport.write(chunk);
+              written += chunk.length;
+            } while (streaming && !paused && written < 64 * 1024 * 1024);
+          };
           const producer: IPushProducer = {
-            pauseProducing: () => events.push("pause"),
+            pauseProducing: () => {
+              paused = true;
+              events.push("pause");
+            },
             resumeProducing: () => {
+              paused = false;
               events.push("resume");
               if (++calls >= 2) throw new Error("resumeProducing exploded");
-              transport.write(chunk);
+              fill();
             },
             stopProducing: () => events.push("stop"),
           };
           transport.registerProducer(producer, streaming);
-          // A push producer is resumed when the buffer drains: fill it first.
-          if (streaming) transport.write(chunk);
+          if (streaming) fill();
         }
         override connectionLost(reason: Failure): void {
           Fragile.lost.push(reason);
@@ -182,6 +195,8 @@ describe("hardening: TCP faults", () => {
       await waitFor("the faulty connection's connectionLost", () => Fragile.lost.length >= 1);
       expect(Fragile.lost[0].check(ConnectionLost)).to.equal(ConnectionLost);
       expect(logs.failures().map((f) => f.getErrorMessage())).to.include("resumeProducing exploded");
+      expect(events.filter((e) => e === "resume").length, events.join(",")).to.equal(2);
+      if (streaming) expect(events).to.include("pause");
       // The transport stops the producer it dropped (disconnect chain step 1), once.
       expect(events.filter((e) => e === "stop").length).to.equal(1);
       // The connection opened before the fault still works, and so does a new one.

@@ -19,6 +19,9 @@ const envSeed = process.env.FUZZ_SEED;
 export const FUZZ_SEED: number =
   envSeed !== undefined && envSeed !== "" && Number.isInteger(Number(envSeed)) ? Number(envSeed) : (Date.now() ^ (Math.random() * 0x100000000)) | 0;
 
+// A long run names its seed up front, so a run that passes can be cited and replayed too.
+if (FUZZ_RUNS > 0) process.stderr.write(`hardening fuzz: FUZZ_RUNS=${FUZZ_RUNS} FUZZ_SEED=${FUZZ_SEED}\n`);
+
 /** How many runs a property gets: FUZZ_RUNS when set, else the spec's small default. */
 export function runs(defaultRuns: number): number {
   return FUZZ_RUNS > 0 ? FUZZ_RUNS : defaultRuns;
@@ -33,10 +36,15 @@ export function check<Ts>(property: fc.IProperty<Ts>, defaultRuns: number, extra
   const details = fc.check(property, { seed: FUZZ_SEED, numRuns, ...extra });
   if (details.failed) {
     throw new Error(
-      `${fc.defaultReportMessage(details)}\n` +
+      `${fc.defaultReportMessage(details)}\n${describeError(details.errorInstance)}\n` +
         `Replay: FUZZ_SEED=${details.seed} FUZZ_RUNS=${numRuns} (fast-check path "${details.counterexamplePath}")`,
     );
   }
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return `Error: ${String(err)}`;
 }
 
 /** The async form of check(), for properties over real sockets or promises. */
@@ -49,7 +57,7 @@ export async function checkAsync<Ts>(
   const details = await fc.check(property, { seed: FUZZ_SEED, numRuns, ...extra });
   if (details.failed) {
     throw new Error(
-      `${fc.defaultReportMessage(details)}\n` +
+      `${fc.defaultReportMessage(details)}\n${describeError(details.errorInstance)}\n` +
         `Replay: FUZZ_SEED=${details.seed} FUZZ_RUNS=${numRuns} (fast-check path "${details.counterexamplePath}")`,
     );
   }

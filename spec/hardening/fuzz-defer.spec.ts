@@ -59,6 +59,9 @@ function runProgram(cancellers: string[], ops: Op[]): void {
     });
   });
   const fired = ds.map(() => false);
+  // unpause() only undoes the program's own pause(): a Deferred waiting on another is paused by
+  // its chain too, and unpausing that (Twisted allows it as well) detaches the chain.
+  const userPaused = ds.map(() => 0);
   const cancelled = ds.map(() => false);
   const steps: Step[] = [];
   const returned = new Set<number>();
@@ -108,10 +111,14 @@ function runProgram(cancellers: string[], ops: Op[]): void {
         d.addBoth(makeStep(o.d, o.behaviour, true));
         break;
       case "pause":
+        userPaused[o.d]++;
         d.pause();
         break;
       case "unpause":
-        if (d.paused > 0) d.unpause();
+        if (userPaused[o.d] > 0) {
+          userPaused[o.d]--;
+          d.unpause();
+        }
         break;
       case "cancel":
         cancelled[o.d] = true;
@@ -127,9 +134,14 @@ function runProgram(cancellers: string[], ops: Op[]): void {
   }
 
   // Let everything run: unpause all, fire what is unfired, and consume every failure.
-  for (const d of ds) while (d.paused > 0) d.unpause();
+  const unpauseAll = () => {
+    ds.forEach((d, i) => {
+      for (; userPaused[i] > 0; userPaused[i]--) d.unpause();
+    });
+  };
+  unpauseAll();
   for (let i = 0; i < POOL; i++) if (!ds[i].called) fire(i, "callback");
-  for (const d of ds) while (d.paused > 0) d.unpause();
+  unpauseAll();
   for (const d of ds) d.addErrback(() => null);
 
   for (const step of steps) {

@@ -7,12 +7,51 @@
 
 import { expect } from "chai";
 import fc from "fast-check";
+import { createRequire } from "node:module";
 import { HTTPParseError, HTTPRequestParser, type HTTPParserHandler } from "../../lib/web/http-parser.js";
 import type { Headers } from "../../lib/web/http-headers.js";
 import { check, cutPoints, cutsArb, splitAt } from "./fuzz-config.js";
 import { expectSane, expectedBody, feedChannel, serialize, validRequestArb, type ValidRequest } from "./http-harness.js";
 
 const pipelineArb = fc.array(validRequestArb, { minLength: 1, maxLength: 3 });
+
+const fragmentArb = fc.constantFrom(
+  "GET / HTTP/1.1\r\n", "POST / HTTP/1.1\r\n", "GET /smuggled HTTP/1.1\r\n", "HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
+  "\r\n", "\r", "\n", "\0", " ", "\t", ":", ";", ",", "\"", "\\", "=", "\x7f", "\xff",
+  "Host: a\r\n", "Content-Length: ", "content-length:", "Transfer-Encoding: ", "transfer-encoding:",
+  "chunked", "identity", "gzip", "0", "1", "5", "a", "F", "0x", "+", "-", "ffffffffffffffff",
+  "Connection: close\r\n", "Connection: keep-alive\r\n", "Expect: 100-continue\r\n", "abc", "x: y\r\n",
+);
+
+const editArb = fc.oneof(
+  fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.constantFrom("\r", "\n", "\r\n", "\0", " ", "\t", ":", ",", "\r\n ") }),
+  fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), value: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ kind: fc.constant("dupline" as const), at: fc.nat() }),
+);
+type Edit = typeof editArb extends fc.Arbitrary<infer E> ? E : never;
+
+/** Apply byte-level edits to a request stream. */
+function applyEdits(input: Buffer, edits: Edit[]): Buffer {
+  let data = input;
+  for (const e of edits) {
+    const at = e.at % (data.length + 1);
+    if (e.kind === "flip" && at < data.length) {
+      data = Buffer.from(data);
+      data[at] = e.value;
+    } else if (e.kind === "insert") {
+      data = Buffer.concat([data.subarray(0, at), Buffer.from(e.text, "latin1"), data.subarray(at)]);
+    } else if (e.kind === "delete") {
+      data = Buffer.concat([data.subarray(0, at), data.subarray(at + e.value)]);
+    } else if (e.kind === "dupline") {
+      // Duplicate the line that contains `at` (a header, a chunk-size line, ...).
+      const start = data.lastIndexOf(10, at - 1) + 1;
+      const end = data.indexOf(10, at);
+      if (end !== -1) data = Buffer.concat([data.subarray(0, end + 1), data.subarray(start, end + 1), data.subarray(end + 1)]);
+    }
+  }
+  return data;
+}
 
 describe("hardening: HTTPChannel fuzzing", () => {
   it("random splits of valid pipelined requests parse and answer exactly as the whole", () => {
@@ -78,15 +117,8 @@ describe("hardening: HTTPChannel fuzzing", () => {
   });
 
   it("a soup of HTTP fragments (CR, LF, NUL, colons, codings, sizes) keeps the invariants", () => {
-    const fragment = fc.constantFrom(
-      "GET / HTTP/1.1\r\n", "POST / HTTP/1.1\r\n", "GET /smuggled HTTP/1.1\r\n", "HTTP/1.0", "HTTP/1.1", "HTTP/2.0",
-      "\r\n", "\r", "\n", "\0", " ", "\t", ":", ";", ",", "\"", "\\", "=", "\x7f", "\xff",
-      "Host: a\r\n", "Content-Length: ", "content-length:", "Transfer-Encoding: ", "transfer-encoding:",
-      "chunked", "identity", "gzip", "0", "1", "5", "a", "F", "0x", "+", "-", "ffffffffffffffff",
-      "Connection: close\r\n", "Connection: keep-alive\r\n", "Expect: 100-continue\r\n", "abc", "x: y\r\n",
-    );
     check(
-      fc.property(fc.array(fragment, { minLength: 1, maxLength: 40 }), cutsArb, (parts, rawCuts) => {
+      fc.property(fc.array(fragmentArb, { minLength: 1, maxLength: 40 }), cutsArb, (parts, rawCuts) => {
         const data = Buffer.from(parts.join(""), "latin1");
         const outcome = feedChannel(splitAt(data, cutPoints(data.length, rawCuts)));
         expectSane(outcome);
@@ -100,31 +132,9 @@ describe("hardening: HTTPChannel fuzzing", () => {
   });
 
   it("mutated valid requests (byte flips, inserted CR/LF/NUL/SP/HTAB, duplicated lines) keep the invariants", () => {
-    const edit = fc.oneof(
-      fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-      fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.constantFrom("\r", "\n", "\r\n", "\0", " ", "\t", ":", ",", "\r\n ") }),
-      fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), value: fc.integer({ min: 1, max: 4 }) }),
-      fc.record({ kind: fc.constant("dupline" as const), at: fc.nat() }),
-    );
     check(
-      fc.property(pipelineArb, fc.array(edit, { minLength: 1, maxLength: 4 }), cutsArb, (requests, edits, rawCuts) => {
-        let data = Buffer.concat(requests.map(serialize));
-        for (const e of edits) {
-          const at = e.at % (data.length + 1);
-          if (e.kind === "flip" && at < data.length) {
-            data = Buffer.from(data);
-            data[at] = e.value;
-          } else if (e.kind === "insert") {
-            data = Buffer.concat([data.subarray(0, at), Buffer.from(e.text, "latin1"), data.subarray(at)]);
-          } else if (e.kind === "delete") {
-            data = Buffer.concat([data.subarray(0, at), data.subarray(at + e.value)]);
-          } else if (e.kind === "dupline") {
-            // Duplicate the line that contains `at` (a header, a chunk-size line, ...).
-            const start = data.lastIndexOf(10, at - 1) + 1;
-            const end = data.indexOf(10, at);
-            if (end !== -1) data = Buffer.concat([data.subarray(0, end + 1), data.subarray(start, end + 1), data.subarray(end + 1)]);
-          }
-        }
+      fc.property(pipelineArb, fc.array(editArb, { minLength: 1, maxLength: 4 }), cutsArb, (requests, edits, rawCuts) => {
+        const data = applyEdits(Buffer.concat(requests.map(serialize)), edits);
         const outcome = feedChannel(splitAt(data, cutPoints(data.length, rawCuts)));
         expectSane(outcome);
         expect(outcome.seen.length).to.be.at.most(requests.length + 4);
@@ -226,6 +236,20 @@ const smuggling: SmugglingCase[] = [
   { name: "lower-case method", raw: `get / HTTP/1.1\r\n\r\n${S}`, expect: 501 },
   { name: "HTTP/1.2", raw: `GET / HTTP/1.2\r\n\r\n${S}`, expect: 505 },
   { name: "HTTP/1.1 with trailing space", raw: `GET / HTTP/1.1 \r\n\r\n${S}`, expect: 400 },
+  // from llhttp's test/request fixtures (invalid.md, content-length.md, transfer-encoding.md)
+  { name: "llhttp: CR inside a header name (Content\\rLength)", raw: `PUT /url HTTP/1.1\r\nContent\rLength: 003\r\n\r\nabc${S}`, expect: 400 },
+  { name: "llhttp: missing CRLF-CRLF before body (a CR line)", raw: `PUT /url HTTP/1.1\r\nContent-Length: 3\r\n\rabc${S}`, expect: 400 },
+  { name: "llhttp: headers separated by CR", raw: `GET / HTTP/1.1\r\nFoo: 1\rContent-Length: 35\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: header value with CR then Transfer-Encoding", raw: `POST / HTTP/1.1\r\nHost: a\r\nx:\rTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: invalid obs-fold after chunked", raw: `PUT /url HTTP/1.1\r\nTransfer-Encoding: chunked\r\n  abc\r\n\r\n5\r\nWorld\r\n0\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: space after chunk size then CRLF", raw: `PUT /url HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\na \r\n0123456789\r\n0\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: chunk size, space, bare LF", raw: `PUT /url HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3 \n  \r\n\\\r\nfoo\r\n0\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: unbalanced chunk extension quoting", raw: `POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ilovew3="abc";somuchlove="def; ghi\r\nhello\r\n0\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: obs-fold hides Content-Length", raw: `POST /hello HTTP/1.1\r\nHost: localhost\r\nFoo: bar\r\n Content-Length: 35\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: bare LF inside a value hides Content-Length", raw: `GET / HTTP/1.1\r\nHost: localhost\r\nDummy: x\nContent-Length: 35\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: CR at the start of a header line", raw: `GET / HTTP/1.1\r\nHost: a\r\n\rZGET /smuggled: HTTP/1.1\r\nHost: a\r\n\r\n`, expect: 400 },
+  { name: "llhttp: Content-Length with a space before the colon", raw: `PUT /url HTTP/1.1\r\nContent-Length : 35\r\n\r\n${S}`, expect: 400 },
+  { name: "llhttp: missing last-chunk, then a request", raw: `PUT /url HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nfoo\r\n\r\n${S}`, expect: 400 },
   // a body that hides a request: honest framing reads it as body, and only as body
   { name: "CL body that is a whole request", raw: withCL("", S), expect: "one" },
   { name: "chunked body that is a whole request", raw: `POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${CHUNK_S}`, expect: "one" },
@@ -370,5 +394,110 @@ describe("hardening: chunked decoding", () => {
       }),
       100,
     );
+  });
+});
+
+// --- differential: llhttp (Node's own parser) --------------------------------------------------------
+
+interface LLMessage {
+  method: string;
+  url: string;
+  body: string;
+  /** CONNECT or an Upgrade: llhttp hands the rest of the stream over, so comparison stops there. */
+  upgrade: boolean;
+}
+
+/**
+ * Node's llhttp, strict (no lenient flags), through node:_http_common's HTTPParser binding:
+ * the complete messages it parses from `data`, up to its first error.
+ */
+function llhttpParse(data: Buffer): LLMessage[] {
+  const { HTTPParser, methods } = createRequire(import.meta.url)("_http_common") as {
+    HTTPParser: any;
+    methods: string[];
+  };
+  const parser = new HTTPParser();
+  parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
+  const complete: LLMessage[] = [];
+  let current: LLMessage | null = null;
+  // As node:_http_common: a head with many headers is flushed early through kOnHeaders, and
+  // kOnHeadersComplete then has no url; kOnHeaders after the head carries trailers.
+  let pendingUrl = "";
+  parser[HTTPParser.kOnHeaders] = (_headers: string[], url: string) => {
+    if (current === null) pendingUrl += url ?? "";
+  };
+  parser[HTTPParser.kOnHeadersComplete] = (
+    _major: number, _minor: number, _headers: string[], method: number, url: string | undefined,
+    _status: number, _message: string, upgrade: boolean,
+  ) => {
+    current = { method: methods[method], url: url || pendingUrl, body: "", upgrade: upgrade || methods[method] === "CONNECT" };
+    pendingUrl = "";
+    return 0;
+  };
+  parser[HTTPParser.kOnBody] = (b: Buffer) => {
+    if (current !== null) current.body += b.toString("latin1");
+  };
+  parser[HTTPParser.kOnMessageComplete] = () => {
+    if (current !== null) complete.push(current);
+    current = null;
+  };
+  parser[HTTPParser.kOnExecute] = () => {};
+  try {
+    parser.execute(data);
+  } finally {
+    parser.free?.();
+  }
+  return complete;
+}
+
+describe("hardening: differential against llhttp", () => {
+  /**
+   * The smuggling property across implementations: where llhttp (in front, say) and torsion
+   * (behind) both accept a stream, they see the same requests with the same bodies. Either may
+   * refuse more than the other; neither may frame the same bytes differently.
+   */
+  function agree(data: Buffer): void {
+    const theirs = llhttpParse(data);
+    const ours = feedChannel([data]).seen;
+    const n = Math.min(theirs.length, ours.length);
+    for (let i = 0; i < n; i++) {
+      const label = `request ${i} of ${JSON.stringify(data.toString("latin1"))}`;
+      expect(ours[i].method, label).to.equal(theirs[i].method);
+      expect(ours[i].uri, label).to.equal(theirs[i].url);
+      expect(ours[i].body, label).to.equal(theirs[i].body);
+      if (theirs[i].upgrade) break;
+    }
+  }
+
+  it("valid pipelines: both parse them identically (llhttp refuses BWS before a chunk extension, RFC 9112 allows it)", () => {
+    check(
+      fc.property(pipelineArb, (requests) => {
+        const data = Buffer.concat(requests.map(serialize));
+        agree(data);
+      }),
+      200,
+    );
+  });
+
+  it("mutated pipelines: where both accept, both frame the same requests", () => {
+    check(
+      fc.property(pipelineArb, fc.array(editArb, { minLength: 1, maxLength: 4 }), (requests, edits) => {
+        agree(applyEdits(Buffer.concat(requests.map(serialize)), edits));
+      }),
+      500,
+    );
+  });
+
+  it("fragment soup: where both accept, both frame the same requests", () => {
+    check(
+      fc.property(fc.array(fragmentArb, { minLength: 1, maxLength: 40 }), (parts) => {
+        agree(Buffer.from(parts.join(""), "latin1"));
+      }),
+      500,
+    );
+  });
+
+  it("the smuggling corpus: where both accept, both frame the same requests", () => {
+    for (const c of smuggling) agree(Buffer.from(c.raw, "latin1"));
   });
 });

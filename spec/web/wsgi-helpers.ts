@@ -220,7 +220,9 @@ export function serve(pool: ThreadPool, appName: string, options?: WSGIResourceO
 /** A raw client connection that sends `request` and collects what comes back. */
 export class RawClient {
   readonly socket: Socket;
-  received = Buffer.alloc(0);
+  /** Bytes received so far. */
+  length = 0;
+  private chunks: Buffer[] = [];
   readonly closed: Promise<void>;
   private readonly connected: Promise<void>;
 
@@ -230,10 +232,17 @@ export class RawClient {
     this.connected = new Promise((resolve) => this.socket.once("connect", () => resolve()));
     this.closed = new Promise((resolve) => this.socket.once("close", () => resolve()));
     this.socket.on("data", (data: Buffer) => {
-      this.received = Buffer.concat([this.received, data]);
+      this.chunks.push(data);
+      this.length += data.length;
     });
     if (options.paused) this.socket.pause();
     if (request !== undefined) this.socket.write(request);
+  }
+
+  /** Everything received so far. */
+  get received(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
   }
 
   ready(): Promise<void> {
@@ -241,7 +250,7 @@ export class RawClient {
   }
 
   async receivedAtLeast(n: number, seconds = 10): Promise<void> {
-    await until(() => this.received.length >= n, seconds, `${n} bytes from the server (got ${this.received.length})`);
+    await until(() => this.length >= n, seconds, `${n} bytes from the server (got ${this.length})`);
   }
 
   /** Close the connection abruptly (RST), as a browser tab being closed. */

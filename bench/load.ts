@@ -1,0 +1,287 @@
+/**
+ * Load and leak check: a Site serving a static File and a streaming resource, driven on
+ * 127.0.0.1 by many keep-alive connections, then by many requests aborted mid-response, then by
+ * a mixed soak. After each phase (once the server is quiet and has run a forced GC) it prints
+ * the server's counters: open connections, producers stopped, live producers, timers, file
+ * descriptors, RSS. What must hold: open connections, live producers and timers return to their
+ * idle values, file descriptors to their baseline, and RSS stays flat across phases.
+ *
+ * The server runs in a child process ("server" argument) with --expose-gc; the load comes from
+ * this process. Every count and duration is bounded.
+ *
+ *     node build/bench/load.js [connections] [aborts] [soakSeconds]    (defaults 500 2000 10)
+ *
+ * WSGI: add a WSGIResource child at /wsgi in serveSite() (lib/web/wsgi.ts, once it lands) and
+ * "/wsgi" to PATHS; the same phases then cover it, and the table gains its pool's queue depth
+ * and busy workers from the stats handler.
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileDescriptor } from "../lib/internet/abstract.js";
+import type { IPushProducer } from "../lib/internet/interfaces.js";
+import { reactor } from "../lib/internet/reactor.js";
+import type { IRequest, RenderResult } from "../lib/web/iweb.js";
+import { Resource } from "../lib/web/resource.js";
+import { NOT_DONE_YET, Site } from "../lib/web/server.js";
+import { File } from "../lib/web/static.js";
+
+const PATHS = ["/static/big.bin", "/stream"];
+const STATIC_SIZE = 1024 * 1024;
+const STREAM_CHUNKS = 64;
+const STREAM_CHUNK = Buffer.alloc(16 * 1024, 0x73);
+
+// ---------------------------------------------------------------------------
+// The server (child process)
+
+let liveProducers = 0;
+
+/** 64 chunks of 16 KiB from a push producer, one chunk a turn of the loop while not paused. */
+class Stream extends Resource {
+  override isLeaf = true;
+  render_GET(request: IRequest): RenderResult {
+    let sent = 0;
+    let paused = false;
+    let done = false;
+    let scheduled = false;
+    liveProducers++;
+    const end = () => {
+      if (done) return;
+      done = true;
+      liveProducers--;
+    };
+    const step = () => {
+      scheduled = false;
+      if (done || paused) return;
+      request.write(STREAM_CHUNK);
+      if (++sent === STREAM_CHUNKS) {
+        end();
+        request.unregisterProducer();
+        request.finish();
+        return;
+      }
+      schedule();
+    };
+    const schedule = () => {
+      if (!scheduled && !done && !paused) {
+        scheduled = true;
+        setImmediate(step);
+      }
+    };
+    const producer: IPushProducer = {
+      pauseProducing: () => {
+        paused = true;
+      },
+      resumeProducing: () => {
+        paused = false;
+        schedule();
+      },
+      stopProducing: end,
+    };
+    request.registerProducer(producer, true);
+    schedule();
+    return NOT_DONE_YET;
+  }
+}
+
+/** GET /_stats: the counters, after a forced GC, as JSON. */
+class StatsPage extends Resource {
+  override isLeaf = true;
+  render_GET(request: IRequest): RenderResult {
+    (globalThis as { gc?: () => void }).gc?.();
+    const c = FileDescriptor.counters;
+    const stats = {
+      // this very request's connection is open too
+      openConnections: c.openConnections - 1,
+      producersStopped: c.producersStopped,
+      connectionsAborted: c.connectionsAborted,
+      protocolErrors: c.protocolErrors,
+      liveProducers,
+      timers: reactor.getDelayedCalls().length,
+      fds: readdirSync("/proc/self/fd").length,
+      rssMB: Math.round(process.memoryUsage().rss / 1e5) / 10,
+    };
+    request.setHeader("content-type", "application/json");
+    request.setHeader("connection", "close");
+    return Buffer.from(JSON.stringify(stats));
+  }
+}
+
+function serveSite(): void {
+  const dir = mkdtempSync(join(tmpdir(), "torsion-load-"));
+  writeFileSync(join(dir, "big.bin"), Buffer.alloc(STATIC_SIZE, 0x66));
+  const root = new Resource();
+  root.putChild("static", new File(dir));
+  root.putChild("stream", new Stream());
+  root.putChild("_stats", new StatsPage());
+  const site = new Site(root, { timeOut: 30 });
+  (site as { noisy?: boolean }).noisy = false;
+  const port = reactor.listenTCP(0, site, { interface: "127.0.0.1", backlog: 4096 });
+  void reactor.run();
+  process.stdout.write(`${(port.getHost() as { port: number }).port}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// The load (this process)
+
+type Counters = Record<string, number>;
+
+function request(path: string, keepAlive: boolean): Buffer {
+  return Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${keepAlive ? "" : "Connection: close\r\n"}\r\n`);
+}
+
+async function stats(port: number): Promise<Counters> {
+  const body = await new Promise<string>((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    let data = "";
+    const timer = setTimeout(() => reject(new Error("no /_stats answer within 10 s")), 10_000);
+    s.on("data", (d) => (data += d.toString()));
+    s.on("end", () => {
+      clearTimeout(timer);
+      resolve(data.slice(data.indexOf("\r\n\r\n") + 4));
+    });
+    s.on("error", reject);
+    s.write(request("/_stats", false));
+  });
+  return JSON.parse(body) as Counters;
+}
+
+/** Stats once the server is quiet: no connection or producer left from the load (bounded wait). */
+async function quietStats(port: number): Promise<Counters> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const s = await stats(port);
+    if ((s.openConnections === 0 && s.liveProducers === 0) || Date.now() > deadline) return s;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Responses are counted by their end: a static file by its length, a stream by its last chunk.
+ * Returns the number of complete responses read on one keep-alive connection.
+ */
+function keepAliveClient(port: number, requests: number): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let done = 0;
+    let expectStream = false;
+    let received = 0;
+    let tail = "";
+    const next = () => {
+      if (done === requests) {
+        s.end();
+        return;
+      }
+      const path = PATHS[done % PATHS.length];
+      expectStream = path === "/stream";
+      received = 0;
+      tail = "";
+      s.write(request(path, true));
+    };
+    s.on("connect", next);
+    s.on("data", (d: Buffer) => {
+      received += d.length;
+      const complete = expectStream
+        ? (tail = (tail + d.toString("latin1")).slice(-5)) === "0\r\n\r\n"
+        : received >= STATIC_SIZE + 200 && d.toString("latin1").endsWith("f");
+      if (complete) {
+        done++;
+        next();
+      }
+    });
+    const timer = setTimeout(() => s.destroy(), 60_000);
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(done);
+    });
+    s.on("error", () => {});
+  });
+}
+
+/** Send a request, read a few bytes of the response, then reset the connection. */
+function abortingClient(port: number, path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    const timer = setTimeout(() => s.destroy(), 10_000);
+    s.on("connect", () => s.write(request(path, true)));
+    s.once("data", () => s.resetAndDestroy());
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.on("error", () => {});
+  });
+}
+
+async function inBatches(total: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, total) }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+}
+
+function startServer(): Promise<[ChildProcess, number]> {
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, ["--expose-gc", self, "server"], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout!.once("data", (d: Buffer) => resolve([child, Number(d.toString().trim())]));
+  });
+}
+
+async function main(): Promise<void> {
+  const connections = Number(process.argv[2] ?? 500);
+  const aborts = Number(process.argv[3] ?? 2000);
+  const soakSeconds = Number(process.argv[4] ?? 10);
+  const [child, port] = await startServer();
+  const rows: [string, Counters, string][] = [];
+  try {
+    rows.push(["idle (before)", await quietStats(port), ""]);
+
+    let t = Date.now();
+    const counts = await Promise.all(Array.from({ length: connections }, () => keepAliveClient(port, 4)));
+    const ok = counts.reduce((a, b) => a + b, 0);
+    rows.push([`${connections} keep-alive x4`, await quietStats(port), `${ok}/${connections * 4} responses, ${Date.now() - t} ms`]);
+
+    t = Date.now();
+    await inBatches(aborts, 200, (i) => abortingClient(port, PATHS[i % PATHS.length]));
+    rows.push([`${aborts} aborted`, await quietStats(port), `${Date.now() - t} ms`]);
+
+    t = Date.now();
+    const until = Date.now() + soakSeconds * 1000;
+    let soakResponses = 0;
+    let soakAborts = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, w) => {
+        while (Date.now() < until) {
+          if (w % 5 === 0) {
+            await abortingClient(port, PATHS[soakAborts++ % PATHS.length]);
+          } else {
+            soakResponses += await keepAliveClient(port, 4);
+          }
+        }
+      }),
+    );
+    rows.push([`soak ${soakSeconds} s`, await quietStats(port), `${soakResponses} responses, ${soakAborts} aborts, ${Date.now() - t} ms`]);
+  } finally {
+    child.kill();
+  }
+
+  const keys = ["openConnections", "liveProducers", "producersStopped", "connectionsAborted", "protocolErrors", "timers", "fds", "rssMB"];
+  const header = ["phase", ...keys, "load"];
+  const table = [header, ...rows.map(([phase, s, note]) => [phase, ...keys.map((k) => String(s[k])), note])];
+  const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join("  "));
+  const [first, last] = [rows[0][1], rows[rows.length - 1][1]];
+  const leaks = ["openConnections", "liveProducers", "timers", "fds"].filter((k) => last[k] > first[k]);
+  console.log(leaks.length === 0 ? "no leak: connections, producers, timers and fds back to idle" : `LEAK? ${leaks.join(", ")} above idle`);
+}
+
+if (process.argv[2] === "server") serveSite();
+else await main();

@@ -1,0 +1,46 @@
+/**
+ * Hello world as a WSGI application, served by WSGIResource from a thread pool on 127.0.0.1.
+ * Quoted by docs/wsgi.md.
+ *
+ *     node build/examples/wsgi-hello.js [port]     (default 8080; Ctrl-C stops it)
+ *     curl http://127.0.0.1:8080/some/path?x=1
+ *
+ * This file is both the application module (the pool's workers import it to find
+ * `application`) and the server (which runs only on the main thread: see the bottom).
+ */
+import { reactor } from "../lib/internet/reactor.js";
+import { isInIOThread } from "../lib/internet/threads.js";
+import { ThreadPool } from "../lib/internet/threadpool.js";
+import { workRef } from "../lib/internet/work-ref.js";
+import { Site } from "../lib/web/server.js";
+import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+
+// --- the application: runs in a worker thread ------------------------------------------------
+
+export function application(environ: WSGIEnviron, startResponse: StartResponse): Uint8Array[] {
+  // Native strings are latin1 (one char per byte): PATH_INFO's UTF-8 text is decoded like this.
+  const path = Buffer.from(environ.SCRIPT_NAME + environ.PATH_INFO, "latin1").toString("utf8");
+  const body = Buffer.from(`Hello, world! You asked for ${path}${environ.QUERY_STRING ? "?" + environ.QUERY_STRING : ""}\n`, "utf8");
+  startResponse("200 OK", [
+    ["Content-Type", "text/plain; charset=utf-8"],
+    ["Content-Length", String(body.length)],
+  ]);
+  return [body];
+}
+
+// --- the server: main thread only ------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const pool = new ThreadPool({ minthreads: 1, maxthreads: 4, name: "wsgi-hello" });
+  pool.start();
+  // Stop the pool when the reactor stops (after WSGIResource has asked running responses to end).
+  reactor.addSystemEventTrigger("during", "shutdown", () => pool.stop());
+  const resource = new WSGIResource(reactor, pool, workRef(import.meta.url, "application"));
+  const port = Number(process.argv[2] ?? 8080);
+  const listening = reactor.listenTCP(port, new Site(resource), { interface: "127.0.0.1" });
+  const stopped = reactor.run();
+  console.log(`wsgi-hello listening on http://127.0.0.1:${listening.getHost().port}/`);
+  await stopped;
+}
+
+if (isInIOThread()) await main();

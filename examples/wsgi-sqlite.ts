@@ -1,0 +1,120 @@
+/**
+ * The seed scenario: a WSGI application streaming the rows of a real SQLite table from a
+ * worker thread, while the browser may close the connection at any moment. Quoted by
+ * docs/wsgi.md.
+ *
+ *     node build/examples/wsgi-sqlite.js [port] [drain]   (default 8080; Ctrl-C stops it)
+ *     curl http://127.0.0.1:8080/ | head -3               (head closes early: the query stops)
+ *
+ * The database is a file (TORSION_WSGI_SQLITE, default torsion-wsgi-sqlite.db in the system's
+ * temporary directory), made with 50,000 rows on first use. Each worker opens one connection
+ * and keeps it. Each response reads the table in a transaction and streams it 500 rows to a
+ * chunk. better-sqlite3's iterate() keeps the connection busy until its iterator is returned:
+ * were it left open, the COMMIT in the finally block, and the next request on that worker,
+ * would fail with "This database connection is busy executing a query". WSGIResource's
+ * close() (the generator's return()) is what guarantees it is returned, on every path.
+ * With "drain" (onDisconnect: "drain"), a response whose client left is still read to its end.
+ */
+import Database from "better-sqlite3";
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { threadId } from "node:worker_threads";
+import { reactor } from "../lib/internet/reactor.js";
+import { isInIOThread } from "../lib/internet/threads.js";
+import { ThreadPool } from "../lib/internet/threadpool.js";
+import { workRef } from "../lib/internet/work-ref.js";
+import { Site } from "../lib/web/server.js";
+import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+
+export const ROWS = 50_000;
+const ROWS_PER_CHUNK = 500;
+
+/** Where the database lives: the same in the server and in its workers (workers inherit the environment). */
+export function databasePath(): string {
+  return process.env.TORSION_WSGI_SQLITE ?? join(tmpdir(), "torsion-wsgi-sqlite.db");
+}
+
+/** Make the database with `rows` rows unless it exists (built aside, then renamed into place). */
+export function ensureDatabase(path = databasePath(), rows = ROWS): void {
+  if (existsSync(path)) return;
+  const building = `${path}.${process.pid}.${threadId}.tmp`;
+  rmSync(building, { force: true });
+  const db = new Database(building);
+  db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL)");
+  const insert = db.prepare("INSERT INTO items (id, name, price) VALUES (?, ?, ?)");
+  db.transaction(() => {
+    for (let id = 1; id <= rows; id++) insert.run(id, `item ${id}`, (id % 1000) / 10);
+  })();
+  db.close();
+  renameSync(building, path);
+}
+
+// --- in each worker: one connection, kept ------------------------------------------------------
+
+let connection: { db: Database.Database; select: Database.Statement } | null = null;
+
+function open(): NonNullable<typeof connection> {
+  if (connection === null) {
+    ensureDatabase();
+    const db = new Database(databasePath(), { readonly: true });
+    connection = { db, select: db.prepare("SELECT id, name, price FROM items ORDER BY id") };
+  }
+  return connection;
+}
+
+interface Item {
+  id: number;
+  name: string;
+  price: number;
+}
+
+export function* application(environ: WSGIEnviron, startResponse: StartResponse): Generator<Uint8Array> {
+  const { db, select } = open();
+  db.exec("BEGIN"); // one consistent snapshot for the whole response
+  try {
+    startResponse("200 OK", [["Content-Type", "text/csv; charset=utf-8"]]);
+    let lines = "";
+    let n = 0;
+    // Leaving this loop early (the client went away: WSGIResource calls return() on this
+    // generator) returns the statement's iterator too, which frees the connection.
+    for (const item of select.iterate() as IterableIterator<Item>) {
+      lines += `${item.id},${item.name},${item.price}\n`;
+      if (++n % ROWS_PER_CHUNK === 0) {
+        yield Buffer.from(lines, "utf8");
+        lines = "";
+      }
+    }
+    if (lines) yield Buffer.from(lines, "utf8");
+  } finally {
+    db.exec("COMMIT");
+  }
+}
+
+// --- the server: main thread only ------------------------------------------------------------
+
+async function main(): Promise<void> {
+  ensureDatabase();
+  const drain = process.argv[3] === "drain";
+  const pool = new ThreadPool({ minthreads: 2, maxthreads: 4, name: "wsgi-sqlite" });
+  pool.start();
+  reactor.addSystemEventTrigger("during", "shutdown", () => pool.stop());
+  const resource = new WSGIResource(reactor, pool, workRef(import.meta.url, "application"), {
+    onDisconnect: drain ? "drain" : "stop",
+  });
+  const port = Number(process.argv[2] ?? 8080);
+  const listening = reactor.listenTCP(port, new Site(resource), { interface: "127.0.0.1" });
+  // Every 10 seconds, what disconnects cost (only when something changed).
+  let last = "";
+  const report = setInterval(() => {
+    const now = JSON.stringify(resource.statistics());
+    if (now !== last) console.log(`wsgi-sqlite: ${now}`);
+    last = now;
+  }, 10_000);
+  report.unref();
+  const stopped = reactor.run();
+  console.log(`wsgi-sqlite listening on http://127.0.0.1:${listening.getHost().port}/ (${databasePath()}, ${drain ? "drain" : "stop"} on disconnect)`);
+  await stopped;
+}
+
+if (isInIOThread()) await main();
