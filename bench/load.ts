@@ -263,7 +263,8 @@ async function main(): Promise<void> {
           if (w % 5 === 0) {
             await abortingClient(port, PATHS[soakAborts++ % PATHS.length]);
           } else {
-            soakResponses += await keepAliveClient(port, 4);
+            const n = await keepAliveClient(port, 4); // not `+= await`: that reads the sum before awaiting
+            soakResponses += n;
           }
         }
       }),

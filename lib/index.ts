@@ -37,6 +37,26 @@ export {
   FilesystemLock,
   isLocked,
 } from "./internet/unix.js";
+export {
+  CertificateOptions,
+  DefaultOpenSSLContextFactory,
+  ClientContextFactory,
+  ClientTLSOptions,
+  optionsForClientTLS,
+  Certificate,
+  PrivateCertificate,
+  platformTrust,
+  trustRootFromCertificates,
+  trustRootFromDirectory,
+  Port as SSLPort,
+  Connector as SSLConnector,
+  type CertificateOptionsInit,
+  type ClientTLSOptionsInit,
+  type ITrustRoot,
+  type TrustRootLike,
+  type PEM,
+  type TLSVersion,
+} from "./internet/ssl.js";
 export * from "./internet/threads.js";
 export { ThreadPool, TaskHandle } from "./internet/threadpool.js";
 export type {

@@ -17,8 +17,7 @@
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { NodeReactor } from "../../lib/internet/reactor.js";
-import { reactor as globalReactor } from "../../lib/internet/reactor.js";
+import { reactor as globalReactor, type NodeReactor } from "../../lib/internet/reactor.js";
 import type { ThreadPool } from "../../lib/internet/threadpool.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import type { IRequest, IResource } from "../../lib/web/iweb.js";
@@ -59,6 +58,13 @@ const REPOSITORY = new URL("../../../", import.meta.url);
 
 /** The WSGI application as the workers import it: the compiled wsgi-app.js beside this file. */
 export const demoApplication = workRef(new URL("./wsgi-app.js", import.meta.url), "application");
+
+/** The site's root: its children are the pages; any other name is a 404 that points home. */
+class DemoRoot extends Resource {
+  override getChild(_path: string, _request: IRequest): IResource {
+    return new NoResource("No such page in the demo. Start from the home page: /");
+  }
+}
 
 class Home extends Resource {
   override isLeaf = true;
@@ -120,10 +126,8 @@ export function makeDemo(context: DemoContext = {}, options: DemoOptions = {}): 
     seconds: () => reactor.seconds(),
   });
 
-  const root = new Resource();
-  const home = new Home();
-  root.putChild("", home);
-  root.getChild = () => new NoResource("No such page in the demo. Start from the home page: /");
+  const root = new DemoRoot();
+  root.putChild("", new Home());
   root.putChild("docs", existsSync(docs) ? new DocsResource(docs) : new NoResource("The docs directory was not found."));
   root.putChild("examples", existsSync(examples) ? new File(examples, { directoryListing: true, contentTypes: exampleTypes() }) : new NoResource());
   root.putChild("stream", new StreamResource(reactor, streamStats));

@@ -20,7 +20,7 @@
  * Each answer names the database connection and the worker in its headers
  * (x-mariadb-connection, x-worker), so a client can see which connection served it.
  *
- * Run it with serve.ts (README.md), or with `torsion web --wsgi build/examples/wsgi-mariadb/app.js:application`.
+ * Run it with serve.ts (README.md), or with `torsion web --wsgi ./build/examples/wsgi-mariadb/app.js:application`.
  */
 
 import { threadId } from "node:worker_threads";
@@ -197,7 +197,7 @@ function makeApplication(rows: typeof rowsAsLines) {
   };
 }
 
-/** The application: `torsion web --wsgi build/examples/wsgi-mariadb/app.js:application`. */
+/** The application: `torsion web --wsgi ./build/examples/wsgi-mariadb/app.js:application`. */
 export const application = threadable(import.meta.url, "application", makeApplication(rowsAsLines));
 
 /** The same application with the bug: its generator has no `finally` (see rowsAsLinesLeaky). */

@@ -140,7 +140,7 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
 
   const listen = [...(values.get("listen") ?? [])];
   for (const p of values.get("port") ?? []) {
-    warnings.push(`${spelled.get("port")} is deprecated: use --listen ${/^\d+$/.test(p) ? `tcp:${p}` : p}`);
+    warnings.push(`--port is deprecated: use --listen ${/^\d+$/.test(p) ? `tcp:${p}` : p}`);
     listen.push(/^\d+$/.test(p) ? `tcp:${p}` : p);
   }
   if (listen.length === 0) listen.push("tcp:8080");

@@ -108,6 +108,8 @@ export async function runWorker(options: WebOptions, reactor: NodeReactor, io: W
 
 interface Slot {
   worker: Worker | null;
+  /** The pid of the worker this slot's current one replaces, for the log. */
+  replaces: number | null;
   startedAt: number;
   ready: boolean;
   crashes: number;
@@ -174,6 +176,9 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
         if (!isWorkerMessage(message)) return;
         if (message.torsion === "listening") {
           slot.ready = true;
+          if (startedUp && slot.replaces !== null) {
+            io.stderr.write(`torsion web: worker ${worker.process.pid} is serving (it replaces ${slot.replaces})\n`);
+          }
           if (!startedUp && slots.every((s) => s.ready)) {
             startedUp = true;
             for (const url of message.urls) io.stdout.write(`torsion web: serving ${url}\n`);
@@ -206,6 +211,7 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
         io.stderr.write(
           `torsion web: worker ${worker.process.pid} exited (${describeExit(code, signal)}); restarting it in ${delay} s\n`,
         );
+        slot.replaces = worker.process.pid ?? null;
         slot.restart = setTimeout(() => {
           slot.restart = null;
           if (!stopping) fork(slot);
@@ -214,7 +220,7 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
     };
 
     for (let i = 0; i < count; i++) {
-      const slot: Slot = { worker: null, startedAt: 0, ready: false, crashes: 0, restart: null };
+      const slot: Slot = { worker: null, replaces: null, startedAt: 0, ready: false, crashes: 0, restart: null };
       slots.push(slot);
       fork(slot);
     }

@@ -133,9 +133,11 @@ export interface Got {
 export function get(url: string, options: { seconds?: number; onFirstData?: () => void; headers?: http.OutgoingHttpHeaders } = {}): Promise<Got> {
   const seconds = options.seconds ?? 10;
   return new Promise((resolve, reject) => {
+    let broken: (() => void) | null = null;
     const req = http.get(url, { agent: false, headers: options.headers }, (res) => {
       let body = "";
       let first = true;
+      broken = () => done(false);
       res.setEncoding("utf8");
       res.on("data", (d: string) => {
         body += d;
@@ -158,7 +160,9 @@ export function get(url: string, options: { seconds?: number; onFirstData?: () =
     }, seconds * 1000);
     req.on("error", (err) => {
       clearTimeout(timer);
-      reject(err);
+      // A reset after the head arrived is a broken body, not a failed request.
+      if (broken !== null) broken();
+      else reject(err);
     });
   });
 }

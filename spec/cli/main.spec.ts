@@ -99,31 +99,31 @@ describe("torsion (lib/cli/main.ts)", () => {
 
     it("--version exits 0", async () => {
       const t = torsion(["--version"]);
-      expect(await t.exit()).to.equal(0);
+      expect(await t.exit(), t.stderr).to.equal(0);
       expect(t.stdout).to.match(/^torsion \d+\.\d+\.\d+/);
     });
 
     it("an unreadable --path: one line, exit 2, no stack trace", async () => {
       const t = torsion(["web", "--path", join(dir, "missing")]);
-      expect(await t.exit()).to.equal(2);
+      expect(await t.exit(), t.stderr).to.equal(2);
       expectOneLineError(t.stderr, "--path", "no such file or directory");
     });
 
     it("a --resource module that cannot be found: one line, exit 2", async () => {
       const t = torsion(["web", "--listen", LOCAL, "--resource", "./no/such/module.js:root"]);
-      expect(await t.exit()).to.equal(2);
+      expect(await t.exit(), t.stderr).to.equal(2);
       expectOneLineError(t.stderr, "--resource ./no/such/module.js:root", "cannot find module");
     });
 
     it("a --resource module that throws while imported: one line with its message, exit 2", async () => {
       const t = torsion(["web", "--listen", LOCAL, "--resource", `${FIXTURES}/cli-broken.js:root`]);
-      expect(await t.exit()).to.equal(2);
+      expect(await t.exit(), t.stderr).to.equal(2);
       expectOneLineError(t.stderr, "importing the module failed", "this module is broken");
     });
 
     it("a --resource export that does not exist: one line naming it, exit 2", async () => {
       const t = torsion(["web", "--listen", LOCAL, "--resource", `${FIXTURES}/cli-resources.js:nope`]);
-      expect(await t.exit()).to.equal(2);
+      expect(await t.exit(), t.stderr).to.equal(2);
       expectOneLineError(t.stderr, 'no export named "nope"', "hello");
     });
 
@@ -132,10 +132,10 @@ describe("torsion (lib/cli/main.ts)", () => {
       const [url] = await first.urls();
       const port = new URL(url).port;
       const second = torsion(["web", "--listen", `tcp:${port}:interface=127.0.0.1`, "--resource", `${FIXTURES}/cli-resources.js:hello`]);
-      expect(await second.exit()).to.equal(2);
+      expect(await second.exit(), second.stderr).to.equal(2);
       expectOneLineError(second.stderr, `--listen tcp:${port}:interface=127.0.0.1`);
       first.signal("SIGTERM");
-      expect(await first.exit()).to.equal(0);
+      expect(await first.exit(), first.stderr).to.equal(0);
     });
 
     it("--path serves the directory's files and prints the URL once listening", async () => {
@@ -152,7 +152,7 @@ describe("torsion (lib/cli/main.ts)", () => {
       expect(index.body).to.equal("<h1>index</h1>\n");
       expect((await get(url + "missing")).status).to.equal(404);
       t.signal("SIGTERM");
-      expect(await t.exit()).to.equal(0);
+      expect(await t.exit(), t.stderr).to.equal(0);
     });
 
     it("--resource with a function export: the tree it returns is served, on every --listen", async () => {
@@ -172,7 +172,7 @@ describe("torsion (lib/cli/main.ts)", () => {
       const context = await get(urls[0] + "context");
       expect(JSON.parse(context.body)).to.deep.equal({ threads: { min: 1, max: 3 }, grace: 10 });
       t.signal("SIGINT");
-      expect(await t.exit()).to.equal(0);
+      expect(await t.exit(), t.stderr).to.equal(0);
     });
 
     it("--wsgi serves a WSGI application from the reactor's thread pool", async () => {
@@ -182,7 +182,7 @@ describe("torsion (lib/cli/main.ts)", () => {
       expect(got.status).to.equal(200);
       expect(got.body).to.equal("chunk 0\nchunk 1\nchunk 2\n");
       t.signal("SIGTERM");
-      expect(await t.exit()).to.equal(0);
+      expect(await t.exit(), t.stderr).to.equal(0);
     });
 
     it("--access-log FILE writes one combined-log-format line per request", async () => {
@@ -192,7 +192,7 @@ describe("torsion (lib/cli/main.ts)", () => {
       await get(url + "a?b=1", { headers: { "user-agent": "spec-agent/1.0", referer: "http://example.com/" } });
       await get(url + "c");
       t.signal("SIGTERM");
-      expect(await t.exit()).to.equal(0);
+      expect(await t.exit(), t.stderr).to.equal(0);
       const lines = readFileSync(log, "utf8").trimEnd().split("\n");
       expect(lines).to.have.length(2);
       expect(lines[0]).to.match(
@@ -207,7 +207,7 @@ describe("torsion (lib/cli/main.ts)", () => {
       await get(url + "x");
       await t.until("the access log line", () => /"GET \/x HTTP\/1\.1" 200 6/.test(t.stdout));
       t.signal("SIGTERM");
-      expect(await t.exit()).to.equal(0);
+      expect(await t.exit(), t.stderr).to.equal(0);
     });
 
     describe("graceful shutdown", () => {
@@ -218,7 +218,7 @@ describe("torsion (lib/cli/main.ts)", () => {
         const response = await got;
         expect(response.complete).to.equal(true);
         expect(response.body.split("\n").filter(Boolean)).to.have.length(8);
-        expect(await t.exit()).to.equal(0);
+        expect(await t.exit(), t.stderr).to.equal(0);
         expect(t.stderr).to.include("waiting up to 15 s for 1 response(s) in flight");
       });
 
@@ -228,7 +228,7 @@ describe("torsion (lib/cli/main.ts)", () => {
         const response = await get(url + "slow?chunks=100&interval=0.1", { onFirstData: () => t.signal("SIGTERM") });
         expect(response.complete).to.equal(false);
         expect(response.body).to.match(/^chunk 0\n/);
-        expect(await t.exit()).to.equal(0);
+        expect(await t.exit(), t.stderr).to.equal(0);
         expect(t.stderr).to.include("aborted 1 connection(s) still open after the grace period of 0.3 s");
       });
 
@@ -250,7 +250,7 @@ describe("torsion (lib/cli/main.ts)", () => {
         });
         expect((await slow).complete).to.equal(true);
         expect(await refused).to.equal("ECONNREFUSED");
-        expect(await t.exit()).to.equal(0);
+        expect(await t.exit(), t.stderr).to.equal(0);
       });
 
       it("a WSGI response in flight completes too", async () => {
@@ -259,7 +259,7 @@ describe("torsion (lib/cli/main.ts)", () => {
         const response = await get(url + "?chunks=6&interval=0.1", { onFirstData: () => t.signal("SIGTERM") });
         expect(response.complete).to.equal(true);
         expect(response.body.split("\n").filter(Boolean)).to.have.length(6);
-        expect(await t.exit()).to.equal(0);
+        expect(await t.exit(), t.stderr).to.equal(0);
       });
     });
   });

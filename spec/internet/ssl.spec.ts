@@ -505,12 +505,14 @@ describe("ssl (TLS over TCP)", function () {
       expect(server.transport.getPeerCertificate()?.subject.CN).to.equal("torsion test client");
     });
 
-    it("such a server drops a client without a certificate, with a TLSError on both sides", async () => {
+    it("such a server drops a client without a certificate: a TLSError on the server, a close on the client", async () => {
       const { server, client } = await pair(new Recorder(), new Recorder(), trustingClient(), serverCert().options(CA));
       const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to give up");
       expect(s.check(TLSError)).to.equal(TLSError);
       expect(s.getErrorMessage()).to.match(/peer did not return a certificate/);
-      expect(c.check(TLSError)).to.equal(TLSError);
+      // in TLS 1.3 the client's handshake is done before the server has seen its (missing)
+      // certificate: it learns of the refusal from the server's alert, or just the close
+      expect(c.check(ConnectionClosed)).to.equal(ConnectionClosed);
       expect(server.events).to.not.include("handshakeCompleted");
     });
 
@@ -713,10 +715,12 @@ describe("ssl (TLS over TCP)", function () {
       // a paused transport reads nothing, so it learns of the reset when it reads again
       server.transport.resumeProducing();
       const s = await within(server.lost.promise, 5000, "the server's connectionLost");
-      console.log(s.value, (s.value as Error).cause);
       expect(c.check(ConnectionAborted)).to.equal(ConnectionAborted);
-      expect(s.check(ConnectionLost)).to.equal(ConnectionLost);
-      expect(s.check(ConnectionDone)).to.equal(null);
+      // Twisted's server sees ConnectionLost; a Linux socket that was not being read reports
+      // the reset as an end of file once read again (plain node:net sockets too), so here the
+      // server sees a close, once
+      expect(s.check(ConnectionClosed)).to.equal(ConnectionClosed);
+      expect(server.reasons).to.have.length(1);
     });
 
     it("test_clientAbortsConnectionTwice: a second abortConnection does nothing", async () => {
@@ -955,6 +959,17 @@ describe("ssl (TLS over TCP)", function () {
       expect((reason.value as TLSError).code).to.equal("ERR_TLS_CERT_ALTNAME_INVALID");
     });
 
+    it("an ssl: server with extraCertChain sends the chain after its certificate", async () => {
+      const portNumber = await listenFromString(`ssl:0:${SERVER}:extraCertChain=${q(fixture("ca.pem"))}`, new Recorder());
+      const client = new Recorder();
+      reactor.connectSSL("127.0.0.1", portNumber, clientFactory(() => client), new ClientContextFactory());
+      await within(client.handshake.promise, 5000, "the handshake");
+      transports.push(client.transport);
+      // no trust store is involved (ClientContextFactory): the issuer can only come from the wire
+      const chain = (client.transport.socket as tls.TLSSocket).getPeerCertificate(true);
+      expect(chain.issuerCertificate?.subject.CN).to.equal("torsion TEST-ONLY CA");
+    });
+
     it("an ssl: server whose key file is missing is refused with a clear EndpointDescriptionError", () => {
       expect(() => serverFromString(reactor, `ssl:0:privateKey=${q(fixture("missing.pem"))}`)).to.throw(
         /cannot read the privateKey file .*missing\.pem/,
@@ -974,6 +989,7 @@ describe("ssl (TLS over TCP)", function () {
         }
       }
       const site = new Site(new Secure());
+      site.noisy = false;
       const port = reactor.listenSSL(0, site, serverOptions(), { interface: "127.0.0.1" });
       ports.push(port);
       const portNumber = (port.getHost() as { port: number }).port;
