@@ -179,6 +179,8 @@ async function main(): Promise<void> {
     console.log(
       `  torsion WSGIResource ${t.toFixed(0).padStart(8)} rows/s   node:http ${n.toFixed(0).padStart(8)} rows/s   ratio ${(t / n).toFixed(3)}`,
     );
+    const each = (xs: number[]): string => xs.map((x) => (x / 1000).toFixed(0)).join(" ");
+    console.log(`  rounds (k rows/s): torsion ${each(results.torsion)}; node:http ${each(results.node)}`);
   } finally {
     for (const child of children) child.kill("SIGTERM");
     await own?.stop();

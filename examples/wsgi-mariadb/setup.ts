@@ -20,6 +20,8 @@ export interface SetupOptions {
   database?: string;
   /** Default 200,000. */
   rows?: number;
+  /** Fill with the SEQUENCE engine (default: when the server has it), else with multi-row inserts. */
+  sequence?: boolean;
 }
 
 /** (Re)create the database and the table with `rows` rows; returns the rows counted afterwards. */
@@ -41,7 +43,7 @@ export async function setupDatabase(options: SetupOptions = {}): Promise<number>
     await conn.query(`create table ${TABLE} (id int primary key, name varchar(40) not null, amount double not null) engine=InnoDB`);
     if (rows > 0) {
       const engines = (await conn.query("select 1 from information_schema.engines where engine = 'SEQUENCE' and support in ('YES', 'DEFAULT')")) as unknown[];
-      if (engines.length > 0) {
+      if ((options.sequence ?? true) && engines.length > 0) {
         await conn.query(`insert into ${TABLE} select seq, concat('row ', seq), seq * 1.5 from seq_1_to_${rows}`);
       } else {
         const step = 5000;

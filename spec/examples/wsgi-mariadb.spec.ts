@@ -12,7 +12,7 @@ import { connect } from "node:net";
 import mariadb, { type Connection } from "mariadb";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
 import { exposeToThreads } from "../../lib/internet/threads.js";
-import { application, leakyApplication, TABLE, type StreamReport } from "../../examples/wsgi-mariadb/app.js";
+import { leakyApplication, TABLE, type StreamReport } from "../../examples/wsgi-mariadb/app.js";
 import { serve, type ServeOptions, type Serving } from "../../examples/wsgi-mariadb/serve.js";
 import { DEFAULT_ROWS, setupDatabase } from "../../examples/wsgi-mariadb/setup.js";
 import { mariadbMissing, startMariaDB, type MariaDB } from "../support/mariadb.js";
@@ -322,12 +322,12 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     expect(logs!.messages().some((m) => /overran its time budget of 1 s/.test(m))).to.equal(true);
   });
 
-  it(`${ABORTS} requests closed at random points, 20 at a time: every follow-up query answers, close() once per request, the pool idle, only its connections left`, async function () {
+  it(`${ABORTS} requests closed at random points, 20 at a time: every follow-up query answers, close() once per streamed response, the pool idle, only its connections left`, async function () {
     this.timeout(Math.max(60_000, ABORTS * 200));
     const workers = 4;
     const { port, pool, resource } = start({ workers, timeout: 30 });
     let seed = 20071124;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     let next = 0;
     let followUps = 0;
     const poolConnections = new Set<number>();

@@ -95,16 +95,18 @@ function greets(socketPath: string): Promise<boolean> {
   });
 }
 
-const running = new Set<ChildProcess>();
+/** Servers not stopped yet, with their directories. */
+const running = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
 
-/** A spec run that ends abruptly (mocha --exit, an uncaught error) must not leave a server behind. */
+/** A run that ends abruptly (mocha --exit, an uncaught error) must not leave a server or its files behind. */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", () => {
-    for (const child of running) {
+    for (const [child, dir] of running) {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }
@@ -164,7 +166,7 @@ export async function startMariaDB(options: StartOptions = {}): Promise<MariaDB>
     ],
     { stdio: "ignore" },
   );
-  running.add(child);
+  running.set(child, dir);
   installExitHook();
   child.unref();
   child.once("exit", () => running.delete(child));
