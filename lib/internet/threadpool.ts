@@ -16,7 +16,10 @@
  * - Idle workers do not keep the process alive (they are unref'd); a busy one does.
  *
  * Workers start lazily: start() starts `minthreads` of them, and more are started as work
- * arrives and finds none idle, up to `maxthreads`. Each worker imports a work module once and
+ * arrives and finds none idle, up to `maxthreads`. With `pipeline` above 1, once every worker
+ * is busy a worker is handed up to that many tasks at once and runs them one after the other:
+ * the next task is already there when one ends, so the round trip between threads (what limits
+ * a pool of short tasks) is hidden. Each worker imports a work module once and
  * keeps it, so later tasks naming it cost one message each way.
  */
 
@@ -55,6 +58,14 @@ export interface ThreadPoolOptions {
   bridgeHandler?: BridgeHandler;
   /** Passed to each Worker (resourceLimits, env, execArgv, ...). */
   workerOptions?: PoolWorkerOptions;
+  /**
+   * Tasks one worker may hold at once (default 1: a worker gets its next task when it has
+   * answered the last). Above 1, when no worker is idle, busy workers are handed more, up to
+   * this many each, which they run in order. A task waiting in a worker behind another cannot
+   * be cancelled or terminated (both return false), and runs on that worker even if another
+   * becomes free first: use it for many short tasks (WSGI requests), not for long ones.
+   */
+  pipeline?: number;
 }
 
 export interface StopOptions {
@@ -144,6 +155,8 @@ export class TaskHandle {
 class PoolWorker {
   readonly info: WorkerInfo;
   task: TaskHandle | null = null;
+  /** Tasks posted to it behind `task` (pipelining), in the order it will run them. */
+  readonly waiting: TaskHandle[] = [];
   /** The worker ran worker-main far enough to say so. */
   ready = false;
   /** Terminated (or retired) by the pool, waiting for its exit event. */
@@ -168,6 +181,8 @@ export class ThreadPool {
   /** Twisted's ThreadPool.max. */
   max: number;
   readonly name: string | undefined;
+  /** Tasks one worker may hold at once (see ThreadPoolOptions.pipeline). */
+  readonly pipeline: number;
 
   private phase: Phase = "new";
   private readonly bridgeHandler: BridgeHandler;
@@ -201,6 +216,9 @@ export class ThreadPool {
     this.name = options.name;
     this.bridgeHandler = options.bridgeHandler ?? callExposed;
     this.workerOptions = options.workerOptions;
+    const pipeline = options.pipeline ?? 1;
+    if (!Number.isInteger(pipeline) || pipeline < 1) throw new RangeError(`pipeline must be an integer >= 1, got ${pipeline}`);
+    this.pipeline = pipeline;
   }
 
   // --- state -----------------------------------------------------------------------------
@@ -387,6 +405,8 @@ export class ThreadPool {
     if (task.state === "queued") return this.cancelTask(task);
     if (task.state !== "running" || task.runner === null) return false;
     const worker = task.runner;
+    // Waiting behind another task in its worker: ending it would end that one too.
+    if (worker.task !== task) return false;
     this.kill(worker, true);
     this.maintain();
     const why = reason ?? "terminateTask() was called";
@@ -396,7 +416,10 @@ export class ThreadPool {
 
   private findTask(taskOrId: TaskHandle | number): TaskHandle | undefined {
     if (typeof taskOrId !== "number") return taskOrId.pool === this ? taskOrId : undefined;
-    for (const worker of this.all) if (worker.task?.id === taskOrId) return worker.task;
+    for (const worker of this.all) {
+      if (worker.task?.id === taskOrId) return worker.task;
+      for (const task of worker.waiting) if (task.id === taskOrId) return task;
+    }
     for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.id === taskOrId) return this.queue[i];
     return undefined;
   }
@@ -436,11 +459,49 @@ export class ThreadPool {
       }
       this.assign(worker, this.dequeue());
     }
+    if (this.pipeline > 1 && this.head < this.queue.length) this.pipelineQueued();
     if (this.phase === "running") {
       while (this.alive < this.min && !this.startupBroken) this.idleWorkers.push(this.spawn());
     } else {
       while (this.idleWorkers.length > 0) this.retire(this.idleWorkers.pop()!);
     }
+  }
+
+  /** Every worker is busy: hand queued tasks to the least loaded ones, up to `pipeline` each. */
+  private pipelineQueued(): void {
+    while (this.head < this.queue.length) {
+      const task = this.queue[this.head]!;
+      // A transfer list cannot be sent twice: such a task waits for an idle worker.
+      if (task.transfer !== undefined) return;
+      let best: PoolWorker | null = null;
+      for (const worker of this.all) {
+        if (worker.dying || !worker.ready || worker.task === null) continue;
+        const load = 1 + worker.waiting.length;
+        if (load < this.pipeline && (best === null || load < 1 + best.waiting.length)) best = worker;
+      }
+      if (best === null) return;
+      this.dequeue();
+      task.state = "running";
+      task.runner = best;
+      best.waiting.push(task);
+      try {
+        best.worker.postMessage(task.message!);
+      } catch (err) {
+        best.waiting.pop();
+        queueMicrotask(() => this.settle(task, false, err));
+      }
+    }
+  }
+
+  /** Tasks a worker held behind its running one go back to the head of the queue, in order. */
+  private requeueWaiting(worker: PoolWorker): void {
+    if (worker.waiting.length === 0) return;
+    const tasks = worker.waiting.splice(0);
+    for (const task of tasks) {
+      task.state = "queued";
+      task.runner = null;
+    }
+    this.queue.splice(this.head, 0, ...tasks);
   }
 
   private dequeue(): TaskHandle {
@@ -526,6 +587,7 @@ export class ThreadPool {
   private kill(worker: PoolWorker, replace: boolean): void {
     const at = this.idleWorkers.indexOf(worker);
     if (at >= 0) this.idleWorkers.splice(at, 1);
+    this.requeueWaiting(worker);
     if (worker.task !== null) {
       worker.task = null;
       this.busyCount--;
@@ -544,9 +606,16 @@ export class ThreadPool {
     const task = worker.task;
     // An answer from a worker being terminated: its task has already failed.
     if (task === null || task.id !== message.id || worker.dying) return;
-    worker.task = null;
-    this.busyCount--;
-    this.idleWorkers.push(worker);
+    const next = worker.waiting.shift();
+    if (next !== undefined) {
+      // Pipelined: the worker has already started its next task.
+      next.message = null;
+      worker.task = next;
+    } else {
+      worker.task = null;
+      this.busyCount--;
+      this.idleWorkers.push(worker);
+    }
     this.maintain();
     // Unref only if it stayed idle: a worker handed the next task at once stays ref'd.
     if (worker.task === null && !worker.dying) worker.worker.unref();
@@ -564,6 +633,7 @@ export class ThreadPool {
       this.alive--;
       const at = this.idleWorkers.indexOf(worker);
       if (at >= 0) this.idleWorkers.splice(at, 1);
+      this.requeueWaiting(worker);
       if (task !== null) {
         worker.task = null;
         this.busyCount--;
@@ -626,13 +696,14 @@ export class ThreadPool {
   private graceOver(seconds: number): void {
     this.graceTimer = undefined;
     if (this.phase !== "stopping") return;
-    const never = this.drainQueue();
     const running: TaskHandle[] = [];
     for (const worker of this.all) {
       if (worker.dying) continue;
       if (worker.task !== null) running.push(worker.task);
       this.kill(worker, false);
     }
+    // After the kills: tasks that waited in a worker are back in the queue, and never ran.
+    const never = this.drainQueue();
     this.maintain();
     for (const task of running) {
       this.settle(task, false, new WorkerDied(`${this} stopped: task ${task.id} (${describeWorkRef(task.work)}) was still running after the grace period of ${seconds} s; its worker was terminated`));

@@ -116,29 +116,51 @@ async function runMany(message: RunMessage): Promise<void> {
   reply(message.id, true, results);
 }
 
-function run(message: RunMessage): void {
-  if (message.many) {
-    void runMany(message);
-    return;
-  }
+/**
+ * Start one task. Returns a Promise when it goes on asynchronously, else undefined (its answer
+ * is already posted).
+ */
+function run(message: RunMessage): Promise<void> | undefined {
+  if (message.many) return runMany(message);
   let result: unknown;
   try {
     result = invoke(message.calls[0]!);
   } catch (err) {
     reply(message.id, false, err);
-    return;
+    return undefined;
   }
   if (isThenable(result)) {
-    result.then(
+    return Promise.resolve(result).then(
       (value) => reply(message.id, true, value),
       (err) => reply(message.id, false, err),
     );
-  } else {
-    reply(message.id, true, result);
+  }
+  reply(message.id, true, result);
+  return undefined;
+}
+
+// A pool with `pipeline` above 1 sends the next task before this one has answered: tasks still
+// run one at a time, in order, so one that awaits does not overlap the next.
+const backlog: RunMessage[] = [];
+let running = false;
+
+function drain(): void {
+  while (backlog.length > 0) {
+    const pending = run(backlog.shift()!);
+    if (pending !== undefined) {
+      running = true;
+      void pending.then(() => {
+        running = false;
+        drain();
+      });
+      return;
+    }
   }
 }
 
 port.on("message", (message: RunMessage) => {
-  if (message.t === "run") run(message);
+  if (message.t !== "run") return;
+  backlog.push(message);
+  if (!running) drain();
 });
 port.postMessage({ t: "ready" } satisfies WorkerMessage);

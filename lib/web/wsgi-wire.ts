@@ -8,8 +8,8 @@
  * One shared block (an Int32Array over a SharedArrayBuffer) per response carries the state
  * that must be seen at once across threads, without a message:
  *
- * - FLAGS: DISCONNECTED (the client went away: notifyFinish errbacked) and STOPPING (the
- *   reactor is shutting down). environ["torsion.disconnected"]() is one Atomics.load of it.
+ * - FLAGS: DISCONNECTED (the client went away: notifyFinish errbacked), STOPPING (the
+ *   reactor is shutting down) and ABANDONED (the main side has given up on the response). environ["torsion.disconnected"]() is one Atomics.load of it.
  * - PAUSED: 1 while the transport is paused (the request's push producer was paused).
  * - INFLIGHT: operations the worker has posted and the main side has not yet handled. The
  *   worker posts a body chunk only when this is 0 and PAUSED is 0, which is what bounds what
@@ -29,6 +29,8 @@ export const SHARED_BYTES = 16;
 /** FLAGS bits. */
 export const DISCONNECTED = 1;
 export const STOPPING = 2;
+/** The main side no longer listens (the response timed out before its task started): do not wait for it. */
+export const ABANDONED = 4;
 
 /** The one name under which the main side is exposed to workers (see exposeToThreads). */
 export const WIRE_NAME = "torsion.web.wsgi";

@@ -24,6 +24,7 @@ import { currentBridge, type BridgeClient } from "../internet/thread-bridge.js";
 import { serializeError } from "../internet/thread-error.js";
 import { InputStream } from "./wsgi-input.js";
 import {
+  ABANDONED,
   FLAGS,
   INFLIGHT,
   OP_ERRORS,
@@ -231,6 +232,7 @@ class Run {
   }
 
   post(args: unknown[]): void {
+    if ((Atomics.load(this.words, FLAGS) & ABANDONED) !== 0) return;
     Atomics.add(this.words, INFLIGHT, 1);
     this.posted = true;
     this.bridge.post(WIRE_NAME, args);
@@ -296,7 +298,7 @@ class Run {
     const words = this.words;
     for (;;) {
       const seq = Atomics.load(words, SEQ);
-      if (Atomics.load(words, INFLIGHT) === 0) return;
+      if (Atomics.load(words, INFLIGHT) === 0 || (Atomics.load(words, FLAGS) & ABANDONED) !== 0) return;
       this.checkBridge();
       Atomics.wait(words, SEQ, seq, WAIT_SLICE_MS);
     }

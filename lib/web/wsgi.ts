@@ -46,6 +46,7 @@ import { NOT_DONE_YET } from "./server.js";
 import { INPUT_INLINE_LIMIT } from "./wsgi-input.js";
 import { buildEnviron } from "./wsgi-environ.js";
 import {
+  ABANDONED,
   DISCONNECTED,
   FLAGS,
   INFLIGHT,
@@ -389,7 +390,18 @@ class WSGIResponse implements IPushProducer {
     this.timer = null;
     if (this.done || this.task === null) return;
     this.timedOut = true;
-    this.task.terminate(`the WSGI application ${this.resource.name} overran its time budget of ${this.resource.timeout} s`);
+    const why = `the WSGI application ${this.resource.name} overran its time budget of ${this.resource.timeout} s`;
+    // Running: its worker is terminated, and settled() has run (with WorkerDied).
+    if (this.task.terminate(why)) return;
+    // Waiting behind another task in its worker (a pool with `pipeline`): it has not started.
+    // Answer now; the block is marked abandoned and never reused, so when the worker reaches the
+    // task it stops at once (close() runs) without waiting for this side.
+    const block = this.block!;
+    this.block = null;
+    Atomics.or(block, FLAGS, STOPPING | ABANDONED);
+    Atomics.add(block, SEQ, 1);
+    Atomics.notify(block, SEQ);
+    this.settled(false, new Failure(new WorkerDied(why)));
   };
 
   private readonly settled = (success: boolean, value: unknown): void => {
@@ -407,8 +419,9 @@ class WSGIResponse implements IPushProducer {
       this.producing = false;
       if (!this.disconnected) this.request.unregisterProducer();
     }
-    const flags = Atomics.load(this.block!, FLAGS);
-    freeBlocks.push(this.block!);
+    const block = this.block;
+    const flags = block === null ? STOPPING : Atomics.load(block, FLAGS);
+    if (block !== null) freeBlocks.push(block);
     this.block = null;
     try {
       if (success) this.finished(value as WireResult, flags);
