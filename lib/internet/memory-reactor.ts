@@ -11,6 +11,11 @@
 import { isIPv6 } from "node:net";
 import { succeed, type Deferred } from "./deferred.js";
 import type {
+  ConnectSSLOptions,
+  IReactorSSL,
+  ITLSClientContextFactory,
+  ITLSServerContextFactory,
+  ListenSSLOptions,
   ConnectTCPOptions,
   ConnectUNIXOptions,
   IAddress,
@@ -88,6 +93,10 @@ export class FakeConnector implements IConnector {
 export type TCPServerRecord = [port: number, factory: IProtocolFactory, options: Required<Pick<ListenTCPOptions, "backlog" | "interface">>];
 /** A connectTCP call: [host, port, factory, options with defaults (timeout 30)]. */
 export type TCPClientRecord = [host: string, port: number, factory: IClientFactory, options: ConnectTCPOptions & { timeout: number }];
+/** A listenSSL call: [port, factory, contextFactory, options with defaults], as Twisted's sslServers. */
+export type SSLServerRecord = [port: number, factory: IProtocolFactory, contextFactory: ITLSServerContextFactory, options: ListenSSLOptions & { backlog: number; interface: string }];
+/** A connectSSL call: [host, port, factory, contextFactory, options with defaults], as Twisted's sslClients. */
+export type SSLClientRecord = [host: string, port: number, factory: IClientFactory, contextFactory: ITLSClientContextFactory, options: ConnectSSLOptions & { timeout: number }];
 /** A listenUNIX call: [address, factory, options with defaults (backlog 50, mode 0o666)]. */
 export type UNIXServerRecord = [address: string, factory: IProtocolFactory, options: ListenUNIXOptions & { backlog: number; mode: number; wantPID: boolean }];
 /** A connectUNIX call: [address, factory, options with defaults (timeout 30)]. */
@@ -114,7 +123,7 @@ export interface CompletedConnection<T extends ITransport = StringTransport> {
  * fireSystemEvent and removeSystemEventTrigger work, where Twisted's raise
  * NotImplementedError; run() returns a Promise, as IReactorCore.run does in torsion.
  */
-export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorUNIX {
+export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX {
   hasInstalled = false;
   running = false;
   hasRun = false;
@@ -125,6 +134,8 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorUNIX {
   readonly triggers: Partial<Record<SystemEventPhase, Record<string, Hook[]>>> = {};
   readonly tcpServers: TCPServerRecord[] = [];
   readonly tcpClients: TCPClientRecord[] = [];
+  readonly sslServers: SSLServerRecord[] = [];
+  readonly sslClients: SSLClientRecord[] = [];
   readonly unixServers: UNIXServerRecord[] = [];
   readonly unixClients: UNIXClientRecord[] = [];
   /** Every connector returned by a connect call, in order (Twisted's `connectors`). */
@@ -212,6 +223,29 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorUNIX {
 
   connectTCP(host: string, port: number, factory: IClientFactory, options: ConnectTCPOptions = {}): FakeConnector {
     this.tcpClients.push([host, port, factory, { timeout: 30, ...options }]);
+    return this.startConnecting(factory, ipAddress(host, port));
+  }
+
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    contextFactory: ITLSServerContextFactory,
+    options: ListenSSLOptions = {},
+  ): FakePort {
+    const recorded = { backlog: 50, interface: "", ...options };
+    this.sslServers.push([port, factory, contextFactory, recorded]);
+    const host = isIPv6(recorded.interface) ? recorded.interface : "0.0.0.0";
+    return new FakePort(ipAddress(host, port));
+  }
+
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    contextFactory: ITLSClientContextFactory,
+    options: ConnectSSLOptions = {},
+  ): FakeConnector {
+    this.sslClients.push([host, port, factory, contextFactory, { timeout: 30, ...options }]);
     return this.startConnecting(factory, ipAddress(host, port));
   }
 

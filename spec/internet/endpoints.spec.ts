@@ -606,6 +606,21 @@ describe("ServerStringTests", () => {
       .to.throw(EndpointDescriptionError, /cannot read the privateKey file '\/nonexistent\/key.pem'/);
   });
 
+  it("test_sslWithDefaults / test_ssl: an ssl: endpoint listens through listenSSL, recorded as sslServers", async () => {
+    const tlsDir = fileURLToPath(new URL("../../../spec/fixtures/tls/", import.meta.url));
+    const key = quoteStringArgument(join(tlsDir, "server-key.pem"));
+    const cert = quoteStringArgument(join(tlsDir, "server.pem"));
+    const mreactor = new MemoryReactor();
+    const factory = new TestFactory();
+    await serverFromString(mreactor, `ssl:1234:backlog=12:privateKey=${key}:certKey=${cert}:interface=10.0.0.1`).listen(factory);
+    expect(mreactor.sslServers).to.have.length(1);
+    const [port, recordedFactory, contextFactory, options] = mreactor.sslServers[0]!;
+    expect([port, options]).to.deep.equal([1234, { backlog: 12, interface: "10.0.0.1" }]);
+    expect(recordedFactory).to.equal(factory);
+    expect(contextFactory).to.not.equal(undefined);
+    expect(mreactor.tcpServers).to.have.length(0);
+  });
+
   it("test_unix: a unix: description makes a UNIXServerEndpoint with its values", () => {
     const mreactor = new MemoryReactor();
     const endpoint = serverFromString(mreactor, "unix:/var/foo/bar:backlog=7:mode=0123:lockfile=1");
