@@ -105,3 +105,7 @@ export { redirectTo, Redirect, ParentRedirect, DeferredResource, formatFailure }
 export * from "./web/static.js";
 export { DummyRequest, render as renderResource, renderBody } from "./web/testing.js";
 export type * from "./web/iweb.js";
+
+// the torsion command, usable as a library
+export { GracefulShutdown, type GracefulShutdownOptions, type DrainResult } from "./cli/graceful.js";
+export type { ResourceContext, ResourceFactory, WebOptions } from "./cli/web.js";

@@ -15,7 +15,7 @@ import cluster from "node:cluster";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { serverFromString, type EndpointReactor } from "../internet/endpoints.js";
+import { serverFromString } from "../internet/endpoints.js";
 import { Failure } from "../internet/failure.js";
 import type { IAddress, IListeningPort, SystemEventPhase } from "../internet/interfaces.js";
 import type { NodeReactor } from "../internet/reactor.js";
@@ -418,16 +418,11 @@ function poolOf(reactor: NodeReactor, options: WebOptions): () => ThreadPool {
 }
 
 /**
- * Build the site and listen on every endpoint (through `endpointReactor`, the reactor itself
- * unless a cluster worker needs shared ports). Does not run the reactor. Raises LoadError or
+ * Build the site and listen on every endpoint (in a node:cluster worker, TCP ports listen
+ * through the primary: tcp.Port does that itself). Does not run the reactor. Raises LoadError or
  * UsageError (a port that cannot be bound) after undoing what it started.
  */
-export async function startWeb(
-  options: WebOptions,
-  reactor: NodeReactor,
-  io: WebIO,
-  endpointReactor: EndpointReactor = reactor,
-): Promise<StartedWeb> {
+export async function startWeb(options: WebOptions, reactor: NodeReactor, io: WebIO): Promise<StartedWeb> {
   const pool = poolOf(reactor, options);
   const context: ResourceContext = {
     reactor,
@@ -454,7 +449,7 @@ export async function startWeb(
     for (const description of options.listen) {
       let port: IListeningPort;
       try {
-        port = await serverFromString(endpointReactor, description).listen(site);
+        port = await serverFromString(reactor, description).listen(site);
       } catch (err) {
         const error = err instanceof Failure ? err.value : err;
         throw new UsageError(`--listen ${description}: ${oneLine(error).replace(/^\w+Error: /, "")}`);
@@ -475,7 +470,6 @@ export async function startWeb(
 
 /** Hooks a cluster worker gives runWeb: report to the primary rather than print. */
 export interface WorkerHooks {
-  readonly endpointReactor: EndpointReactor;
   listening(urls: readonly string[]): void;
   /** Report a startup error; runWeb waits for it (the message must reach the primary before exit). */
   failed(message: string): Promise<void>;
@@ -489,7 +483,7 @@ export interface WorkerHooks {
 export async function runWeb(options: WebOptions, reactor: NodeReactor, io: WebIO, worker?: WorkerHooks): Promise<number> {
   let started: StartedWeb;
   try {
-    started = await startWeb(options, reactor, io, worker?.endpointReactor);
+    started = await startWeb(options, reactor, io);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     if (worker !== undefined) await worker.failed(err.message);

@@ -21,12 +21,8 @@
  */
 
 import cluster, { type Worker } from "node:cluster";
-import type * as net from "node:net";
 import { fileURLToPath } from "node:url";
-import type { EndpointReactor } from "../internet/endpoints.js";
-import type { IProtocolFactory, ListenTCPOptions } from "../internet/interfaces.js";
 import type { NodeReactor } from "../internet/reactor.js";
-import { Port as TCPPort } from "../internet/tcp.js";
 import { runWeb, type WebIO, type WebOptions } from "./web.js";
 
 /** The environment variable that marks a process forked by runPrimary. */
@@ -52,35 +48,6 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
 
 // --- the worker side -------------------------------------------------------------------------
 
-/**
- * A TCP port that listens through the cluster primary. tcp.Port binds at once in this process
- * (for Twisted's synchronous CannotListenError), which in a worker would bind a second socket
- * on the same port (EADDRINUSE); server.listen() is what cluster intercepts. The bind is then
- * asynchronous: errors reach the endpoint's Deferred through the port's whenListening().
- */
-class ClusterTCPPort extends TCPPort {
-  protected override bind(server: net.Server): void {
-    const host = this.iface === "" ? "0.0.0.0" : this.iface;
-    server.listen({ port: this.port, host, backlog: this.backlog });
-  }
-}
-
-/** The reactor as the endpoints of a worker see it: the same, but TCP ports listen through the primary. */
-export function clusterEndpointReactor(reactor: NodeReactor): EndpointReactor {
-  const listenTCP = (port: number, factory: IProtocolFactory, options: ListenTCPOptions = {}): TCPPort => {
-    const p = new ClusterTCPPort(port, factory, options, reactor);
-    p.startListening();
-    return p;
-  };
-  return new Proxy(reactor, {
-    get(target, property) {
-      if (property === "listenTCP") return listenTCP;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as EndpointReactor;
-}
-
 /** `torsion web` in a worker: serve, reporting to the primary instead of printing. */
 export async function runWorker(options: WebOptions, reactor: NodeReactor, io: WebIO): Promise<number> {
   // The primary is gone (killed): nobody will forward a signal, so stop now.
@@ -88,7 +55,6 @@ export async function runWorker(options: WebOptions, reactor: NodeReactor, io: W
     if (reactor.running) reactor.stop();
   });
   const code = await runWeb(options, reactor, io, {
-    endpointReactor: clusterEndpointReactor(reactor),
     listening(urls) {
       process.send?.({ torsion: "listening", urls: [...urls] } satisfies WorkerMessage);
     },
@@ -128,6 +94,8 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
   let startedUp = false;
   let stopping = false;
   let failedToStop = false;
+  /** A worker failed to start the first time: exit 2 once the others are stopped. */
+  let startupFailed = false;
   let killTimer: NodeJS.Timeout | null = null;
 
   return new Promise<number>((resolve) => {
@@ -158,8 +126,10 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
         }, (options.shutdownGrace + STOP_MARGIN) * 1000);
         killTimer.unref();
       }
-      if (live().length === 0) finish(failedToStop ? 1 : startedUp ? 0 : 2);
+      if (live().length === 0) finish(exitStatus());
     };
+
+    const exitStatus = (): number => (startupFailed ? 2 : failedToStop ? 1 : 0);
 
     function onSignal(signal: NodeJS.Signals): void {
       stopAll(signal);
@@ -187,6 +157,7 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
           }
         } else if (message.torsion === "failed" && !startedUp && !stopping) {
           io.stderr.write(`torsion web: ${message.message}\n`);
+          startupFailed = true;
           stopAll("SIGTERM");
         } else if (message.torsion === "failed") {
           io.stderr.write(`torsion web: worker ${worker.process.pid}: ${message.message}\n`);
@@ -196,12 +167,13 @@ export function runPrimary(argv: readonly string[], options: WebOptions, io: Web
         if (slot.worker === worker) slot.worker = null;
         if (stopping) {
           if (code !== 0 && signal === null && startedUp) failedToStop = true;
-          if (live().length === 0) finish(failedToStop ? 1 : startedUp ? 0 : 2);
+          if (live().length === 0) finish(exitStatus());
           return;
         }
         if (!startedUp) {
           // Died before the whole set was up: a broken setup, not a crash to ride out.
           if (code !== 2) io.stderr.write(`torsion web: worker ${worker.process.pid} exited during startup (${describeExit(code, signal)})\n`);
+          startupFailed = true;
           stopAll("SIGTERM");
           return;
         }

@@ -6,6 +6,7 @@
  */
 
 import { ipAddress } from "./address.js";
+import cluster from "node:cluster";
 import * as net from "node:net";
 import type { PeerCertificate, TLSSocket } from "node:tls";
 import { FileDescriptor, type ResourceTracker, type ShutdownResource } from "./abstract.js";
@@ -292,7 +293,10 @@ export class BasePort implements IListeningPort, ShutdownResource, ConnectionOwn
     const host = this.iface === "" ? "0.0.0.0" : this.iface;
     const family = net.isIP(host);
     const listen2 = (server as unknown as { _listen2?: (...a: unknown[]) => void })._listen2;
-    if (family !== 0 && typeof listen2 === "function") {
+    // In a node:cluster worker only server.listen() is routed to the primary, which shares one
+    // socket among the workers; binding here would be a second socket on the port (EADDRINUSE).
+    // There the bind is asynchronous and its errors reach whenListening(), as for a named interface.
+    if (family !== 0 && typeof listen2 === "function" && !cluster.isWorker) {
       // server.listen() with a host resolves it with dns.lookup first, so it binds on a later
       // tick even for an IP literal. _listen2 is the binding step itself, which Node keeps under
       // this name for code that wraps it; it binds now, so errors and getHost() are immediate.

@@ -5,12 +5,16 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
+import * as https from "node:https";
 import { fileURLToPath } from "node:url";
 
 /** build/lib/cli/main.js */
 export const MAIN = fileURLToPath(new URL("../../lib/cli/main.js", import.meta.url));
 /** The repository root (where relative paths in the specs start). */
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** An ssl: endpoint description on 127.0.0.1, port 0, with the specs' certificate. */
+export const SSL_LOCAL =
+  "ssl:0:interface=127.0.0.1:certKey=spec/fixtures/tls/server.pem:privateKey=spec/fixtures/tls/server-key.pem";
 /** build/spec/fixtures/, as a path relative to ROOT for MODULE:EXPORT arguments. */
 export const FIXTURES = "./build/spec/fixtures";
 
@@ -134,7 +138,9 @@ export function get(url: string, options: { seconds?: number; onFirstData?: () =
   const seconds = options.seconds ?? 10;
   return new Promise((resolve, reject) => {
     let broken: (() => void) | null = null;
-    const req = http.get(url, { agent: false, headers: options.headers }, (res) => {
+    // https: the specs' certificate is self-made; what is checked is the serving, not trust.
+    const client = url.startsWith("https:") ? https : http;
+    const req = client.get(url, { agent: false, headers: options.headers, rejectUnauthorized: false }, (res) => {
       let body = "";
       let first = true;
       broken = () => done(false);

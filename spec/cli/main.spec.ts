@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main, topHelp, version } from "../../lib/cli/main.js";
 import { WEB_OPTIONS } from "../../lib/cli/web.js";
-import { FIXTURES, MAIN, get, killAll, torsion } from "./cli-helpers.js";
+import { FIXTURES, MAIN, SSL_LOCAL, get, killAll, torsion } from "./cli-helpers.js";
 
 /** main() with its output captured. */
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -172,6 +172,15 @@ describe("torsion (lib/cli/main.ts)", () => {
       const context = await get(urls[0] + "context");
       expect(JSON.parse(context.body)).to.deep.equal({ threads: { min: 1, max: 3 }, grace: 10 });
       t.signal("SIGINT");
+      expect(await t.exit(), t.stderr).to.equal(0);
+    });
+
+    it("an ssl: endpoint serves HTTPS and announces an https URL", async () => {
+      const t = torsion(["web", "--listen", SSL_LOCAL, "--resource", `${FIXTURES}/cli-resources.js:hello`]);
+      const [url] = await t.urls();
+      expect(url).to.match(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+      expect((await get(url)).body).to.equal("hello\n");
+      t.signal("SIGTERM");
       expect(await t.exit(), t.stderr).to.equal(0);
     });
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { FIXTURES, get, killAll, torsion, type Torsion } from "./cli-helpers.js";
+import { FIXTURES, SSL_LOCAL, get, killAll, torsion, type Torsion } from "./cli-helpers.js";
 
 const LOCAL = "tcp:0:interface=127.0.0.1";
 
@@ -27,6 +27,17 @@ describe("torsion web --workers (lib/cli/workers.ts)", () => {
     expect(pids).to.have.length(2);
     expect(pids).not.to.include(String(t.pid));
     const seen = await distinctBodies(urls[0], 2);
+    expect([...seen].sort()).to.deep.equal([...pids].sort());
+    t.signal("SIGTERM");
+    expect(await t.exit(), t.stderr).to.equal(0);
+  });
+
+  it("shares an ssl: endpoint: every worker serves HTTPS on the one port", async () => {
+    const t = torsion(["web", "--workers", "2", "--listen", SSL_LOCAL, "--resource", `${FIXTURES}/cli-resources.js:pid`]);
+    const [url] = await t.urls();
+    expect(url).to.match(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    const pids = await announcedPids(t);
+    const seen = await distinctBodies(url, 2);
     expect([...seen].sort()).to.deep.equal([...pids].sort());
     t.signal("SIGTERM");
     expect(await t.exit(), t.stderr).to.equal(0);

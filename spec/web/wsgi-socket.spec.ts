@@ -43,26 +43,6 @@ let served: Served | null = null;
 let clients: RawClient[] = [];
 let logs: LogCapture | null = null;
 
-beforeEach(() => {
-  pool = wsgiPool();
-  reports = new Reports();
-  MeasuringRequest.last = null;
-});
-
-afterEach(async () => {
-  for (const client of clients) client.socket.destroy();
-  clients = [];
-  reports.dispose();
-  if (served !== null) {
-    await until(() => served!.resource.statistics().active === 0, 10, "every response to end");
-    await served.stop();
-    served = null;
-  }
-  logs?.stop();
-  logs = null;
-  await stopPools();
-});
-
 function client(request?: string, options?: { paused?: boolean }): RawClient {
   const c = new RawClient(served!.portNumber, request, options);
   clients.push(c);
@@ -74,7 +54,31 @@ async function idle(): Promise<void> {
   expect(served!.resource.statistics().active).to.equal(0);
 }
 
+/** The hooks of this file, registered inside each of its describes (never at the root). */
+function fixtures(): void {
+  beforeEach(() => {
+    pool = wsgiPool();
+    reports = new Reports();
+    MeasuringRequest.last = null;
+  });
+  afterEach(async () => {
+    for (const client of clients) client.socket.destroy();
+    clients = [];
+    reports.dispose();
+    if (served !== null) {
+      await until(() => served!.resource.statistics().active === 0, 10, "every response to end");
+      await served.stop();
+      served = null;
+    }
+    logs?.stop();
+    logs = null;
+    await stopPools();
+  });
+}
+
 describe("WSGIResource back-pressure", () => {
+  fixtures();
+
   it("blocks the worker while the transport is paused: at most bufferSize plus one chunk is buffered", async () => {
     served = serve(pool, "stream", {}, MeasuringRequest);
     const chunk = 64 * 1024;
@@ -108,6 +112,8 @@ describe("WSGIResource back-pressure", () => {
 });
 
 describe("WSGIResource when the client goes away", () => {
+  fixtures();
+
   it("torsion.disconnected() is true at once, and no chunk is asked for after the one in flight", async () => {
     served = serve(pool, "waitForDisconnect", {}, MeasuringRequest);
     const c = client(getRequest("/"));
@@ -175,6 +181,8 @@ describe("WSGIResource when the client goes away", () => {
 });
 
 describe("WSGIResource time budget", () => {
+  fixtures();
+
   it("terminates a handler that overruns it: 503, the worker replaced, the next request answered", async () => {
     logs = captureLogEvents();
     served = serve(pool, "spin", { timeout: 0.5 });
@@ -212,6 +220,8 @@ describe("WSGIResource time budget", () => {
 });
 
 describe("WSGIResource.stopResponses", () => {
+  fixtures();
+
   it("ends running applications (close() runs in the worker) so the pool can stop", async () => {
     logs = captureLogEvents();
     served = serve(pool, "stream", {}, MeasuringRequest);

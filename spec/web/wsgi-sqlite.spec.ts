@@ -52,20 +52,6 @@ let port: ReturnType<typeof reactor.listenTCP>;
 let portNumber: number;
 let clients: RawClient[] = [];
 
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), "torsion-wsgi-sqlite-"));
-  savedEnv = process.env.TORSION_WSGI_SQLITE;
-  // Workers copy the environment when they start: set before any pool of this file starts one.
-  process.env.TORSION_WSGI_SQLITE = join(dir, "items.db");
-  ensureDatabase();
-});
-
-after(() => {
-  if (savedEnv === undefined) delete process.env.TORSION_WSGI_SQLITE;
-  else process.env.TORSION_WSGI_SQLITE = savedEnv;
-  rmSync(dir, { recursive: true, force: true });
-});
-
 function start(options: WSGIResourceOptions = {}, threads = { minthreads: 1, maxthreads: 1 }): void {
   pool = new ThreadPool({ ...threads, name: "wsgi-sqlite-spec" });
   pool.start();
@@ -74,29 +60,6 @@ function start(options: WSGIResourceOptions = {}, threads = { minthreads: 1, max
   const host = port.getHost();
   portNumber = host.type === "TCP" ? host.port : 0;
 }
-
-beforeEach(() => {
-  reports = new Reports();
-  logs = captureLogEvents();
-  CountingRequest.all = [];
-});
-
-afterEach(async () => {
-  for (const c of clients) c.socket.destroy();
-  clients = [];
-  reports.dispose();
-  try {
-    if (resource !== null) {
-      const served = resource;
-      await until(() => served.statistics().active === 0, 10, "every response to end");
-      await within(Promise.resolve(port.stopListening()), 5, "the port to close");
-      await within(pool.stop({ grace: 2 }), 10, "the pool to stop");
-    }
-  } finally {
-    resource = null;
-    logs.stop();
-  }
-});
 
 function client(request?: string): RawClient {
   const c = new RawClient(portNumber, request);
@@ -119,7 +82,46 @@ function rowLines(response: string): number {
   return body.split("\n").filter((line) => /^\d+,item \d+,/.test(line)).length;
 }
 
+/** The hooks of this file, registered inside each of its describes (never at the root). */
+function fixtures(): void {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "torsion-wsgi-sqlite-"));
+    savedEnv = process.env.TORSION_WSGI_SQLITE;
+    // Workers copy the environment when they start: set before any pool of this file starts one.
+    process.env.TORSION_WSGI_SQLITE = join(dir, "items.db");
+    ensureDatabase();
+  });
+  after(() => {
+    if (savedEnv === undefined) delete process.env.TORSION_WSGI_SQLITE;
+    else process.env.TORSION_WSGI_SQLITE = savedEnv;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    reports = new Reports();
+    logs = captureLogEvents();
+    CountingRequest.all = [];
+  });
+  afterEach(async () => {
+    for (const c of clients) c.socket.destroy();
+    clients = [];
+    reports.dispose();
+    try {
+      if (resource !== null) {
+        const served = resource;
+        await until(() => served.statistics().active === 0, 10, "every response to end");
+        await within(Promise.resolve(port.stopListening()), 5, "the port to close");
+        await within(pool.stop({ grace: 2 }), 10, "the pool to stop");
+      }
+    } finally {
+      resource = null;
+      logs.stop();
+    }
+  });
+}
+
 describe("WSGIResource with SQLite in the workers", () => {
+  fixtures();
+
   it("the premise: an iterate() left open makes the connection busy", () => {
     const db = new Database(process.env.TORSION_WSGI_SQLITE!, { readonly: true });
     try {

@@ -20,18 +20,6 @@ let pool: ThreadPool;
 let reports: Reports;
 let logs: LogCapture | null = null;
 
-beforeEach(() => {
-  pool = wsgiPool();
-  reports = new Reports();
-});
-
-afterEach(async () => {
-  logs?.stop();
-  logs = null;
-  reports.dispose();
-  await stopPools();
-});
-
 function capture(): LogCapture {
   logs = captureLogEvents();
   return logs;
@@ -61,7 +49,23 @@ function failureMessages(capture: LogCapture): string[] {
   return capture.failures().map((f) => `${f.value.name}: ${f.value.message}`);
 }
 
+/** The hooks of this file, registered inside each of its describes (never at the root). */
+function fixtures(): void {
+  beforeEach(() => {
+    pool = wsgiPool();
+    reports = new Reports();
+  });
+  afterEach(async () => {
+    logs?.stop();
+    logs = null;
+    reports.dispose();
+    await stopPools();
+  });
+}
+
 describe("WSGIResourceTests", () => {
+  fixtures();
+
   it("test_interfaces: is a leaf resource with render, getChildWithDefault and putChild", () => {
     const resource = new WSGIResource(new Clock(), pool, app("hello"));
     expect(resource.isLeaf).to.equal(true);
@@ -93,6 +97,8 @@ describe("WSGIResourceTests", () => {
 });
 
 describe("EnvironTests", () => {
+  fixtures();
+
   it("test_environIsDict: the environ is a plain object with string keys", async () => {
     const environ = await environOf();
     expect(Object.keys(environ)).to.include.members(["REQUEST_METHOD", "wsgi.version"]);
@@ -230,6 +236,8 @@ describe("EnvironTests", () => {
 });
 
 describe("InputStreamTests (end to end)", () => {
+  fixtures();
+
   async function readerResult(op: string, body: string, arg?: string): Promise<unknown> {
     const q: [string, string][] = [["op", op]];
     if (arg !== undefined) q.push(["arg", arg]);
@@ -265,6 +273,8 @@ describe("InputStreamTests (end to end)", () => {
 });
 
 describe("StartResponseTests", () => {
+  fixtures();
+
   async function startCase(name: string): Promise<string> {
     const { response } = await lowLevelRender(pool, "startResponseCase", { query: [["case", name]] });
     return response;
@@ -391,6 +401,8 @@ describe("StartResponseTests", () => {
 });
 
 describe("ApplicationTests", () => {
+  fixtures();
+
   it("test_close: close() of the iterable is called after the iteration", async () => {
     const { response, resource } = await lowLevelRender(pool, "closeable", {}, reports);
     expect(httpBody(response)).to.equal("012");
