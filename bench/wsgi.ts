@@ -10,7 +10,9 @@
  *   a generator with back-pressure; the in-loop Resource with a push producer; node:http with
  *   write()/'drain'.
  *
- * Each server runs in a child process of its own, so each gets a fair share of the CPU.
+ * Each server runs in a child process of its own, so each gets a fair share of the CPU. The WSGI
+ * pool has 2 workers with `pipeline` 8 (WSGI_BENCH_PIPELINE=1 shows the cost of one task per
+ * worker at a time: the round trip between threads, about 0.18 of the Resource on two cores).
  *
  *     node build/bench/wsgi.js [rounds] [seconds]        (defaults 3 and 3)
  */

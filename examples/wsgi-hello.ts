@@ -8,6 +8,7 @@
  * This file is both the application module (the pool's workers import it to find
  * `application`) and the server (which runs only on the main thread: see the bottom).
  */
+import { fileURLToPath } from "node:url";
 import { reactor } from "../lib/internet/reactor.js";
 import { isInIOThread } from "../lib/internet/threads.js";
 import { ThreadPool } from "../lib/internet/threadpool.js";
@@ -43,4 +44,6 @@ async function main(): Promise<void> {
   await stopped;
 }
 
-if (isInIOThread()) await main();
+// The server runs when this file is the program, on its main thread: not in the workers that
+// import it for `application`, nor in a program that imports it for its exports.
+if (isInIOThread() && process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -20,6 +20,7 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import { reactor } from "../lib/internet/reactor.js";
 import { isInIOThread } from "../lib/internet/threads.js";
 import { ThreadPool } from "../lib/internet/threadpool.js";
@@ -117,4 +118,6 @@ async function main(): Promise<void> {
   await stopped;
 }
 
-if (isInIOThread()) await main();
+// The server runs when this file is the program, on its main thread: not in the workers that
+// import it for `application`, nor in a program that imports it for its exports.
+if (isInIOThread() && process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -7,6 +7,7 @@
  *     node build/examples/wsgi-streaming.js [port]     (default 8080; Ctrl-C stops it)
  *     curl -N http://127.0.0.1:8080/?lines=20          (Ctrl-C the curl: the server logs the stop)
  */
+import { fileURLToPath } from "node:url";
 import { reactor } from "../lib/internet/reactor.js";
 import { isInIOThread } from "../lib/internet/threads.js";
 import { ThreadPool } from "../lib/internet/threadpool.js";
@@ -49,4 +50,6 @@ async function main(): Promise<void> {
   await stopped;
 }
 
-if (isInIOThread()) await main();
+// The server runs when this file is the program, on its main thread: not in the workers that
+// import it for `application`, nor in a program that imports it for its exports.
+if (isInIOThread() && process.argv[1] === fileURLToPath(import.meta.url)) await main();
