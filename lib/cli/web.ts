@@ -17,7 +17,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { serverFromString } from "../internet/endpoints.js";
 import { Failure } from "../internet/failure.js";
-import type { IAddress, IListeningPort, SystemEventPhase } from "../internet/interfaces.js";
+import type { IAddress, IListeningPort } from "../internet/interfaces.js";
 import type { NodeReactor } from "../internet/reactor.js";
 import { stopThreadPool } from "../internet/threads.js";
 import type { ThreadPool } from "../internet/threadpool.js";
@@ -322,30 +322,12 @@ export class AddHeadersResource implements IResource {
   }
 }
 
-/**
- * WSGIResource stops its running applications "before shutdown" (as a client going away
- * would), which would cut off the very responses the graceful shutdown lets finish. Under
- * the command its trigger runs "during shutdown" instead: after the drain, when the pool has
- * been stopped and nothing is left running.
- */
-function afterDrain(reactor: NodeReactor): NodeReactor {
-  const addSystemEventTrigger = (phase: SystemEventPhase, eventType: string, callable: (...args: unknown[]) => unknown, ...args: unknown[]) =>
-    reactor.addSystemEventTrigger(phase === "before" && eventType === "shutdown" ? "during" : phase, eventType, callable, ...args);
-  return new Proxy(reactor, {
-    get(target, property) {
-      if (property === "addSystemEventTrigger") return addSystemEventTrigger;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
 async function wsgiResource(root: Extract<RootSpec, { kind: "wsgi" }>, context: ResourceContext): Promise<IResource> {
   const app = await importExport("--wsgi", root.text, root.ref, process.cwd());
   if (typeof app !== "function") {
     throw new LoadError(`--wsgi ${root.text}: the export is a ${app === null ? "null" : typeof app}, not a WSGI application (a function)`);
   }
-  return new WSGIResource(afterDrain(context.reactor), context.threadPool, root.ref);
+  return new WSGIResource(context.reactor, context.threadPool, root.ref);
 }
 
 /** Build the root resource the options name (without --add-header). Raises LoadError. */

@@ -35,7 +35,6 @@ import { ConnectionLost, WorkerDied, CancelledError } from "../internet/error.js
 import { Failure } from "../internet/failure.js";
 import type { IDelayedCall, IPushProducer, IReactorCore, IReactorTime } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
-import { reactor as globalReactor } from "../internet/reactor.js";
 import { exposeToThreads } from "../internet/thread-bridge.js";
 import { deserializeError, type SerializedError } from "../internet/thread-error.js";
 import type { TaskHandle, ThreadPool } from "../internet/threadpool.js";
@@ -96,7 +95,7 @@ export interface WSGIResourceOptions {
 export interface WSGIStatistics {
   /** Responses running now (queued in the pool or running in a worker). */
   active: number;
-  /** Responses that ran to their end and were finished. */
+  /** Responses whose application ran to its end (finished, or its client left after the end). */
   completed: number;
   /** Responses whose application was stopped early because the client went away (or the server stopped). */
   stoppedByDisconnect: number;
@@ -203,10 +202,11 @@ export class WSGIResource implements IResource {
     this.inputInlineLimit = options.inputInlineLimit ?? INPUT_INLINE_LIMIT;
     this.log = new Logger(`torsion.web.wsgi.${this.application.export}`);
     exposeOnce();
-    // Before the reactor's pool is stopped "during" shutdown, tell running applications to end,
-    // so that stopping does not wait on a response to a client that reads nothing.
+    // "During" shutdown, as the reactor's pool is stopped, tell applications still running to end,
+    // so that stopping does not wait on a response to a client that reads nothing. Not "before":
+    // a graceful shutdown (lib/cli/graceful.ts) lets in-flight responses finish in that phase.
     if (typeof reactor.addSystemEventTrigger === "function") {
-      reactor.addSystemEventTrigger("before", "shutdown", () => {
+      reactor.addSystemEventTrigger("during", "shutdown", () => {
         this.stopResponses();
       });
     }
@@ -446,6 +446,8 @@ class WSGIResponse implements IPushProducer {
     }
     if (result.drained) resource.count("drained");
     else if (result.stopped) resource.count("stoppedByDisconnect");
+    // The application ran to its end, even when its client left before the answer went out.
+    else resource.count("completed");
     if (this.disconnected) return;
     if (result.stopped || (result.drained && (flags & STOPPING) !== 0)) {
       // The server is stopping (a client that left needs nothing more).
@@ -456,7 +458,6 @@ class WSGIResponse implements IPushProducer {
     const chunks = result.chunks;
     if (chunks !== null) for (let i = 0; i < chunks.length; i++) request.write(chunks[i]);
     request.finish();
-    resource.count("completed");
   }
 
   private failed(err: Error): void {
