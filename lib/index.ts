@@ -105,6 +105,19 @@ export { redirectTo, Redirect, ParentRedirect, DeferredResource, formatFailure }
 export * from "./web/static.js";
 export { DummyRequest, render as renderResource, renderBody } from "./web/testing.js";
 export type * from "./web/iweb.js";
+export {
+  WSGIResource,
+  wsgiStatistics,
+  type WSGIResourceOptions,
+  type WSGIStatistics,
+  type WSGIApplication,
+  type WSGIEnviron,
+  type WSGIErrors,
+  type StartResponse,
+  type WSGIWrite,
+  type WSGIBody,
+  type WSGIHeader,
+} from "./web/wsgi.js";
 
 // the torsion command, usable as a library
 export { GracefulShutdown, type GracefulShutdownOptions, type DrainResult } from "./cli/graceful.js";

@@ -37,7 +37,7 @@ import type { IDelayedCall, IPushProducer, IReactorCore, IReactorTime } from "..
 import { Logger } from "../internet/log.js";
 import { exposeToThreads } from "../internet/thread-bridge.js";
 import { deserializeError, type SerializedError } from "../internet/thread-error.js";
-import type { TaskHandle, ThreadPool } from "../internet/threadpool.js";
+import type { TaskHandle, ThreadPool, WorkerInfo } from "../internet/threadpool.js";
 import { describeWorkRef, toWorkRef, workRef, type Work, type WorkRef } from "../internet/work-ref.js";
 import { INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE } from "./http-status.js";
 import type { IRequest, IResource, RenderResult } from "./iweb.js";
@@ -163,6 +163,39 @@ function takeBlock(): Int32Array {
 
 type WSGIReactor = IReactorTime & Partial<Pick<IReactorCore, "addSystemEventTrigger">>;
 
+// --- what ran last on each worker --------------------------------------------------------
+
+/** How a response ended, in the words of the counters. */
+type WSGIResponseEnd = "completed" | "stoppedByDisconnect" | "drained" | "error";
+
+/** The last response a worker ran to its end (its worker still alive). */
+interface LastResponse {
+  readonly id: number;
+  readonly application: string;
+  readonly request: string;
+  readonly end: WSGIResponseEnd;
+  /** The resource's logger: a warning about it goes to that application's namespace. */
+  readonly log: Logger;
+}
+
+/**
+ * Per pool, per worker id: the response that ran last on it. A response that overruns its time
+ * budget is usually the victim, not the culprit: state kept per worker (a database connection,
+ * a cursor) left busy by the previous response, stopped when its client went away, blocks it.
+ * Worker ids are never reused in a pool; a record goes when its worker is terminated or dies
+ * under one of our responses, otherwise the worker's next response overwrites it.
+ */
+const lastOnWorker = new WeakMap<ThreadPool, Map<number, LastResponse>>();
+
+function workerRecords(pool: ThreadPool): Map<number, LastResponse> {
+  let records = lastOnWorker.get(pool);
+  if (records === undefined) {
+    records = new Map();
+    lastOnWorker.set(pool, records);
+  }
+  return records;
+}
+
 // --- the resource --------------------------------------------------------------------------
 
 /**
@@ -268,6 +301,8 @@ class WSGIResponse implements IPushProducer {
   private headSent = false;
   private done = false;
   private timedOut = false;
+  /** The worker this response was running on when its time budget ended it. */
+  private overranOn: WorkerInfo | null = null;
 
   constructor(
     private readonly resource: WSGIResource,
@@ -391,8 +426,11 @@ class WSGIResponse implements IPushProducer {
     if (this.done || this.task === null) return;
     this.timedOut = true;
     const why = `the WSGI application ${this.resource.name} overran its time budget of ${this.resource.timeout} s`;
+    // Set before terminate(), which settles the task (and runs failed()) before it returns.
+    this.overranOn = this.task.state === "running" ? this.task.worker : null;
     // Running: its worker is terminated, and settled() has run (with WorkerDied).
     if (this.task.terminate(why)) return;
+    this.overranOn = null;
     // Waiting behind another task in its worker (a pool with `pipeline`): it has not started.
     // Answer now; the block is marked abandoned and never reused, so when the worker reaches the
     // task it stops at once (close() runs) without waiting for this side.
@@ -437,6 +475,7 @@ class WSGIResponse implements IPushProducer {
     const request = this.request;
     if (result.closed) resource.count("closeCalls");
     if (result.error !== null) {
+      this.remember("error");
       resource.count("errors");
       resource.log.failure("WSGI application error in {application}", deserializeError(result.error as SerializedError), {
         application: resource.name,
@@ -444,10 +483,10 @@ class WSGIResponse implements IPushProducer {
       this.endBadly(INTERNAL_SERVER_ERROR);
       return;
     }
-    if (result.drained) resource.count("drained");
-    else if (result.stopped) resource.count("stoppedByDisconnect");
-    // The application ran to its end, even when its client left before the answer went out.
-    else resource.count("completed");
+    const end: Exclude<WSGIResponseEnd, "error"> = result.drained ? "drained" : result.stopped ? "stoppedByDisconnect" : "completed";
+    this.remember(end);
+    // "completed": the application ran to its end, even when its client left before the answer went out.
+    resource.count(end);
     if (this.disconnected) return;
     if (result.stopped || (result.drained && (flags & STOPPING) !== 0)) {
       // The server is stopping (a client that left needs nothing more).
@@ -469,12 +508,62 @@ class WSGIResponse implements IPushProducer {
         timeout: resource.timeout,
         request: String(this.request),
       });
+      this.blamePrevious();
       this.endBadly(SERVICE_UNAVAILABLE);
       return;
     }
+    // A worker that died takes its state with it: what ran on it before explains nothing more.
+    if (err instanceof WorkerDied) this.forgetWorker();
+    else if (!(err instanceof CancelledError)) this.remember("error");
     resource.count("errors");
     resource.log.failure("WSGI application {application} could not run", err, { application: resource.name });
     this.endBadly(err instanceof WorkerDied || err instanceof CancelledError ? SERVICE_UNAVAILABLE : INTERNAL_SERVER_ERROR);
+  }
+
+  /** Remember this response as the last its worker ran (the worker lives on). */
+  private remember(end: WSGIResponseEnd): void {
+    const worker = this.task?.worker;
+    if (worker == null) return;
+    const resource = this.resource;
+    workerRecords(resource.threadpool).set(worker.id, {
+      id: this.id,
+      application: resource.name,
+      request: String(this.request),
+      end,
+      log: resource.log,
+    });
+  }
+
+  private forgetWorker(): void {
+    const worker = this.task?.worker;
+    if (worker != null) lastOnWorker.get(this.resource.threadpool)?.delete(worker.id);
+  }
+
+  /**
+   * This response overran its budget and its worker was terminated. If the response before it
+   * on that worker was stopped early (or failed), it probably left per-worker state (a cursor,
+   * a connection mid-result) busy, and this one waited on it: name that application too.
+   */
+  private blamePrevious(): void {
+    const worker = this.overranOn;
+    if (worker === null) return;
+    const records = lastOnWorker.get(this.resource.threadpool);
+    const previous = records?.get(worker.id);
+    // The worker is gone: so is the state its responses left.
+    records?.delete(worker.id);
+    if (previous === undefined || previous.id === this.id) return;
+    if (previous.end !== "stoppedByDisconnect" && previous.end !== "error") return;
+    const how = previous.end === "error" ? "ended by an error" : "stopped when its client went away";
+    previous.log.warn(
+      `the previous response on worker {worker} was {application}'s {request}, ${how}; an application that keeps a cursor or connection per worker must release it in close()/finally (see docs/disconnect-during-query.md)`,
+      {
+        worker: worker.id,
+        application: previous.application,
+        request: previous.request,
+        previousEnd: previous.end,
+        overran: this.resource.name,
+      },
+    );
   }
 
   /** Before the head: answer `code` with no body. After it: drop the connection (as Twisted). */
