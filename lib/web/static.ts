@@ -192,7 +192,7 @@ export class File extends Resource {
   /** Ranges beyond this many in one request make it ignore the Range header. */
   maxRanges = 32;
   /** Bytes per read of the producers made for this file. */
-  bufferSize = 65536;
+  bufferSize = 262144;
   /** The directory this tree may not leave. */
   readonly root: string;
   private realRoot: string | null = null;

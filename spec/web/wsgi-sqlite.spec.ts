@@ -71,6 +71,16 @@ function report(i: number): SqliteReport {
   return reports.reported[i] as SqliteReport;
 }
 
+/**
+ * The application's report is sent from its close(), inside the worker, before the worker hands
+ * the response's result back: the resource counts the response's end only once that result has
+ * arrived, so statistics are read after every response has been let go of.
+ */
+async function settled(what: string): Promise<void> {
+  const served = resource!;
+  await until(() => served.statistics().active === 0, 10, what);
+}
+
 async function fullResponse(): Promise<string> {
   const c = client(getRequest("/"));
   await c.end(20);
@@ -143,6 +153,7 @@ describe("WSGIResource with SQLite in the workers", () => {
     expect(rowLines(response)).to.equal(ROWS);
     await until(() => reports.reported.length === 1, 5, "the report");
     expect(report(0)).to.include({ rows: ROWS, disconnected: false });
+    await settled("the resource to let go of the response");
     expect(resource!.statistics()).to.include({ completed: 1, closeCalls: 1, errors: 0 });
   });
 
@@ -159,6 +170,7 @@ describe("WSGIResource with SQLite in the workers", () => {
     // Chunks the application made: those written before the server saw the client leave, the
     // one in flight, and the one whose sending was refused; none after.
     expect(stopped.chunks).to.be.at.most(request.writesWhenLost + 2);
+    await settled("the resource to let go of the aborted response");
     expect(resource!.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1 });
 
     // The very next request is served by the same worker (a pool of one) on the same connection.
@@ -177,6 +189,7 @@ describe("WSGIResource with SQLite in the workers", () => {
     c.abort();
     await until(() => reports.reported.length === 1, 10, "the drained response to end");
     expect(report(0)).to.include({ rows: ROWS, disconnected: true });
+    await settled("the resource to let go of the drained response");
     expect(resource!.statistics()).to.include({ drained: 1, stoppedByDisconnect: 0, closeCalls: 1 });
     const response = await fullResponse();
     expect(rowLines(response)).to.equal(ROWS);
@@ -219,6 +232,7 @@ describe("WSGIResource with SQLite in the workers", () => {
     await Promise.all(Array.from({ length: concurrency }, worker));
     await until(() => reports.reported.length === total, 20, `${total} reports (got ${reports.reported.length})`);
     await until(() => pool.busy === 0 && pool.queued === 0, 10, "the pool to be idle");
+    await settled("the resource to let go of every response");
     const stats = resource!.statistics();
     expect(stats.closeCalls).to.equal(total);
     expect(stats.active).to.equal(0);

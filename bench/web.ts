@@ -1,0 +1,374 @@
+/**
+ * Web server benchmark: torsion's Site against node:http and, where python3-twisted is
+ * installed, Twisted's own Site, in the same run, on 127.0.0.1, interleaved rounds; prints
+ * medians and the ratios.
+ *
+ * 1. hello world: a leaf Resource on a Site (node:http: a handler), autocannon as a library,
+ *    CONNECTIONS keep-alive connections, SECONDS a round; requests per second.
+ * 2. a 1 GiB static download: torsion's static.File, node:http piping fs.createReadStream into
+ *    the response (with Content-Length), Twisted's static.File; one client in this process
+ *    counts the bytes (nothing is written to disk); MiB per second. The file is sparse (made
+ *    once in a temp dir, removed at the end), so the figures measure the servers, not the disk.
+ * 3. a slow reader: a fresh server per implementation, one client reading the 1 GiB file at
+ *    SLOW_MIBS MiB/s (pausing its socket) for SLOW_SECONDS, then going away; the server's
+ *    VmRSS is sampled every 100 ms (and its VmHWM read at the end) from /proc/<pid>/status, and
+ *    the peak above the idle RSS (measured just before) is printed. A server that respects
+ *    back-pressure holds a few chunks of the file, not what the client has not read yet.
+ *
+ * Each server runs in a child process of its own (this file with "server <impl> <path>", or
+ * bench/web_twisted.py), so each gets its share of the CPU; every child is killed at the end,
+ * on error too, and a watchdog ends the run after WATCHDOG_SECONDS.
+ *
+ *     node build/bench/web.js [rounds] [seconds]        (defaults 4 and 3)
+ */
+
+import autocannon from "autocannon";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { reactor } from "../lib/internet/reactor.js";
+import type { IRequest } from "../lib/web/iweb.js";
+import { Resource } from "../lib/web/resource.js";
+import { Site } from "../lib/web/server.js";
+import { File } from "../lib/web/static.js";
+
+const CONNECTIONS = 50;
+const HELLO = Buffer.from("Hello, world!\n");
+const BIG_BYTES = 1024 * 1024 * 1024;
+const DOWNLOAD_ROUNDS = 3;
+const SLOW_MIBS = 64;
+const SLOW_SECONDS = 6;
+const WATCHDOG_SECONDS = 200;
+const MiB = 1024 * 1024;
+const PYTHON = "/usr/bin/python3";
+const TWISTED_SCRIPT = fileURLToPath(new URL("../../bench/web_twisted.py", import.meta.url));
+
+type Impl = "torsion" | "node" | "twisted";
+const LABEL: Record<Impl, string> = { torsion: "torsion Site", node: "node:http", twisted: "Twisted Site" };
+
+// ---------------------------------------------------------------------------
+// Servers (child processes)
+
+class Hello extends Resource {
+  override isLeaf = true;
+  render_GET(request: IRequest): Uint8Array {
+    request.setHeader("content-type", "text/plain");
+    return HELLO;
+  }
+}
+
+function serveTorsion(bigPath: string): void {
+  const root = new Resource();
+  root.putChild("hello", new Hello());
+  root.putChild("big", new File(bigPath));
+  const site = new Site(root);
+  (site as { noisy?: boolean }).noisy = false;
+  const port = reactor.listenTCP(0, site, { interface: "127.0.0.1" });
+  void reactor.run();
+  process.stdout.write(`${(port.getHost() as { port: number }).port}\n`);
+}
+
+function serveNode(bigPath: string): void {
+  const server = http.createServer((req, res) => {
+    if (req.url === "/big") {
+      res.setHeader("content-type", "application/octet-stream");
+      res.setHeader("content-length", String(statSync(bigPath).size));
+      // pipeline, not pipe: a client that goes away must close the file too.
+      pipeline(createReadStream(bigPath), res, () => {});
+      return;
+    }
+    res.setHeader("content-type", "text/plain");
+    res.setHeader("content-length", String(HELLO.length));
+    res.end(HELLO);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Client (this process)
+
+interface Server {
+  port: number;
+  child: ChildProcess;
+}
+
+/** Every child started, so that each one is killed (by its own pid) whatever happens. */
+const children = new Set<ChildProcess>();
+
+/** The temp dir holding the 1 GiB file, removed on every way out. */
+let tempDir: string | null = null;
+
+function cleanUp(): void {
+  killChildren();
+  if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });
+  tempDir = null;
+}
+
+function killChildren(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  }
+  children.clear();
+}
+
+function stopServer(server: Server): void {
+  server.child.kill();
+  children.delete(server.child);
+}
+
+async function twistedAvailable(): Promise<boolean> {
+  if (!existsSync(PYTHON) || !existsSync(TWISTED_SCRIPT)) return false;
+  const probe = spawn(PYTHON, ["-c", "import twisted.web.static, twisted.web.server"], { stdio: "ignore" });
+  return new Promise<boolean>((resolve) => {
+    probe.on("exit", (code) => resolve(code === 0));
+    probe.on("error", () => resolve(false));
+  });
+}
+
+function startServer(impl: Impl, bigPath: string): Promise<Server> {
+  const child =
+    impl === "twisted"
+      ? spawn(PYTHON, [TWISTED_SCRIPT, bigPath], { stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(process.execPath, [fileURLToPath(import.meta.url), "server", impl, bigPath], { stdio: ["ignore", "pipe", "inherit"] });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${impl} server did not start in 15 s`)), 15_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^(\d+)\n/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ port: Number(m[1]), child });
+      }
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`${impl} server exited (${code})`)));
+  });
+}
+
+async function hello(port: number, seconds: number): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/hello`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    pipelining: 1,
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`hello: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return result.requests.total / seconds;
+}
+
+interface DownloadResult {
+  bytes: number;
+  seconds: number;
+}
+
+/**
+ * GET /big on a raw socket, counting body bytes. With `rateMiBs`, the socket is paused whenever
+ * the client is ahead of that rate; with `maxSeconds`, the connection is destroyed then (a
+ * client going away). Otherwise the whole body must arrive within `timeoutSeconds`.
+ */
+function download(port: number, options: { rateMiBs?: number; maxSeconds?: number; timeoutSeconds?: number } = {}): Promise<DownloadResult> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    const start = performance.now();
+    let head: Buffer | null = Buffer.alloc(0);
+    let length = -1;
+    let body = 0;
+    let done = false;
+    let resumeTimer: NodeJS.Timeout | null = null;
+    const finish = (err: Error | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(limit);
+      if (resumeTimer !== null) clearTimeout(resumeTimer);
+      s.destroy();
+      if (err) reject(err);
+      else resolve({ bytes: body, seconds: (performance.now() - start) / 1000 });
+    };
+    const limit = setTimeout(() => {
+      if (options.maxSeconds !== undefined) finish(null);
+      else finish(new Error(`download timed out after ${options.timeoutSeconds ?? 60} s (${body} bytes)`));
+    }, (options.maxSeconds ?? options.timeoutSeconds ?? 60) * 1000);
+    s.on("connect", () => s.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n"));
+    s.on("error", (err) => finish(err));
+    s.on("close", () => finish(length >= 0 && body >= length ? null : new Error(`connection closed after ${body} of ${length} bytes`)));
+    s.on("data", (d: Buffer) => {
+      if (head !== null) {
+        head = Buffer.concat([head, d]);
+        const end = head.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const text = head.subarray(0, end).toString("latin1");
+        if (!/^HTTP\/1\.1 200 /.test(text)) return finish(new Error(`unexpected answer: ${text.split("\r\n")[0]}`));
+        const m = /\r\ncontent-length:\s*(\d+)/i.exec(text);
+        if (!m) return finish(new Error("no Content-Length"));
+        length = Number(m[1]);
+        body = head.length - end - 4;
+        head = null;
+      } else {
+        body += d.length;
+      }
+      if (body >= length) return finish(body === length ? null : new Error(`got ${body} bytes of ${length}`));
+      if (options.rateMiBs !== undefined) {
+        const rate = options.rateMiBs * MiB;
+        const ahead = body - rate * ((performance.now() - start) / 1000);
+        if (ahead > 0) {
+          s.pause();
+          resumeTimer = setTimeout(() => {
+            resumeTimer = null;
+            s.resume();
+          }, (ahead / rate) * 1000);
+        }
+      }
+    });
+  });
+}
+
+/** VmRSS and VmHWM of a process, in bytes. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "latin1");
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s*(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib("VmRSS"), hwm: kib("VmHWM") };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface SlowResult {
+  idle: number;
+  peak: number;
+  hwm: number;
+  read: number;
+}
+
+/** A fresh server, warmed with hello requests; its RSS while a slow client reads /big. */
+async function slowReader(impl: Impl, bigPath: string): Promise<SlowResult> {
+  const server = await startServer(impl, bigPath);
+  try {
+    const pid = server.child.pid!;
+    await hello(server.port, 1);
+    await sleep(500);
+    const idle = memoryOf(pid).rss;
+    let peak = idle;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, memoryOf(pid).rss);
+    }, 100);
+    let result: DownloadResult;
+    try {
+      result = await download(server.port, { rateMiBs: SLOW_MIBS, maxSeconds: SLOW_SECONDS });
+      await sleep(300); // the server sees the client go away
+    } finally {
+      clearInterval(sampler);
+    }
+    const last = memoryOf(pid);
+    peak = Math.max(peak, last.rss);
+    return { idle, peak, hwm: last.hwm, read: result.bytes };
+  } finally {
+    stopServer(server);
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 4);
+  const seconds = Number(process.argv[3] ?? 3);
+  const withTwisted = await twistedAvailable();
+  const impls: Impl[] = withTwisted ? ["torsion", "node", "twisted"] : ["torsion", "node"];
+  const dir = mkdtempSync(join(tmpdir(), "torsion-bench-web-"));
+  tempDir = dir;
+  const bigPath = join(dir, "big.bin");
+  writeFileSync(bigPath, "");
+  truncateSync(bigPath, BIG_BYTES); // sparse: no disk I/O, the same bytes for every server
+  const servers = new Map<Impl, Server>();
+  const helloRps: Record<Impl, number[]> = { torsion: [], node: [], twisted: [] };
+  const bigMiBs: Record<Impl, number[]> = { torsion: [], node: [], twisted: [] };
+  const slow = new Map<Impl, SlowResult>();
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench/web: watchdog: more than ${WATCHDOG_SECONDS} s, stopping\n`);
+    cleanUp();
+    process.exit(2);
+  }, WATCHDOG_SECONDS * 1000);
+  watchdog.unref();
+  const t0 = performance.now();
+  try {
+    for (const impl of impls) servers.set(impl, await startServer(impl, bigPath));
+    for (const impl of impls) await hello(servers.get(impl)!.port, 1); // warm-up, not counted
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 ? [...impls].reverse() : impls;
+      for (const impl of order) helloRps[impl].push(await hello(servers.get(impl)!.port, seconds));
+    }
+    for (let r = 0; r < DOWNLOAD_ROUNDS; r++) {
+      const order = r % 2 ? [...impls].reverse() : impls;
+      for (const impl of order) {
+        const { bytes, seconds: secs } = await download(servers.get(impl)!.port, { timeoutSeconds: 60 });
+        bigMiBs[impl].push(bytes / MiB / secs);
+      }
+    }
+    for (const server of servers.values()) stopServer(server);
+    servers.clear();
+    for (const impl of impls) slow.set(impl, await slowReader(impl, bigPath));
+  } finally {
+    clearTimeout(watchdog);
+    cleanUp();
+  }
+  const h = (impl: Impl): number => median(helloRps[impl]);
+  const b = (impl: Impl): number => median(bigMiBs[impl]);
+  const elapsed = (performance.now() - t0) / 1000;
+  console.log(`bench/web: servers in child processes, 127.0.0.1, medians of interleaved rounds (${elapsed.toFixed(0)} s in all)`);
+  console.log(`1. hello world, ${CONNECTIONS} keep-alive connections, ${rounds} rounds of ${seconds} s (req/s, autocannon):`);
+  for (const impl of impls) {
+    const ratio = impl === "torsion" ? "" : `   torsion/${LABEL[impl]} ${(h("torsion") / h(impl)).toFixed(2)}`;
+    console.log(`   ${LABEL[impl].padEnd(14)} ${h(impl).toFixed(0).padStart(8)}${ratio}`);
+  }
+  if (!withTwisted) console.log("   Twisted Site   (python3-twisted not installed: skipped)");
+  console.log(`2. 1 GiB static file (sparse), one client counting bytes, ${DOWNLOAD_ROUNDS} rounds (MiB/s):`);
+  for (const impl of impls) {
+    const what = impl === "torsion" ? "static.File" : impl === "node" ? "createReadStream" : "static.File";
+    const ratio = impl === "torsion" ? "" : `   torsion/${LABEL[impl]} ${(b("torsion") / b(impl)).toFixed(2)}`;
+    console.log(`   ${`${LABEL[impl]} ${what}`.padEnd(31)} ${b(impl).toFixed(0).padStart(6)}${ratio}`);
+  }
+  console.log(`3. slow reader: 1 GiB file read at ${SLOW_MIBS} MiB/s for ${SLOW_SECONDS} s, then dropped; server RSS (MiB, fresh server):`);
+  for (const impl of impls) {
+    const m = slow.get(impl)!;
+    console.log(
+      `   ${LABEL[impl].padEnd(14)} idle ${mib(m.idle).padStart(6)}   peak ${mib(m.peak).padStart(6)} (+${mib(m.peak - m.idle)})` +
+        `   VmHWM ${mib(m.hwm).padStart(6)} (+${mib(m.hwm - m.idle)})   client read ${mib(m.read)} MiB`,
+    );
+  }
+  const torsionRise = slow.get("torsion")!.hwm - slow.get("torsion")!.idle;
+  console.log(`   torsion peak above idle: ${mib(torsionRise)} MiB (aim: at most 64) ${torsionRise <= 64 * MiB ? "OK" : "OVER"}`);
+}
+
+if (process.argv[2] === "server") {
+  const bigPath = process.argv[4];
+  if (process.argv[3] === "torsion") serveTorsion(bigPath);
+  else serveNode(bigPath);
+} else {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  process.on("exit", cleanUp);
+  try {
+    await main();
+  } catch (err) {
+    cleanUp();
+    throw err;
+  }
+}
