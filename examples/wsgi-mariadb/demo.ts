@@ -96,7 +96,7 @@ async function throughTorsion(socketPath: string, title: string, options: Partia
       console.log(`   the generator's finally ran: ${r.rows} rows read, complete ${r.complete}, client gone ${r.disconnected}, stream closed ${r.closed}`);
     }
     if (reports.length === 0) console.log("   the generator has no finally: nothing ran after its loop");
-    for (const line of logs.messages()) if (line.includes("overran")) console.log(`   log: ${line.replace(/file:\/\/\S+:/, "")}`);
+    for (const line of logs.messages()) if (line.includes("overran") || line.startsWith("the previous response on worker")) console.log(`   log: ${line.replace(/file:\/\/\S+:/, "")}`);
     const next = await fetch(serving.port, "/ping");
     if (next !== answer) console.log(`   the request after that: ${next}`);
     const s = serving.resource.statistics();

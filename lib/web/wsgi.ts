@@ -170,12 +170,12 @@ type WSGIResponseEnd = "completed" | "stoppedByDisconnect" | "drained" | "error"
 
 /** The last response a worker ran to its end (its worker still alive). */
 interface LastResponse {
-  readonly id: number;
-  readonly application: string;
-  readonly request: string;
-  readonly end: WSGIResponseEnd;
+  id: number;
+  application: string;
+  request: string;
+  end: WSGIResponseEnd;
   /** The resource's logger: a warning about it goes to that application's namespace. */
-  readonly log: Logger;
+  log: Logger;
 }
 
 /**
@@ -525,13 +525,19 @@ class WSGIResponse implements IPushProducer {
     const worker = this.task?.worker;
     if (worker == null) return;
     const resource = this.resource;
-    workerRecords(resource.threadpool).set(worker.id, {
-      id: this.id,
-      application: resource.name,
-      request: String(this.request),
-      end,
-      log: resource.log,
-    });
+    const records = workerRecords(resource.threadpool);
+    const record = records.get(worker.id);
+    const request = String(this.request);
+    if (record === undefined) {
+      records.set(worker.id, { id: this.id, application: resource.name, request, end, log: resource.log });
+      return;
+    }
+    // One record per worker, rewritten by each response it runs.
+    record.id = this.id;
+    record.application = resource.name;
+    record.request = request;
+    record.end = end;
+    record.log = resource.log;
   }
 
   private forgetWorker(): void {

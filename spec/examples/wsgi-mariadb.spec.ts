@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import mariadb, { type Connection } from "mariadb";
-import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
+import { captureLogEvents, LogLevel, type LogCapture } from "../../lib/internet/log.js";
 import { exposeToThreads } from "../../lib/internet/threads.js";
 import { leakyApplication, TABLE, type StreamReport } from "../../examples/wsgi-mariadb/app.js";
 import { serve, type ServeOptions, type Serving } from "../../examples/wsgi-mariadb/serve.js";
@@ -281,7 +281,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     await pingOn(port, cut.connection);
   });
 
-  it("an application without a finally: torsion still calls return(), counts the stop, and the time budget ends the worker whose connection it left stuck, with a log line naming the application", async () => {
+  it("an application without a finally: torsion still calls return(), counts the stop, and the time budget ends the worker whose connection it left stuck, with a log line naming the application and a warning naming the response that left it stuck", async () => {
     const { port, pool, resource } = start({ workers: 1, application: leakyApplication, timeout: 2 });
     const aborted = await abortAfter(port, "/rows", 20_000);
     await eventually(() => resource.statistics().active === 0, 10_000, "the stopped response ending");
@@ -294,6 +294,14 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     expect(resource.statistics()).to.include({ timedOut: 1 });
     const line = logs!.messages().find((m) => m.includes("overran its time budget"));
     expect(line, logs!.messages().join("\n")).to.match(/leakyApplication overran its time budget of 2 s/);
+    // And a warning naming the response that left the connection stuck: the aborted /rows.
+    const blame = logs!.events.filter((e) => e.log_level === LogLevel.warn);
+    expect(blame, logs!.messages().join("\n")).to.have.length(1);
+    expect(blame[0]).to.include({ previousEnd: "stoppedByDisconnect", application: resource.name });
+    expect(String(blame[0].request)).to.match(/ uri=\/rows /);
+    expect(logs!.messages()).to.satisfy((messages: string[]) =>
+      messages.some((m) => /^the previous response on worker \d+ was .*leakyApplication's <.* uri=\/rows .*>, stopped when its client went away; .*release it in close\(\)\/finally/.test(m)),
+    );
 
     // Its connection died with the worker; a new worker opens a new one and answers.
     await eventually(async () => !(await processlist()).some((p) => p.id === aborted.connection), 10_000, `connection ${aborted.connection} leaving SHOW PROCESSLIST`);
