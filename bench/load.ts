@@ -1,19 +1,20 @@
 /**
- * Load and leak check: a Site serving a static File and a streaming resource, driven on
- * 127.0.0.1 by many keep-alive connections, then by many requests aborted mid-response, then by
- * a mixed soak. After each phase (once the server is quiet and has run a forced GC) it prints
- * the server's counters: open connections, producers stopped, live producers, timers, file
- * descriptors, RSS. What must hold: open connections, live producers and timers return to their
- * idle values, file descriptors to their baseline, and RSS stays flat across phases.
+ * Load and leak check: a Site serving a static File, a streaming resource and a streaming WSGI
+ * application (a WSGIResource over a pool of 4 workers), driven on 127.0.0.1 by many keep-alive
+ * connections, then by many requests aborted mid-response, then by a mixed soak; requests go to
+ * the three in turn. After each phase (once the server is quiet and has run a forced GC) it
+ * prints the server's counters: open connections, producers stopped, live producers, timers,
+ * file descriptors, RSS, and the WSGI ones (responses running, responses started, close()
+ * calls, the pool's busy workers and queue). What must hold: open connections, live producers,
+ * timers, WSGI responses running, busy workers and queued tasks return to their idle values,
+ * file descriptors to their baseline, close() was called once for every WSGI response started,
+ * and RSS after a forced GC at the end of the soak is within 10% of its value at the start.
  *
  * The server runs in a child process ("server" argument) with --expose-gc; the load comes from
  * this process. Every count and duration is bounded.
  *
- *     node build/bench/load.js [connections] [aborts] [soakSeconds]    (defaults 500 2000 10)
- *
- * WSGI: add a WSGIResource child at /wsgi in serveSite() (lib/web/wsgi.ts, once it lands) and
- * "/wsgi" to PATHS; the same phases then cover it, and the table gains its pool's queue depth
- * and busy workers from the stats handler.
+ *     node build/bench/load.js [connections] [aborts] [soakSeconds]    (defaults 500 2000 60)
+ *     LOAD_SOAK_SECONDS=5 node build/bench/load.js 200 500              (a quick run)
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -22,18 +23,31 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isMainThread } from "node:worker_threads";
 import { FileDescriptor } from "../lib/internet/abstract.js";
 import type { IPushProducer } from "../lib/internet/interfaces.js";
 import { reactor } from "../lib/internet/reactor.js";
+import { ThreadPool } from "../lib/internet/threadpool.js";
+import { workRef } from "../lib/internet/work-ref.js";
 import type { IRequest, RenderResult } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
 import { File } from "../lib/web/static.js";
+import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
 
-const PATHS = ["/static/big.bin", "/stream"];
+const PATHS = ["/static/big.bin", "/stream", "/wsgi"];
 const STATIC_SIZE = 1024 * 1024;
 const STREAM_CHUNKS = 64;
 const STREAM_CHUNK = Buffer.alloc(16 * 1024, 0x73);
+
+// ---------------------------------------------------------------------------
+// The WSGI application (run in the server's pool workers, which import this module)
+
+/** The same body as Stream below, from a generator: 64 chunks of 16 KiB, each sent when the transport has room. */
+export function* wsgiStream(_environ: WSGIEnviron, startResponse: StartResponse): Generator<Uint8Array> {
+  startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+  for (let i = 0; i < STREAM_CHUNKS; i++) yield STREAM_CHUNK;
+}
 
 // ---------------------------------------------------------------------------
 // The server (child process)
@@ -88,11 +102,28 @@ class Stream extends Resource {
   }
 }
 
+/** A WSGIResource that counts the responses it starts (each must see its close() called). */
+class CountingWSGIResource extends WSGIResource {
+  started = 0;
+  override render(request: IRequest): RenderResult {
+    this.started++;
+    return super.render(request);
+  }
+}
+
+let wsgi: CountingWSGIResource | null = null;
+let pool: ThreadPool | null = null;
+
 /** GET /_stats: the counters, after a forced GC, as JSON. */
 class StatsPage extends Resource {
   override isLeaf = true;
   render_GET(request: IRequest): RenderResult {
-    (globalThis as { gc?: () => void }).gc?.();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // Twice: the first pass can leave finalizer-held objects for the second.
+    gc?.();
+    gc?.();
+    const w = wsgi!.statistics();
+    const p = pool!.statistics();
     const c = FileDescriptor.counters;
     const stats = {
       // this very request's connection is open too
@@ -104,6 +135,14 @@ class StatsPage extends Resource {
       timers: reactor.getDelayedCalls().length,
       fds: readdirSync("/proc/self/fd").length,
       rssMB: Math.round(process.memoryUsage().rss / 1e5) / 10,
+      wsgiActive: w.active,
+      wsgiStarted: wsgi!.started,
+      wsgiCloseCalls: w.closeCalls,
+      wsgiCompleted: w.completed,
+      wsgiStopped: w.stoppedByDisconnect,
+      wsgiErrors: w.errors,
+      poolBusy: p.busy,
+      poolQueued: p.queued,
     };
     request.setHeader("content-type", "application/json");
     request.setHeader("connection", "close");
@@ -117,6 +156,10 @@ function serveSite(): void {
   const root = new Resource();
   root.putChild("static", new File(dir));
   root.putChild("stream", new Stream());
+  pool = new ThreadPool({ minthreads: 4, maxthreads: 4, name: "load-wsgi" });
+  pool.start();
+  wsgi = new CountingWSGIResource(reactor, pool, workRef(import.meta.url, "wsgiStream"));
+  root.putChild("wsgi", wsgi);
   root.putChild("_stats", new StatsPage());
   const site = new Site(root, { timeOut: 30 });
   (site as { noisy?: boolean }).noisy = false;
@@ -155,7 +198,8 @@ async function quietStats(port: number): Promise<Counters> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const s = await stats(port);
-    if ((s.openConnections === 0 && s.liveProducers === 0) || Date.now() > deadline) return s;
+    const quiet = s.openConnections === 0 && s.liveProducers === 0 && s.wsgiActive === 0 && s.poolBusy === 0 && s.poolQueued === 0;
+    if (quiet || Date.now() > deadline) return s;
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -177,7 +221,7 @@ function keepAliveClient(port: number, requests: number): Promise<number> {
         return;
       }
       const path = PATHS[done % PATHS.length];
-      expectStream = path === "/stream";
+      expectStream = path !== "/static/big.bin";
       received = 0;
       tail = "";
       s.write(request(path, true));
@@ -238,7 +282,7 @@ function startServer(): Promise<[ChildProcess, number]> {
 async function main(): Promise<void> {
   const connections = Number(process.argv[2] ?? 500);
   const aborts = Number(process.argv[3] ?? 2000);
-  const soakSeconds = Number(process.argv[4] ?? 10);
+  const soakSeconds = Number(process.argv[4] ?? process.env.LOAD_SOAK_SECONDS ?? 60);
   const [child, port] = await startServer();
   const rows: [string, Counters, string][] = [];
   try {
@@ -253,6 +297,7 @@ async function main(): Promise<void> {
     await inBatches(aborts, 200, (i) => abortingClient(port, PATHS[i % PATHS.length]));
     rows.push([`${aborts} aborted`, await quietStats(port), `${Date.now() - t} ms`]);
 
+    // The soak starts from the reading above (quiet, after a forced GC) and ends with the next.
     t = Date.now();
     const until = Date.now() + soakSeconds * 1000;
     let soakResponses = 0;
@@ -274,15 +319,52 @@ async function main(): Promise<void> {
     child.kill();
   }
 
-  const keys = ["openConnections", "liveProducers", "producersStopped", "connectionsAborted", "protocolErrors", "timers", "fds", "rssMB"];
+  const keys = [
+    "openConnections",
+    "liveProducers",
+    "producersStopped",
+    "connectionsAborted",
+    "protocolErrors",
+    "timers",
+    "fds",
+    "rssMB",
+    "wsgiActive",
+    "wsgiStarted",
+    "wsgiCloseCalls",
+    "wsgiCompleted",
+    "wsgiStopped",
+    "wsgiErrors",
+    "poolBusy",
+    "poolQueued",
+  ];
   const header = ["phase", ...keys, "load"];
   const table = [header, ...rows.map(([phase, s, note]) => [phase, ...keys.map((k) => String(s[k])), note])];
   const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join("  "));
   const [first, last] = [rows[0][1], rows[rows.length - 1][1]];
-  const leaks = ["openConnections", "liveProducers", "timers", "fds"].filter((k) => last[k] > first[k]);
-  console.log(leaks.length === 0 ? "no leak: connections, producers, timers and fds back to idle" : `LEAK? ${leaks.join(", ")} above idle`);
+  const leaks = ["openConnections", "liveProducers", "timers", "fds", "wsgiActive", "poolBusy", "poolQueued"].filter((k) => last[k] > first[k]);
+  console.log(
+    leaks.length === 0
+      ? "no leak: connections, producers, timers, fds, WSGI responses, busy workers and queue back to idle"
+      : `LEAK? ${leaks.join(", ")} above idle`,
+  );
+  console.log(
+    last.wsgiCloseCalls === last.wsgiStarted
+      ? `WSGI close(): ${last.wsgiCloseCalls} calls for ${last.wsgiStarted} responses started`
+      : `CLOSE MISSED? ${last.wsgiCloseCalls} close() calls for ${last.wsgiStarted} WSGI responses started`,
+  );
+  if (rows.length >= 2) {
+    const start = rows[rows.length - 2][1].rssMB;
+    const end = last.rssMB;
+    const pct = ((end - start) / start) * 100;
+    console.log(
+      `RSS after forced GC over the soak: ${start} MB -> ${end} MB (${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%; aim: within 10%: ${Math.abs(pct) <= 10 ? "met" : "MISSED"})`,
+    );
+  }
 }
 
-if (process.argv[2] === "server") serveSite();
+// Pool workers import this module for wsgiStream: they run neither the server nor the load.
+if (!isMainThread) {
+  // nothing: a worker only needs the export
+} else if (process.argv[2] === "server") serveSite();
 else await main();

@@ -33,7 +33,8 @@ const CANONICAL_CACHE_LIMIT = 2048;
 export function canonicalHeaderName(lowerName: string): string {
   let name = canonicalCache.get(lowerName);
   if (name !== undefined) return name;
-  name = CANONICAL_EXCEPTIONS[lowerName];
+  // Own properties only: a header may be named "__proto__" or "constructor".
+  name = Object.hasOwn(CANONICAL_EXCEPTIONS, lowerName) ? CANONICAL_EXCEPTIONS[lowerName] : undefined;
   if (name === undefined) {
     let out = "";
     let upper = true;

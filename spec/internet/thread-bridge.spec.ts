@@ -3,7 +3,7 @@ import { Worker } from "node:worker_threads";
 import { Deferred } from "../../lib/internet/deferred.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { BridgeHost, type BridgeHandler } from "../../lib/internet/thread-bridge.js";
-import { within } from "../fixtures/thread-helpers.js";
+import { HANG, within } from "../fixtures/thread-helpers.js";
 
 interface Outcome {
   ok: boolean;
@@ -32,7 +32,7 @@ class BridgeWorker {
         this.worker.once("message", resolve);
         this.worker.postMessage({ name, args, ...options });
       }),
-      5,
+      HANG,
       `the worker's call to ${name}`,
     );
   }
@@ -51,7 +51,7 @@ describe("the thread bridge", () => {
     return w;
   }
   afterEach(async () => {
-    await within(Promise.all(workers.splice(0).map((w) => w.end())), 5, "the workers to end");
+    await within(Promise.all(workers.splice(0).map((w) => w.end())), HANG, "the workers to end");
   });
 
   it("blocks the worker until the handler's answer, a value or a Promise settled later", async () => {
@@ -116,7 +116,7 @@ describe("the thread bridge", () => {
       return new Deferred();
     });
     const waiting = w.order("hang");
-    await within(arrived, 5, "the call to arrive");
+    await within(arrived, HANG, "the call to arrive");
     w.host.close();
     expect(await waiting).to.include({ ok: false, name: "WorkerDied" });
     expect(await w.order("after")).to.include({ ok: false, name: "WorkerDied" });

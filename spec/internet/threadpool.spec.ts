@@ -6,7 +6,7 @@ import { ThreadPool } from "../../lib/internet/threadpool.js";
 import { exposeToThreads } from "../../lib/internet/thread-bridge.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import * as work from "../fixtures/thread-work.js";
-import { Gate, failureOf, makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
+import { Gate, HANG, failureOf, makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -38,7 +38,7 @@ describe("ThreadPoolTests", function () {
   it("test_adjustingWhenPoolStopped: adjustPoolsize on a stopped pool starts no workers", async () => {
     const pool = makePool();
     pool.start();
-    await within(pool.stop(), 5, "stop()");
+    await within(pool.stop(), HANG, "stop()");
     pool.adjustPoolsize(2, 2);
     expect([pool.min, pool.workers]).to.deep.equal([2, 0]);
   });
@@ -52,7 +52,7 @@ describe("ThreadPoolTests", function () {
     const { onResult, done } = outcome();
     const handle = pool.callInThreadWithCallback(onResult, work.echo, unique);
     unique = undefined;
-    await within(done, 5, "the task");
+    await within(done, HANG, "the task");
     await new Promise((resolve) => setImmediate(resolve)); // WeakRefs hold until the job ends
     gc!();
     expect(uniqueRef.deref()).to.equal(undefined);
@@ -76,7 +76,7 @@ describe("ThreadPoolTests", function () {
     const handle = pool.callInThreadWithCallback(onResult, work.echo, unique);
     unique = undefined;
     onResult = undefined;
-    await within(finished, 5, "onResult");
+    await within(finished, HANG, "onResult");
     await new Promise((resolve) => setImmediate(resolve));
     gc!();
     expect(uniqueRef.deref()).to.equal(undefined);
@@ -97,7 +97,7 @@ describe("ThreadPoolTests", function () {
     });
     try {
       for (let i = 0; i < 10; i++) pool.callInThread(work.report, "spec.threadpool.count", i);
-      await within(all, 5, "ten calls to report");
+      await within(all, HANG, "ten calls to report");
       expect([...seen].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
       undo();
@@ -109,7 +109,7 @@ describe("ThreadPoolTests", function () {
     const pool = makePool({ maxthreads: 1 });
     pool.callInThread(work.raiseError, "logged");
     pool.start();
-    await within(pool.stop(), 5, "stop() after the work");
+    await within(pool.stop(), HANG, "stop() after the work");
     const failures = logs.failures();
     expect(failures).to.have.length(1);
     expect(failures[0]!.value.name).to.equal("NewError");
@@ -121,7 +121,7 @@ describe("ThreadPoolTests", function () {
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, work.echo, "test");
     pool.start();
-    expect(await within(done, 5, "onResult")).to.deep.equal({ success: true, result: "test" });
+    expect(await within(done, HANG, "onResult")).to.deep.equal({ success: true, result: "test" });
   });
 
   it("test_callInThreadWithCallbackExceptionInCallback: onResult gets (false, failure) for the error raised", async () => {
@@ -129,7 +129,7 @@ describe("ThreadPoolTests", function () {
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, work.raiseError);
     pool.start();
-    const result = await within(done, 5, "onResult");
+    const result = await within(done, HANG, "onResult");
     expect(result.success).to.equal(false);
     expect(failureOf(result).constructor.name).to.equal("NewError");
   });
@@ -149,7 +149,7 @@ describe("ThreadPoolTests", function () {
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, work.echo, 1);
     pool.start();
-    await within(done, 5, "the second task");
+    await within(done, HANG, "the second task");
     expect(results).to.deep.equal([true, null]);
     expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["in onResult"]);
   });
@@ -160,7 +160,7 @@ describe("ThreadPoolTests", function () {
     pool.callInThreadWithCallback(onResult, work.add, 1, 2);
     expect([pool.queued, pool.workers]).to.deep.equal([1, 0]);
     pool.start();
-    expect(await within(done, 5, "the queued work")).to.deep.equal({ success: true, result: 3 });
+    expect(await within(done, HANG, "the queued work")).to.deep.equal({ success: true, result: 3 });
   });
 
   it("test_workerStateTransition: a worker goes from waiting to working and back", async () => {
@@ -173,7 +173,7 @@ describe("ThreadPoolTests", function () {
     await gate.started();
     expect([pool.workers, pool.idle, pool.busy]).to.deep.equal([1, 0, 1]);
     gate.release();
-    expect(await within(done, 5, "the released task")).to.deep.equal({ success: true, result: true });
+    expect(await within(done, HANG, "the released task")).to.deep.equal({ success: true, result: true });
     expect([pool.workers, pool.idle, pool.busy]).to.deep.equal([1, 1, 0]);
   });
 });
@@ -192,7 +192,7 @@ describe("RaceConditionTests", () => {
     });
     await gate.started(3);
     pool.callInThread(work.release, gate.shared);
-    const results = await within(Promise.all(waits), 5, "the three waiting tasks");
+    const results = await within(Promise.all(waits), HANG, "the three waiting tasks");
     expect(results.map((r) => r.success && r.result)).to.deep.equal([true, true, true]);
   });
 });
@@ -234,7 +234,7 @@ describe("ThreadPool over worker threads", () => {
     const pool = started();
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, work.raiseError, "from the worker");
-    const err = failureOf(await within(done, 5, "the task")) as Error & { code?: string };
+    const err = failureOf(await within(done, HANG, "the task")) as Error & { code?: string };
     expect(err).to.be.instanceOf(Error);
     expect(err.message).to.equal("from the worker");
     expect(err.name).to.equal("NewError");
@@ -251,7 +251,7 @@ describe("ThreadPool over worker threads", () => {
     pool.callInThreadWithCallback(timeout.onResult, work.raiseTimeout);
     pool.callInThreadWithCallback(range.onResult, work.divideByZero);
     pool.callInThreadWithCallback(str.onResult, work.throwString);
-    const [t, r, s] = await within(Promise.all([timeout.done, range.done, str.done]), 5, "the tasks");
+    const [t, r, s] = await within(Promise.all([timeout.done, range.done, str.done]), HANG, "the tasks");
     expect(failureOf(t)).to.be.instanceOf(TimeoutError).and.to.have.property("message", "timed out in the worker");
     expect(failureOf(r)).to.be.instanceOf(RangeError);
     const thrown = failureOf(s);
@@ -263,7 +263,7 @@ describe("ThreadPool over worker threads", () => {
     const pool = started();
     const { onResult, done } = outcome<number>();
     pool.callInThreadWithCallback(onResult, work.asyncDouble, 21);
-    expect(await within(done, 5, "the task")).to.deep.equal({ success: true, result: 42 });
+    expect(await within(done, HANG, "the task")).to.deep.equal({ success: true, result: 42 });
   });
 
   it("imports a work module once per worker: its state lasts from one task to the next", async () => {
@@ -276,8 +276,8 @@ describe("ThreadPool over worker threads", () => {
       pool.callInThread(work.append, 1);
       pool.callInThread(work.append, 2);
       pool.callInThreadWithCallback(onResult, work.reportAppended, "spec.threadpool.appended");
-      await within(done, 5, "the tasks");
-      expect(await within(reported, 5, "the report")).to.deep.equal([1, 2]);
+      await within(done, HANG, "the tasks");
+      expect(await within(reported, HANG, "the report")).to.deep.equal([1, 2]);
     } finally {
       undo();
     }
@@ -287,7 +287,7 @@ describe("ThreadPool over worker threads", () => {
     const pool = started();
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, workRef(new URL("../fixtures/thread-work.js", import.meta.url), "add"), 2, 3);
-    expect(await within(done, 5, "the task")).to.deep.equal({ success: true, result: 5 });
+    expect(await within(done, HANG, "the task")).to.deep.equal({ success: true, result: 5 });
     const callInThread = pool.callInThread.bind(pool) as (work: unknown) => unknown;
     expect(() => callInThread(work.notThreadable)).to.throw(TypeError, /threadable/);
   });
@@ -299,7 +299,7 @@ describe("ThreadPool over worker threads", () => {
     const module = new URL("../fixtures/thread-work.js", import.meta.url);
     pool.callInThreadWithCallback(missing.onResult, workRef(module, "noSuchExport"));
     pool.callInThreadWithCallback(notFunction.onResult, workRef(module, "notAFunction"));
-    const [m, n] = await within(Promise.all([missing.done, notFunction.done]), 5, "the tasks");
+    const [m, n] = await within(Promise.all([missing.done, notFunction.done]), HANG, "the tasks");
     expect(failureOf(m)).to.be.instanceOf(TypeError).and.to.match(/no export named "noSuchExport"/);
     expect(failureOf(n)).to.be.instanceOf(TypeError).and.to.match(/not a function/);
   });
@@ -312,7 +312,7 @@ describe("ThreadPool over worker threads", () => {
     pool.callInThreadWithCallback(badArgs.onResult, work.echo, (() => 1) as never);
     pool.callInThreadWithCallback(badResult.onResult, work.returnFunction);
     pool.callInThreadWithCallback(after.onResult, work.add, 1, 1);
-    const [a, r, n] = await within(Promise.all([badArgs.done, badResult.done, after.done]), 5, "the tasks");
+    const [a, r, n] = await within(Promise.all([badArgs.done, badResult.done, after.done]), HANG, "the tasks");
     expect(failureOf(a).name).to.equal("DataCloneError");
     expect(failureOf(r).name).to.equal("DataCloneError");
     expect(n).to.deep.equal({ success: true, result: 2 });
@@ -325,7 +325,7 @@ describe("ThreadPool over worker threads", () => {
     const { onResult, done } = outcome();
     pool.submit(work.echo, [bytes], { onResult, transfer: [bytes.buffer] });
     expect(bytes.byteLength).to.equal(0);
-    const result = await within(done, 5, "the task");
+    const result = await within(done, HANG, "the task");
     expect(result.success && [...(result.result as Uint8Array)]).to.deep.equal([1, 2, 3]);
   });
 
@@ -340,7 +340,7 @@ describe("ThreadPool over worker threads", () => {
       ],
       onResult,
     );
-    const result = await within(done, 5, "the task");
+    const result = await within(done, HANG, "the task");
     if (!result.success) throw result.failure.value;
     const [sum, first, second] = result.result as [number, { threadId: number }, { threadId: number }];
     expect(sum).to.equal(2);
@@ -353,10 +353,10 @@ describe("ThreadPool over worker threads", () => {
     const next = outcome<number>();
     const handle = pool.callInThreadWithCallback(dying.onResult, work.exitNow, 3);
     pool.callInThreadWithCallback(next.onResult, work.add, 2, 2);
-    const err = failureOf(await within(dying.done, 5, "the dying task"));
+    const err = failureOf(await within(dying.done, HANG, "the dying task"));
     expect(err).to.be.instanceOf(WorkerDied);
     expect(err.message).to.contain("exited with code 3").and.to.contain("exitNow");
-    expect(await within(next.done, 5, "the next task")).to.deep.equal({ success: true, result: 4 });
+    expect(await within(next.done, HANG, "the next task")).to.deep.equal({ success: true, result: 4 });
     expect(handle.worker!.id).to.equal(1);
     expect([pool.workers, pool.workersReplaced, pool.failed, pool.completed]).to.deep.equal([1, 1, 1, 1]);
   });
@@ -365,13 +365,13 @@ describe("ThreadPool over worker threads", () => {
     const pool = started({ maxthreads: 1 });
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, work.crashLater, "outside the task");
-    const err = failureOf(await within(done, 5, "the task")) as WorkerDied;
+    const err = failureOf(await within(done, HANG, "the task")) as WorkerDied;
     expect(err).to.be.instanceOf(WorkerDied);
     expect(err.message).to.contain("outside the task");
     expect((err.cause as Error).message).to.equal("outside the task");
     const after = outcome<number>();
     pool.callInThreadWithCallback(after.onResult, work.add, 1, 2);
-    expect(await within(after.done, 5, "a later task")).to.deep.equal({ success: true, result: 3 });
+    expect(await within(after.done, HANG, "a later task")).to.deep.equal({ success: true, result: 3 });
     expect(pool.workersReplaced).to.equal(1);
   });
 
@@ -383,10 +383,10 @@ describe("ThreadPool over worker threads", () => {
     pool.callInThreadWithCallback(next.onResult, work.add, 1, 1);
     expect([handle.state, handle.worker!.id]).to.deep.equal(["running", 1]);
     expect(handle.terminate("over its time budget")).to.equal(true);
-    const err = failureOf(await within(stuck.done, 5, "the terminated task"));
+    const err = failureOf(await within(stuck.done, HANG, "the terminated task"));
     expect(err).to.be.instanceOf(WorkerDied);
     expect(err.message).to.contain("over its time budget");
-    expect(await within(next.done, 5, "the next task")).to.deep.equal({ success: true, result: 2 });
+    expect(await within(next.done, HANG, "the next task")).to.deep.equal({ success: true, result: 2 });
     expect([handle.state, pool.terminated, pool.workersReplaced, pool.workers]).to.deep.equal(["done", 1, 1, 1]);
     expect(handle.terminate()).to.equal(false);
   });
@@ -397,7 +397,7 @@ describe("ThreadPool over worker threads", () => {
     const handle = pool.callInThreadWithCallback(onResult, work.spin);
     expect(pool.terminateTask(handle.id + 100)).to.equal(false);
     expect(pool.terminateTask(handle.id)).to.equal(true);
-    expect(failureOf(await within(done, 5, "the task"))).to.be.instanceOf(WorkerDied);
+    expect(failureOf(await within(done, HANG, "the task"))).to.be.instanceOf(WorkerDied);
   });
 
   it("cancelling a queued task removes it: it fails with CancelledError and never runs", async () => {
@@ -412,7 +412,7 @@ describe("ThreadPool over worker threads", () => {
     expect(failureOf(await second.done)).to.be.instanceOf(CancelledError);
     expect([pool.queued, pool.cancelled]).to.deep.equal([0, 1]);
     gate.release();
-    expect(await within(first.done, 5, "the first task")).to.deep.equal({ success: true, result: true });
+    expect(await within(first.done, HANG, "the first task")).to.deep.equal({ success: true, result: true });
     expect([pool.workersReplaced, pool.failed]).to.deep.equal([0, 0]);
   });
 
@@ -432,8 +432,8 @@ describe("ThreadPool over worker threads", () => {
     expect(failureOf(await refused.done)).to.be.instanceOf(WorkerDied);
     expect([stopped, pool.busy, pool.joined]).to.deep.equal([false, 1, true]);
     gate.release();
-    expect(await within(running.done, 5, "the running task")).to.deep.equal({ success: true, result: true });
-    await within(stopping, 5, "stop()");
+    expect(await within(running.done, HANG, "the running task")).to.deep.equal({ success: true, result: true });
+    await within(stopping, HANG, "stop()");
     expect(pool.statistics()).to.include({ workers: 0, idle: 0, busy: 0, queued: 0, completed: 1 });
   });
 
@@ -443,7 +443,7 @@ describe("ThreadPool over worker threads", () => {
     const queued = outcome();
     pool.callInThreadWithCallback(stuck.onResult, work.spin);
     pool.callInThreadWithCallback(queued.onResult, work.add, 1, 1);
-    await within(pool.stop({ grace: 0.05 }), 5, "stop() with a grace period");
+    await within(pool.stop({ grace: 0.05 }), HANG, "stop() with a grace period");
     const [s, q] = await Promise.all([stuck.done, queued.done]);
     expect(failureOf(s)).to.be.instanceOf(WorkerDied).and.to.match(/grace period/);
     expect(failureOf(q)).to.be.instanceOf(WorkerDied).and.to.match(/before task \d+ .* ran/);
@@ -476,14 +476,14 @@ describe("ThreadPool over worker threads", () => {
     expect(() => new ThreadPool({ minthreads: 3, maxthreads: 1 })).to.throw(RangeError);
     const { onResult, done } = outcome<number>();
     pool.callInThreadWithCallback(onResult, work.add, 1, 1);
-    expect(await within(done, 5, "a task after shrinking")).to.deep.equal({ success: true, result: 2 });
+    expect(await within(done, HANG, "a task after shrinking")).to.deep.equal({ success: true, result: 2 });
   });
 
   it("work given to a pool stopped before it started fails with WorkerDied", async () => {
     const pool = makePool();
     const { onResult, done } = outcome();
     pool.callInThreadWithCallback(onResult, work.add, 1, 1);
-    await within(pool.stop(), 5, "stop()");
+    await within(pool.stop(), HANG, "stop()");
     expect(failureOf(await done)).to.be.instanceOf(WorkerDied);
   });
 });

@@ -6,6 +6,7 @@ import { CancelledError, TimeoutError, WorkerDied } from "../../lib/internet/err
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { MemoryReactor } from "../../lib/internet/memory-reactor.js";
 import { NodeReactor, reactor } from "../../lib/internet/reactor.js";
+import type { ThreadPool } from "../../lib/internet/threadpool.js";
 import {
   blockingCallFromThread,
   callFromThread,
@@ -20,7 +21,7 @@ import {
   suggestThreadPoolSize,
 } from "../../lib/internet/threads.js";
 import * as work from "../fixtures/thread-work.js";
-import { Gate, makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
+import { Gate, HANG, makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
 
 /** Expose `fn` as `name` for one spec; undone in afterEach. */
 const exposures: Array<() => void> = [];
@@ -78,7 +79,7 @@ describe("ReactorThreadsTests", () => {
     const r = memoryReactor();
     const called = nextCall("spec.threads.inIOThread");
     callInThread(r, work.reportInIOThread, "spec.threads.inIOThread");
-    expect(await within(called, 5, "the report")).to.deep.equal([false]);
+    expect(await within(called, HANG, "the report")).to.deep.equal([false]);
     expect(isInIOThread()).to.equal(true);
   });
 
@@ -88,7 +89,7 @@ describe("ReactorThreadsTests", () => {
     const fromWorker = nextCall("spec.threads.fromWorker");
     callInThread(r, work.report, "spec.threads.fromWorker", "worker");
     callFromThread("spec.threads.fromReactor", "reactor");
-    const both = await within(Promise.all([fromReactor, fromWorker]), 5, "both calls");
+    const both = await within(Promise.all([fromReactor, fromWorker]), HANG, "both calls");
     expect(both).to.deep.equal([["reactor"], ["worker"]]);
   });
 
@@ -107,10 +108,17 @@ describe("ReactorThreadsTests", () => {
   });
 
   describe("blockingCallFromThread", () => {
+    // One pool for the calls of a spec: each new pool would wait for another worker to start.
+    let pool: ThreadPool | null = null;
+    afterEach(() => {
+      pool = null;
+    });
     async function blockingCall(name: string, ...args: unknown[]): Promise<work.CallOutcome> {
-      const pool = makePool();
-      pool.start();
-      return within(deferToThreadPool(reactor, pool, work.blockingCall, name, ...args), 5, `blockingCall(${name})`);
+      if (pool === null) {
+        pool = makePool();
+        pool.start();
+      }
+      return within(deferToThreadPool(reactor, pool, work.blockingCall, name, ...args), HANG, `blockingCall(${name})`);
     }
 
     it("test_blockingCallFromThread: returns the result of a Deferred that has fired", async () => {
@@ -168,13 +176,13 @@ describe("ReactorThreadsTests", () => {
       });
       const { onResult, done } = outcome();
       const handle = pool.callInThreadWithCallback(onResult, work.blockingCallRaw, "spec.threads.never");
-      await within(called, 5, "the blocking call to arrive");
+      await within(called, HANG, "the blocking call to arrive");
       handle.terminate();
-      const result = await within(done, 5, "the terminated task");
+      const result = await within(done, HANG, "the terminated task");
       expect(result.success === false && result.failure.value).to.be.instanceOf(WorkerDied);
       const after = outcome<number>();
       pool.callInThreadWithCallback(after.onResult, work.add, 1, 2);
-      expect(await within(after.done, 5, "the next task")).to.deep.equal({ success: true, result: 3 });
+      expect(await within(after.done, HANG, "the next task")).to.deep.equal({ success: true, result: 3 });
     });
 
     it("cannot be used on the reactor's thread, where it would wait for itself", () => {
@@ -205,7 +213,7 @@ describe("ReactorThreadsTests", () => {
         }),
       );
       callFromThread("spec.threads.failing");
-      await within(called, 5, "the call");
+      await within(called, HANG, "the call");
       expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["failed later"]);
     } finally {
       logs.stop();
@@ -219,12 +227,12 @@ describe("DeferredResultTests", () => {
   it("test_callMultiple: callMultipleInThread runs the calls in order in one thread", async () => {
     const reported = nextCall("spec.threads.appended");
     callMultipleInThread([...Array.from({ length: 10 }, (_, i) => [work.append, [i]] as const), [work.reportAppended, ["spec.threads.appended"]]]);
-    expect(await within(reported, 5, "the report")).to.deep.equal([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+    expect(await within(reported, HANG, "the report")).to.deep.equal([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
   });
 
   it("test_deferredResult: deferToThread runs the function with the arguments given", async () => {
-    expect(await within(deferToThread(work.add, 3, 4), 5, "deferToThread")).to.equal(7);
-    expect(await within(deferToThread(work.add, 3), 5, "deferToThread")).to.equal(8);
+    expect(await within(deferToThread(work.add, 3, 4), HANG, "deferToThread")).to.equal(7);
+    expect(await within(deferToThread(work.add, 3), HANG, "deferToThread")).to.equal(8);
   });
 
   it("test_deferredFailure: deferToThread errbacks with the error the function raised", async () => {
@@ -233,7 +241,7 @@ describe("DeferredResultTests", () => {
         () => null,
         (e: Error) => e,
       ),
-      5,
+      HANG,
       "deferToThread",
     );
     expect(err).to.have.property("name", "NewError");
@@ -246,7 +254,7 @@ describe("DeferredResultTests", () => {
         () => null,
         (e: Error) => e,
       ),
-      5,
+      HANG,
       "the chain",
     );
     expect(err).to.be.instanceOf(RangeError);
@@ -259,7 +267,7 @@ describe("DeferToThreadPoolTests", () => {
   it("test_deferredResult: deferToThreadPool runs the function with the arguments given", async () => {
     const pool = makePool();
     pool.start();
-    expect(await within(deferToThreadPool(reactor, pool, work.add, 3, 4), 5, "deferToThreadPool")).to.equal(7);
+    expect(await within(deferToThreadPool(reactor, pool, work.add, 3, 4), HANG, "deferToThreadPool")).to.equal(7);
   });
 
   it("test_deferredFailure: deferToThreadPool errbacks with the error the function raised", async () => {
@@ -271,7 +279,7 @@ describe("DeferToThreadPoolTests", () => {
         () => null,
         (e: Error) => e,
       ),
-      5,
+      HANG,
       "deferToThreadPool",
     );
     expect(err).to.have.property("message", "pool");
@@ -291,7 +299,7 @@ describe("DeferToThreadPoolTests", () => {
     expect(err).to.be.instanceOf(CancelledError);
     expect(pool.queued).to.equal(0);
     gate.release();
-    expect(await within(first, 5, "the first task")).to.equal(true);
+    expect(await within(first, HANG, "the first task")).to.equal(true);
     expect(pool.workersReplaced).to.equal(0);
   });
 
@@ -308,7 +316,7 @@ describe("DeferToThreadPoolTests", () => {
     );
     expect(err).to.be.instanceOf(CancelledError);
     gate.release();
-    expect(await within(deferToThreadPool(reactor, pool, work.add, 1, 1), 5, "the next task")).to.equal(2);
+    expect(await within(deferToThreadPool(reactor, pool, work.add, 1, 1), HANG, "the next task")).to.equal(2);
     expect(pool.completed).to.equal(2);
   });
 });
@@ -337,8 +345,8 @@ describe("the reactor's thread pool", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect([stopped, pool.joined, pool.busy]).to.deep.equal([false, true, 1]);
     gate.release();
-    expect(await within(running, 5, "the running task")).to.equal(true);
-    await within(stopping!, 5, "the shutdown trigger");
+    expect(await within(running, HANG, "the running task")).to.equal(true);
+    await within(stopping!, HANG, "the shutdown trigger");
     expect(pool.workers).to.equal(0);
     expect(getThreadPool(r)).to.not.equal(pool);
   });
@@ -355,26 +363,26 @@ describe("the reactor's thread pool", () => {
     const shuttingDown = new Promise<void>((resolve) => r.addSystemEventTrigger("during", "shutdown", resolve));
     await gate.started();
     r.stop();
-    await within(shuttingDown, 5, "the shutdown event");
+    await within(shuttingDown, HANG, "the shutdown event");
     await new Promise((resolve) => setImmediate(resolve));
     expect([ran, pool.joined, pool.busy]).to.deep.equal([false, true, 1]);
     gate.release();
-    await within(running, 5, "run() to settle");
+    await within(running, HANG, "run() to settle");
     expect(await task).to.equal(true);
   });
 
   it("stopThreadPool stops it now and removes its shutdown trigger", async () => {
     const r = memoryReactor();
     const pool = getThreadPool(r);
-    await within(stopThreadPool(r), 5, "stopThreadPool");
+    await within(stopThreadPool(r), HANG, "stopThreadPool");
     expect([pool.joined, r.triggers.during?.shutdown?.length]).to.deep.equal([true, 0]);
-    await within(stopThreadPool(r), 5, "stopThreadPool with no pool");
+    await within(stopThreadPool(r), HANG, "stopThreadPool with no pool");
   });
 
   it("is refused inside a pool worker, so a module's main code imported by a worker cannot start pools", async () => {
     const pool = makePool();
     pool.start();
-    const said = await within(deferToThreadPool(reactor, pool, work.askForReactorPool), 5, "the task");
+    const said = await within(deferToThreadPool(reactor, pool, work.askForReactorPool), HANG, "the task");
     expect(said).to.match(/inside a pool worker/);
   });
 });

@@ -103,6 +103,16 @@ describe("twisted.web.http_headers Headers", () => {
       expect(canonicalHeaderName("x-xss-protection")).to.equal("X-XSS-Protection");
     });
 
+    it("names that are Object.prototype's properties are names like any other", () => {
+      const h = new Headers();
+      h.addRawHeader("__proto__", "x");
+      h.addRawHeader("Constructor", "y");
+      expect([...h.getAllRawHeaders()]).to.deep.equal([
+        ["__proto__", ["x"]],
+        ["Constructor", ["y"]],
+      ]);
+    });
+
     it("test_getAllRawHeaders: canonical names and values, in insertion order", () => {
       const h = new Headers();
       h.setRawHeaders("test", ["lemurs"]);
