@@ -8,7 +8,8 @@
  * calls, the pool's busy workers and queue). What must hold: open connections, live producers,
  * timers, WSGI responses running, busy workers and queued tasks return to their idle values,
  * file descriptors to their baseline, close() was called once for every WSGI response started,
- * and RSS after a forced GC at the end of the soak is within 10% of its value at the start.
+ * and RSS after a forced GC at the end of the soak is no more than 10% above its value at the
+ * start (it may fall: memory the first phases grew into is given back).
  *
  * The server runs in a child process ("server" argument) with --expose-gc; the load comes from
  * this process. Every count and duration is bounded.
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     const end = last.rssMB;
     const pct = ((end - start) / start) * 100;
     console.log(
-      `RSS after forced GC over the soak: ${start} MB -> ${end} MB (${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%; aim: within 10%: ${Math.abs(pct) <= 10 ? "met" : "MISSED"})`,
+      `RSS after forced GC over the soak: ${start} MB -> ${end} MB (${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%; aim: at most 10% above the start, a fall is memory given back: ${pct <= 10 ? "met" : "MISSED"})`,
     );
   }
 }
