@@ -126,6 +126,13 @@ export class Headers implements Iterable<[string, string[]]> {
     return values === undefined ? undefined : values[values.length - 1];
   }
 
+  /** Lower-case name -> last value, for every header (what Request.getAllHeaders returns). */
+  getAllLast(): Record<string, string> {
+    const all: Record<string, string> = Object.create(null);
+    for (const [key, values] of this.raw) all[key] = values[values.length - 1];
+    return all;
+  }
+
   /** `[canonicalName, values]` for every header, in insertion order. */
   *getAllRawHeaders(): IterableIterator<[string, string[]]> {
     for (const [key, values] of this.raw) yield [canonicalHeaderName(key), values];

@@ -201,9 +201,7 @@ export class Request {
 
   /** Every request header: lower-case name -> last value. */
   getAllHeaders(): Record<string, string> {
-    const all: Record<string, string> = {};
-    for (const [name, values] of this.requestHeaders.getAllRawHeaders()) all[name.toLowerCase()] = values[values.length - 1];
-    return all;
+    return this.requestHeaders.getAllLast();
   }
 
   /** A cookie the client sent, or undefined. */

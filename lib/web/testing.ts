@@ -83,9 +83,7 @@ export class DummyRequest implements IRequest {
   }
 
   getAllHeaders(): Record<string, string> {
-    const all: Record<string, string> = {};
-    for (const [name, values] of this.requestHeaders.getAllRawHeaders()) all[name.toLowerCase()] = values[values.length - 1];
-    return all;
+    return this.requestHeaders.getAllLast();
   }
 
   getCookie(_name: string): string | undefined {
