@@ -88,6 +88,8 @@ export {
   combinedLogFormatter,
   datetimeToString,
   stringToDatetime,
+  type HTTPFactoryOptions,
+  type HTTPFactoryStatistics,
 } from "./web/http.js";
 export * from "./web/resource.js";
 export {

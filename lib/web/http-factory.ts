@@ -22,6 +22,19 @@ import { Request, type RequestFactory } from "./http-request.js";
 /** Formats one access log line (without newline) for a finished request. */
 export type AccessLogFormatter = (timestamp: string, request: Request) => string;
 
+/** What a factory's connections cost, for an operator (DESIGN.md: "what disconnects cost"). */
+export interface HTTPFactoryStatistics {
+  /** Connections open now (the size of openChannels). */
+  openChannels: number;
+  /** Connections closed since the factory was built. */
+  channelsClosed: number;
+  /**
+   * Responses cut short: requests whose connection was lost (the client left, a timeout, an
+   * abort) before their response finished. An idle keep-alive connection closing is not one.
+   */
+  responsesAborted: number;
+}
+
 export interface HTTPFactoryOptions extends HTTPChannelOptions {
   /** Append the access log to this file. */
   logPath?: string | null;
@@ -79,6 +92,8 @@ export class HTTPFactory extends ServerFactory {
    * (lib/cli/graceful.ts) can close the idle ones and wait for those answering a request.
    */
   readonly openChannels = new Set<HTTPChannel>();
+  private channelsClosed = 0;
+  private responsesAborted = 0;
   private openedLog: WriteStream | null = null;
   private logSecond = -1;
   private logDateTime = "";
@@ -120,12 +135,23 @@ export class HTTPFactory extends ServerFactory {
   private trackChannel(channel: HTTPChannel): void {
     const channels = this.openChannels;
     channels.add(channel);
-    // Per connection, never per request: an own connectionLost that forgets the channel first.
+    // Per connection, never per request: an own connectionLost that forgets the channel first,
+    // and counts the responses it leaves unfinished (one at most: a channel reads no further
+    // request while one is in progress).
     const connectionLost = channel.connectionLost;
+    const factory = this;
     channel.connectionLost = function trackedConnectionLost(this: HTTPChannel, reason) {
-      channels.delete(channel);
+      if (channels.delete(channel)) {
+        factory.channelsClosed++;
+        for (const request of channel.requests) if (!request.finished) factory.responsesAborted++;
+      }
       connectionLost.call(this, reason);
     };
+  }
+
+  /** The factory's counters: open and closed connections, responses cut short. */
+  statistics(): HTTPFactoryStatistics {
+    return { openChannels: this.openChannels.size, channelsClosed: this.channelsClosed, responsesAborted: this.responsesAborted };
   }
 
   override startFactory(): void {

@@ -37,6 +37,7 @@ export {
   escapeForLog,
   type AccessLogFormatter,
   type HTTPFactoryOptions,
+  type HTTPFactoryStatistics,
 } from "./http-factory.js";
 
 /** Twisted's alias of RESPONSES. */
