@@ -11,6 +11,8 @@
  */
 
 import { Deferred } from "../lib/internet/deferred.js";
+import { interleave } from "./support/rounds.js";
+import { median } from "./support/stats.js";
 
 const N = Number(process.argv[2] ?? 1000);
 const ROUNDS = Number(process.argv[3] ?? 15);
@@ -65,12 +67,6 @@ async function timeAsync(f: () => Promise<number>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / (REPS * N);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 async function main(): Promise<void> {
   // Warm up every path so the first round is not the JIT's.
   for (let i = 0; i < 3; i++) {
@@ -78,28 +74,13 @@ async function main(): Promise<void> {
     timeSync(deferredFiredFirst);
     await timeAsync(promiseChain);
   }
-  const built: number[] = [];
-  const fired: number[] = [];
-  const promise: number[] = [];
   console.log(`chain of ${N} links, ${REPS} chains per timing, ${ROUNDS} rounds (ns per link)`);
   console.log("round  deferred(built first)  deferred(fired first)  promise.then");
-  for (let round = 1; round <= ROUNDS; round++) {
-    // Alternate the order so neither side always runs on a freshly collected heap.
-    let b: number, f: number, p: number;
-    if (round % 2) {
-      b = timeSync(deferredBuiltFirst);
-      f = timeSync(deferredFiredFirst);
-      p = await timeAsync(promiseChain);
-    } else {
-      p = await timeAsync(promiseChain);
-      f = timeSync(deferredFiredFirst);
-      b = timeSync(deferredBuiltFirst);
-    }
-    built.push(b);
-    fired.push(f);
-    promise.push(p);
-    console.log(`${String(round).padStart(5)}  ${b.toFixed(1).padStart(21)}  ${f.toFixed(1).padStart(21)}  ${p.toFixed(1).padStart(12)}`);
-  }
+  const measure = (side: "built" | "fired" | "promise"): number | Promise<number> =>
+    side === "promise" ? timeAsync(promiseChain) : timeSync(side === "built" ? deferredBuiltFirst : deferredFiredFirst);
+  const { built, fired, promise } = await interleave(["built", "fired", "promise"], ROUNDS, measure, (r, { built: b, fired: f, promise: p }) =>
+    console.log(`${String(r + 1).padStart(5)}  ${b.toFixed(1).padStart(21)}  ${f.toFixed(1).padStart(21)}  ${p.toFixed(1).padStart(12)}`),
+  );
   const mb = median(built);
   const mf = median(fired);
   const mp = median(promise);

@@ -11,13 +11,13 @@
  *     node build/bench/http.js [rounds] [seconds]        (defaults 5 and 2)
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
 import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-import { reactor } from "../lib/internet/reactor.js";
 import { HTTPFactory } from "../lib/web/http-factory.js";
 import { Request } from "../lib/web/http-request.js";
+import { interleave } from "./support/rounds.js";
+import { listenNode, listenTorsion, nodeServer, withServers } from "./support/servers.js";
+import { median, versusLine } from "./support/stats.js";
 
 const CONNECTIONS = 50;
 const BODY = Buffer.from("Hello, world!\n");
@@ -38,11 +38,7 @@ class Hello extends Request {
 }
 
 function serveTorsion(): void {
-  const factory = new HTTPFactory({ requestFactory: Hello });
-  (factory as { noisy?: boolean }).noisy = false;
-  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
-  void reactor.run();
-  process.stdout.write(`${(port.getHost() as { port: number }).port}\n`);
+  listenTorsion(new HTTPFactory({ requestFactory: Hello }));
 }
 
 function serveNode(): void {
@@ -52,28 +48,11 @@ function serveNode(): void {
     res.end(BODY);
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
-  });
+  listenNode(server);
 }
 
 // ---------------------------------------------------------------------------
 // Client (this process)
-
-function startServer(impl: Impl): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "server", impl], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.on("exit", (code) => reject(new Error(`${impl} server exited (${code})`)));
-  });
-}
 
 /** Requests per second over `seconds`, with CONNECTIONS keep-alive connections. */
 function round(port: number, seconds: number): Promise<number> {
@@ -122,34 +101,23 @@ function round(port: number, seconds: number): Promise<number> {
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 5);
   const seconds = Number(process.argv[3] ?? 2);
   const impls: Impl[] = ["torsion", "node"];
-  const servers = new Map<Impl, { port: number; child: ChildProcess }>();
-  for (const impl of impls) servers.set(impl, await startServer(impl));
-  const results: Record<Impl, number[]> = { torsion: [], node: [] };
-  try {
-    for (const impl of impls) await round(servers.get(impl)!.port, 1); // warm-up, not counted
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 ? [...impls].reverse() : impls;
-      for (const impl of order) results[impl].push(await round(servers.get(impl)!.port, seconds));
-    }
-  } finally {
-    for (const { child } of servers.values()) child.kill();
-  }
-  const t = median(results.torsion);
-  const n = median(results.node);
+  const results = await withServers(impls, (impl) => nodeServer(impl, import.meta.url, "server", impl), async (servers) => {
+    for (const impl of impls) await round(servers[impl].port, 1); // warm-up, not counted
+    return interleave(impls, rounds, (impl) => round(servers[impl].port, seconds));
+  });
   console.log(`bench/http: ${rounds} interleaved rounds of ${seconds} s, medians (servers in child processes, 127.0.0.1)`);
   console.log(
-    `${`hello world, ${CONNECTIONS} keep-alive connections`.padEnd(44)} torsion ${t.toFixed(0).padStart(7)} req/s   ` +
-      `node:http ${n.toFixed(0).padStart(7)} req/s   ratio ${(t / n).toFixed(3)}`,
+    versusLine({
+      prefix: `${`hello world, ${CONNECTIONS} keep-alive connections`.padEnd(44)} `,
+      unit: "req/s",
+      width: 7,
+      ours: ["torsion", median(results.torsion)],
+      theirs: ["node:http", median(results.node)],
+    }),
   );
 }
 

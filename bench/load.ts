@@ -18,7 +18,6 @@
  *     LOAD_SOAK_SECONDS=5 node build/bench/load.js 200 500              (a quick run)
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -35,6 +34,8 @@ import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
 import { File } from "../lib/web/static.js";
 import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import { inLanes } from "./support/load.js";
+import { listenTorsion, withServer } from "./support/servers.js";
 
 const PATHS = ["/static/big.bin", "/stream", "/wsgi"];
 const STATIC_SIZE = 1024 * 1024;
@@ -162,11 +163,7 @@ function serveSite(): void {
   wsgi = new CountingWSGIResource(reactor, pool, workRef(import.meta.url, "wsgiStream"));
   root.putChild("wsgi", wsgi);
   root.putChild("_stats", new StatsPage());
-  const site = new Site(root, { timeOut: 30 });
-  (site as { noisy?: boolean }).noisy = false;
-  const port = reactor.listenTCP(0, site, { interface: "127.0.0.1", backlog: 4096 });
-  void reactor.run();
-  process.stdout.write(`${(port.getHost() as { port: number }).port}\n`);
+  listenTorsion(new Site(root, { timeOut: 30 }), { backlog: 4096 });
 }
 
 // ---------------------------------------------------------------------------
@@ -262,31 +259,13 @@ function abortingClient(port: number, path: string): Promise<void> {
   });
 }
 
-async function inBatches(total: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, total) }, async () => {
-      while (next < total) await task(next++);
-    }),
-  );
-}
-
-function startServer(): Promise<[ChildProcess, number]> {
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ["--expose-gc", self, "server"], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.stdout!.once("data", (d: Buffer) => resolve([child, Number(d.toString().trim())]));
-  });
-}
-
 async function main(): Promise<void> {
   const connections = Number(process.argv[2] ?? 500);
   const aborts = Number(process.argv[3] ?? 2000);
   const soakSeconds = Number(process.argv[4] ?? process.env.LOAD_SOAK_SECONDS ?? 60);
-  const [child, port] = await startServer();
   const rows: [string, Counters, string][] = [];
-  try {
+  const spec = { name: "torsion", args: ["--expose-gc", fileURLToPath(import.meta.url), "server"] };
+  await withServer(spec, async ({ port }) => {
     rows.push(["idle (before)", await quietStats(port), ""]);
 
     let t = Date.now();
@@ -295,30 +274,24 @@ async function main(): Promise<void> {
     rows.push([`${connections} keep-alive x4`, await quietStats(port), `${ok}/${connections * 4} responses, ${Date.now() - t} ms`]);
 
     t = Date.now();
-    await inBatches(aborts, 200, (i) => abortingClient(port, PATHS[i % PATHS.length]));
+    await inLanes({ lanes: 200, count: aborts }, (i) => abortingClient(port, PATHS[i % PATHS.length]));
     rows.push([`${aborts} aborted`, await quietStats(port), `${Date.now() - t} ms`]);
 
     // The soak starts from the reading above (quiet, after a forced GC) and ends with the next.
     t = Date.now();
-    const until = Date.now() + soakSeconds * 1000;
     let soakResponses = 0;
     let soakAborts = 0;
-    await Promise.all(
-      Array.from({ length: 50 }, async (_, w) => {
-        while (Date.now() < until) {
-          if (w % 5 === 0) {
-            await abortingClient(port, PATHS[soakAborts++ % PATHS.length]);
-          } else {
-            const n = await keepAliveClient(port, 4); // not `+= await`: that reads the sum before awaiting
-            soakResponses += n;
-          }
-        }
-      }),
-    );
+    // One lane in five aborts, the others run keep-alive clients.
+    await inLanes({ lanes: 50, seconds: soakSeconds }, async (_, lane) => {
+      if (lane % 5 === 0) {
+        await abortingClient(port, PATHS[soakAborts++ % PATHS.length]);
+      } else {
+        const n = await keepAliveClient(port, 4); // not `+= await`: that reads the sum before awaiting
+        soakResponses += n;
+      }
+    });
     rows.push([`soak ${soakSeconds} s`, await quietStats(port), `${soakResponses} responses, ${soakAborts} aborts, ${Date.now() - t} ms`]);
-  } finally {
-    child.kill();
-  }
+  });
 
   const keys = [
     "openConnections",

@@ -12,13 +12,14 @@
  *     node build/bench/tcp.js [rounds]        (default 7)
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-import type { Bytes, IPushProducer } from "../lib/internet/interfaces.js";
+import type { Bytes } from "../lib/internet/interfaces.js";
 import { Factory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
 import type { FileDescriptor } from "../lib/internet/abstract.js";
+import { BulkProducer, writeBulk } from "./support/bulk.js";
+import { interleave } from "./support/rounds.js";
+import { listenNode, listenTorsion, nodeServer, withServers } from "./support/servers.js";
+import { median, versusLine } from "./support/stats.js";
 
 const ECHO_COUNT = 20_000;
 const ECHO_MESSAGE = Buffer.alloc(64, 0x78);
@@ -26,6 +27,8 @@ const BULK = 512 << 20;
 const CHUNK = Buffer.alloc(64 << 10, 0x61);
 
 type Impl = "torsion" | "node";
+type Kind = "echo" | "bulk";
+const KINDS: Kind[] = ["echo", "bulk"];
 
 // ---------------------------------------------------------------------------
 // Servers (child processes)
@@ -39,40 +42,15 @@ class Echo extends Protocol {
   }
 }
 
-class BulkSender extends Protocol implements IPushProducer {
-  private sent = 0;
-  private paused = false;
+class BulkSender extends Protocol {
   override connectionMade(): void {
     const t = this.transport as FileDescriptor;
-    t.registerProducer(this, true);
-    this.resumeProducing();
-  }
-  pauseProducing(): void {
-    this.paused = true;
-  }
-  resumeProducing(): void {
-    this.paused = false;
-    const t = this.transport as FileDescriptor;
-    while (!this.paused && this.sent < BULK) {
-      this.sent += CHUNK.length;
-      t.write(CHUNK);
-    }
-    if (this.sent >= BULK && !this.paused) {
-      t.unregisterProducer();
-      t.loseConnection();
-    }
-  }
-  stopProducing(): void {
-    this.paused = true;
+    new BulkProducer(t, CHUNK, BULK, () => t.loseConnection()).start();
   }
 }
 
 function serveTorsion(kind: string): void {
-  const factory = Factory.forProtocol(kind === "echo" ? Echo : BulkSender);
-  factory.noisy = false;
-  const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
-  void reactor.run();
-  process.stdout.write(`${port.getHost().port}\n`);
+  listenTorsion(Factory.forProtocol(kind === "echo" ? Echo : BulkSender));
 }
 
 function serveNode(kind: string): void {
@@ -82,41 +60,13 @@ function serveNode(kind: string): void {
       socket.on("data", (d) => socket.write(d));
       return;
     }
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < BULK) {
-        sent += CHUNK.length;
-        if (!socket.write(CHUNK)) {
-          socket.once("drain", pump);
-          return;
-        }
-      }
-      socket.end();
-    };
-    pump();
+    writeBulk(socket, CHUNK, BULK);
   });
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
-  });
+  listenNode(server);
 }
 
 // ---------------------------------------------------------------------------
 // Client (this process)
-
-function startServer(kind: string, impl: Impl): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "server", kind, impl], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.on("exit", (code) => reject(new Error(`${impl} ${kind} server exited (${code})`)));
-  });
-}
 
 function echoRound(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -163,40 +113,22 @@ function bulkRound(port: number): Promise<number> {
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 7);
   const impls: Impl[] = ["torsion", "node"];
-  const servers = new Map<string, { port: number; child: ChildProcess }>();
-  for (const kind of ["echo", "bulk"]) for (const impl of impls) servers.set(`${kind}/${impl}`, await startServer(kind, impl));
-  const results: Record<string, number[]> = {};
-  try {
-    // warm-up, not counted
-    for (const impl of impls) {
-      await echoRound(servers.get(`echo/${impl}`)!.port);
-      await bulkRound(servers.get(`bulk/${impl}`)!.port);
-    }
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 ? [...impls].reverse() : impls;
-      for (const impl of order) {
-        (results[`echo/${impl}`] ??= []).push(await echoRound(servers.get(`echo/${impl}`)!.port));
-        (results[`bulk/${impl}`] ??= []).push(await bulkRound(servers.get(`bulk/${impl}`)!.port));
-      }
-    }
-  } finally {
-    for (const { child } of servers.values()) child.kill();
-  }
-  const line = (name: string, unit: string, key: string): void => {
-    const t = median(results[`${key}/torsion`]);
-    const n = median(results[`${key}/node`]);
-    console.log(
-      `${name.padEnd(40)} torsion ${t.toFixed(0).padStart(8)} ${unit}   node:net ${n.toFixed(0).padStart(8)} ${unit}   ratio ${(t / n).toFixed(3)}`,
-    );
+  const sides = KINDS.flatMap((kind) => impls.map((impl) => `${kind} ${impl}` as const));
+  const spec = (side: `${Kind} ${Impl}`) => nodeServer(side, import.meta.url, "server", ...side.split(" "));
+  const results = await withServers(sides, spec, async (servers) => {
+    const both = async (impl: Impl): Promise<Record<Kind, number>> => ({
+      echo: await echoRound(servers[`echo ${impl}`].port),
+      bulk: await bulkRound(servers[`bulk ${impl}`].port),
+    });
+    for (const impl of impls) await both(impl); // warm-up, not counted
+    return interleave(impls, rounds, both);
+  });
+  const line = (name: string, unit: string, kind: Kind): void => {
+    const m = (impl: Impl): number => median(results[impl].map((x) => x[kind]));
+    console.log(versusLine({ prefix: `${name.padEnd(40)} `, unit, width: 8, ours: ["torsion", m("torsion")], theirs: ["node:net", m("node")] }));
   };
   console.log(`bench/tcp: ${rounds} interleaved rounds, medians (servers in child processes, 127.0.0.1)`);
   line(`echo round trips (${ECHO_COUNT} x ${ECHO_MESSAGE.length} B)`, "rt/s", "echo");

@@ -10,14 +10,16 @@
  *     node build/bench/web-workers.js [rounds] [seconds]      (defaults 5 and 3)
  */
 
-import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
 import cluster from "node:cluster";
 import { realpathSync } from "node:fs";
 import * as http from "node:http";
 import { fileURLToPath } from "node:url";
 import type { IRequest } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
+import { autocannonRound } from "./support/load.js";
+import { interleave } from "./support/rounds.js";
+import { withServers, type PeerServer, type ServerSpec } from "./support/servers.js";
+import { median } from "./support/stats.js";
 
 const CONNECTIONS = 50;
 const WORKERS = 2;
@@ -72,29 +74,17 @@ function serveNode(): void {
 // ---------------------------------------------------------------------------
 // The driver (this process)
 
-function start(impl: Impl): Promise<{ url: string; child: ChildProcess }> {
+function serverSpec(impl: Impl): ServerSpec {
   const args =
     impl === "torsion"
       ? [MAIN, "web", "--workers", String(WORKERS), "--listen", "tcp:0:interface=127.0.0.1", "--resource", `${HERE}:hello`]
       : [HERE, "node-server"];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${impl} did not start within 20 s`)), 20_000);
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      const m = /serving (http:\/\/\S+)/.exec(out);
-      // torsion prints the worker line after the URLs: wait for it, so both workers are up.
-      if (m && (impl === "node" || /workers \(pids/.test(out))) {
-        clearTimeout(timer);
-        resolve({ url: m[1], child });
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${impl} server exited (${code})`));
-    });
-  });
+  // Both print "serving http://127.0.0.1:<port>/"; torsion prints its worker line after the URLs: wait for it, so both workers are up.
+  const ready = (out: string): number | undefined => {
+    const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+    return m && (impl === "node" || /workers \(pids/.test(out)) ? Number(m[1]) : undefined;
+  };
+  return { name: impl, args, cwd: ROOT, ready };
 }
 
 interface Round {
@@ -103,46 +93,22 @@ interface Round {
   p99: number;
 }
 
-async function round(url: string, seconds: number): Promise<Round> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
+async function round(server: PeerServer, seconds: number): Promise<Round> {
+  const result = await autocannonRound(`http://127.0.0.1:${server.port}/`, CONNECTIONS, seconds);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 5);
   const seconds = Number(process.argv[3] ?? 3);
   const impls: Impl[] = ["torsion", "node"];
-  const servers = new Map<Impl, { url: string; child: ChildProcess }>();
-  const results: Record<Impl, Round[]> = { torsion: [], node: [] };
-  try {
-    for (const impl of impls) servers.set(impl, await start(impl));
-    for (const impl of impls) await round(servers.get(impl)!.url, 1); // warm-up, not counted
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 ? [...impls].reverse() : impls;
-      for (const impl of order) results[impl].push(await round(servers.get(impl)!.url, seconds));
-    }
-  } finally {
-    for (const { child } of servers.values()) child.removeAllListeners("exit");
-    await Promise.all([...servers.values()].map(({ child }) => stop(child)));
-  }
-  const t = { rps: median(results.torsion.map((x) => x.rps)), p50: median(results.torsion.map((x) => x.p50)), p99: median(results.torsion.map((x) => x.p99)) };
-  const n = { rps: median(results.node.map((x) => x.rps)), p50: median(results.node.map((x) => x.p50)), p99: median(results.node.map((x) => x.p99)) };
+  const results = await withServers(impls, serverSpec, async (servers) => {
+    for (const impl of impls) await round(servers[impl], 1); // warm-up, not counted
+    return interleave(impls, rounds, (impl) => round(servers[impl], seconds));
+  });
+  const medians = (rs: Round[]): Round => ({ rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)) });
+  const t = medians(results.torsion);
+  const n = medians(results.node);
   console.log(
     `bench/web-workers: ${rounds} interleaved rounds of ${seconds} s, autocannon ${CONNECTIONS} connections, ` +
       `${WORKERS} worker processes each, 127.0.0.1, medians`,

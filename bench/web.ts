@@ -22,20 +22,20 @@
  *     node build/bench/web.js [rounds] [seconds]        (defaults 4 and 3)
  */
 
-import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { reactor } from "../lib/internet/reactor.js";
 import type { IRequest } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { Site } from "../lib/web/server.js";
 import { File } from "../lib/web/static.js";
+import { autocannonRound } from "./support/load.js";
+import { interleave } from "./support/rounds.js";
+import { atExit, listenNode, listenTorsion, nodeServer, twistedServer, watchdog, withServer, withServers, type ServerSpec } from "./support/servers.js";
+import { figureTable, median, type FigureRow } from "./support/stats.js";
 
 const CONNECTIONS = 50;
 const HELLO = Buffer.from("Hello, world!\n");
@@ -45,8 +45,6 @@ const SLOW_MIBS = 64;
 const SLOW_SECONDS = 6;
 const WATCHDOG_SECONDS = 200;
 const MiB = 1024 * 1024;
-const PYTHON = "/usr/bin/python3";
-const TWISTED_SCRIPT = fileURLToPath(new URL("../../bench/web_twisted.py", import.meta.url));
 
 type Impl = "torsion" | "node" | "twisted";
 const LABEL: Record<Impl, string> = { torsion: "torsion Site", node: "node:http", twisted: "Twisted Site" };
@@ -66,11 +64,7 @@ function serveTorsion(bigPath: string): void {
   const root = new Resource();
   root.putChild("hello", new Hello());
   root.putChild("big", new File(bigPath));
-  const site = new Site(root);
-  (site as { noisy?: boolean }).noisy = false;
-  const port = reactor.listenTCP(0, site, { interface: "127.0.0.1" });
-  void reactor.run();
-  process.stdout.write(`${(port.getHost() as { port: number }).port}\n`);
+  listenTorsion(new Site(root));
 }
 
 function serveNode(bigPath: string): void {
@@ -87,82 +81,22 @@ function serveNode(bigPath: string): void {
     res.end(HELLO);
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
-  });
+  listenNode(server);
 }
 
 // ---------------------------------------------------------------------------
 // Client (this process)
 
-interface Server {
-  port: number;
-  child: ChildProcess;
-}
-
-/** Every child started, so that each one is killed (by its own pid) whatever happens. */
-const children = new Set<ChildProcess>();
-
-/** The temp dir holding the 1 GiB file, removed on every way out. */
+/** The temp dir holding the 1 GiB file, removed on every way out (atExit). */
 let tempDir: string | null = null;
 
-function cleanUp(): void {
-  killChildren();
+function removeTempDir(): void {
   if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });
   tempDir = null;
 }
 
-function killChildren(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-  }
-  children.clear();
-}
-
-function stopServer(server: Server): void {
-  server.child.kill();
-  children.delete(server.child);
-}
-
-async function twistedAvailable(): Promise<boolean> {
-  if (!existsSync(PYTHON) || !existsSync(TWISTED_SCRIPT)) return false;
-  const probe = spawn(PYTHON, ["-c", "import twisted.web.static, twisted.web.server"], { stdio: "ignore" });
-  return new Promise<boolean>((resolve) => {
-    probe.on("exit", (code) => resolve(code === 0));
-    probe.on("error", () => resolve(false));
-  });
-}
-
-function startServer(impl: Impl, bigPath: string): Promise<Server> {
-  const child =
-    impl === "twisted"
-      ? spawn(PYTHON, [TWISTED_SCRIPT, bigPath], { stdio: ["ignore", "pipe", "inherit"] })
-      : spawn(process.execPath, [fileURLToPath(import.meta.url), "server", impl, bigPath], { stdio: ["ignore", "pipe", "inherit"] });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`${impl} server did not start in 15 s`)), 15_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ port: Number(m[1]), child });
-      }
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`${impl} server exited (${code})`)));
-  });
-}
-
 async function hello(port: number, seconds: number): Promise<number> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/hello`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    pipelining: 1,
-  });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`hello: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  const result = await autocannonRound(`http://127.0.0.1:${port}/hello`, CONNECTIONS, seconds);
   return result.requests.total / seconds;
 }
 
@@ -249,10 +183,9 @@ interface SlowResult {
 }
 
 /** A fresh server, warmed with hello requests; its RSS while a slow client reads /big. */
-async function slowReader(impl: Impl, bigPath: string): Promise<SlowResult> {
-  const server = await startServer(impl, bigPath);
-  try {
-    const pid = server.child.pid!;
+function slowReader(spec: ServerSpec): Promise<SlowResult> {
+  return withServer(spec, async (server) => {
+    const pid = server.pid;
     await hello(server.port, 1);
     await sleep(500);
     const idle = memoryOf(pid).rss;
@@ -270,15 +203,7 @@ async function slowReader(impl: Impl, bigPath: string): Promise<SlowResult> {
     const last = memoryOf(pid);
     peak = Math.max(peak, last.rss);
     return { idle, peak, hwm: last.hwm, read: result.bytes };
-  } finally {
-    stopServer(server);
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  });
 }
 
 const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
@@ -286,61 +211,44 @@ const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 4);
   const seconds = Number(process.argv[3] ?? 3);
-  const withTwisted = await twistedAvailable();
-  const impls: Impl[] = withTwisted ? ["torsion", "node", "twisted"] : ["torsion", "node"];
   const dir = mkdtempSync(join(tmpdir(), "torsion-bench-web-"));
   tempDir = dir;
   const bigPath = join(dir, "big.bin");
   writeFileSync(bigPath, "");
   truncateSync(bigPath, BIG_BYTES); // sparse: no disk I/O, the same bytes for every server
-  const servers = new Map<Impl, Server>();
-  const helloRps: Record<Impl, number[]> = { torsion: [], node: [], twisted: [] };
-  const bigMiBs: Record<Impl, number[]> = { torsion: [], node: [], twisted: [] };
+  const twisted = await twistedServer("web_twisted.py", "twisted.web.static, twisted.web.server", [bigPath]);
+  const spec = (impl: Impl): ServerSpec => (impl === "twisted" ? twisted! : nodeServer(impl, import.meta.url, "server", impl, bigPath));
+  const impls: Impl[] = twisted ? ["torsion", "node", "twisted"] : ["torsion", "node"];
   const slow = new Map<Impl, SlowResult>();
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench/web: watchdog: more than ${WATCHDOG_SECONDS} s, stopping\n`);
-    cleanUp();
-    process.exit(2);
-  }, WATCHDOG_SECONDS * 1000);
-  watchdog.unref();
+  const timer = watchdog("bench/web", WATCHDOG_SECONDS);
   const t0 = performance.now();
+  let helloRps: Record<Impl, number[]>;
+  let bigMiBs: Record<Impl, number[]>;
   try {
-    for (const impl of impls) servers.set(impl, await startServer(impl, bigPath));
-    for (const impl of impls) await hello(servers.get(impl)!.port, 1); // warm-up, not counted
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 ? [...impls].reverse() : impls;
-      for (const impl of order) helloRps[impl].push(await hello(servers.get(impl)!.port, seconds));
-    }
-    for (let r = 0; r < DOWNLOAD_ROUNDS; r++) {
-      const order = r % 2 ? [...impls].reverse() : impls;
-      for (const impl of order) {
-        const { bytes, seconds: secs } = await download(servers.get(impl)!.port, { timeoutSeconds: 60 });
-        bigMiBs[impl].push(bytes / MiB / secs);
-      }
-    }
-    for (const server of servers.values()) stopServer(server);
-    servers.clear();
-    for (const impl of impls) slow.set(impl, await slowReader(impl, bigPath));
+    [helloRps, bigMiBs] = await withServers(impls, spec, async (servers) => {
+      for (const impl of impls) await hello(servers[impl].port, 1); // warm-up, not counted
+      const rps = await interleave(impls, rounds, (impl) => hello(servers[impl].port, seconds));
+      const mibs = await interleave(impls, DOWNLOAD_ROUNDS, async (impl) => {
+        const { bytes, seconds: secs } = await download(servers[impl].port, { timeoutSeconds: 60 });
+        return bytes / MiB / secs;
+      });
+      return [rps, mibs] as const;
+    });
+    for (const impl of impls) slow.set(impl, await slowReader(spec(impl)));
   } finally {
-    clearTimeout(watchdog);
-    cleanUp();
+    clearTimeout(timer);
+    removeTempDir();
   }
-  const h = (impl: Impl): number => median(helloRps[impl]);
-  const b = (impl: Impl): number => median(bigMiBs[impl]);
+  const rows = (figures: Record<Impl, number[]>, what: (impl: Impl) => string): FigureRow[] =>
+    impls.map((impl) => ({ label: what(impl), value: median(figures[impl]), ratio: impl === "torsion" ? undefined : `torsion/${LABEL[impl]}` }));
   const elapsed = (performance.now() - t0) / 1000;
   console.log(`bench/web: servers in child processes, 127.0.0.1, medians of interleaved rounds (${elapsed.toFixed(0)} s in all)`);
   console.log(`1. hello world, ${CONNECTIONS} keep-alive connections, ${rounds} rounds of ${seconds} s (req/s, autocannon):`);
-  for (const impl of impls) {
-    const ratio = impl === "torsion" ? "" : `   torsion/${LABEL[impl]} ${(h("torsion") / h(impl)).toFixed(2)}`;
-    console.log(`   ${LABEL[impl].padEnd(14)} ${h(impl).toFixed(0).padStart(8)}${ratio}`);
-  }
-  if (!withTwisted) console.log("   Twisted Site   (python3-twisted not installed: skipped)");
+  for (const line of figureTable(rows(helloRps, (impl) => LABEL[impl]), { indent: "   ", labelWidth: 14, valueWidth: 8 })) console.log(line);
+  if (!twisted) console.log("   Twisted Site   (python3-twisted not installed: skipped)");
   console.log(`2. 1 GiB static file (sparse), one client counting bytes, ${DOWNLOAD_ROUNDS} rounds (MiB/s):`);
-  for (const impl of impls) {
-    const what = impl === "torsion" ? "static.File" : impl === "node" ? "createReadStream" : "static.File";
-    const ratio = impl === "torsion" ? "" : `   torsion/${LABEL[impl]} ${(b("torsion") / b(impl)).toFixed(2)}`;
-    console.log(`   ${`${LABEL[impl]} ${what}`.padEnd(31)} ${b(impl).toFixed(0).padStart(6)}${ratio}`);
-  }
+  const what = (impl: Impl): string => `${LABEL[impl]} ${impl === "node" ? "createReadStream" : "static.File"}`;
+  for (const line of figureTable(rows(bigMiBs, what), { indent: "   ", labelWidth: 31, valueWidth: 6 })) console.log(line);
   console.log(`3. slow reader: 1 GiB file read at ${SLOW_MIBS} MiB/s for ${SLOW_SECONDS} s, then dropped; server RSS (MiB, fresh server):`);
   for (const impl of impls) {
     const m = slow.get(impl)!;
@@ -358,17 +266,6 @@ if (process.argv[2] === "server") {
   if (process.argv[3] === "torsion") serveTorsion(bigPath);
   else serveNode(bigPath);
 } else {
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      cleanUp();
-      process.exit(130);
-    });
-  }
-  process.on("exit", cleanUp);
-  try {
-    await main();
-  } catch (err) {
-    cleanUp();
-    throw err;
-  }
+  atExit(removeTempDir);
+  await main();
 }

@@ -13,15 +13,16 @@
  *     node build/bench/wsgi-mariadb.js [rounds] [requests-per-round]     (defaults 5 and 4)
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import mariadb from "mariadb";
 import { isInIOThread } from "../lib/internet/threads.js";
 import { TABLE } from "../examples/wsgi-mariadb/app.js";
 import { DEFAULT_ROWS, setupDatabase } from "../examples/wsgi-mariadb/setup.js";
 import { startMariaDB } from "../spec/support/mariadb.js";
+import { inLanes } from "./support/load.js";
+import { interleave } from "./support/rounds.js";
+import { announcePort, listenNode, nodeServer, watchdog, withServers } from "./support/servers.js";
+import { median, versusLine } from "./support/stats.js";
 
 const CONCURRENCY = 2;
 /** Rows per chunk, as the application's default. */
@@ -39,7 +40,7 @@ async function serveTorsion(socketPath: string): Promise<void> {
   const { serve } = await import("../examples/wsgi-mariadb/serve.js");
   const serving = serve({ socketPath, workers: CONCURRENCY });
   void reactor.run();
-  process.stdout.write(`${serving.port}\n`);
+  announcePort(serving.port);
 }
 
 /** Resolves when `res` drains or closes. */
@@ -82,26 +83,11 @@ function serveNode(socketPath: string): void {
       void conn.release();
     }
   });
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
-  });
+  listenNode(server);
 }
 
 // ---------------------------------------------------------------------------
 // The load
-
-function startServer(impl: Impl, socketPath: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "server", impl, socketPath], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (data: Buffer) => {
-      out += data.toString();
-      const line = out.split("\n").find((l) => /^\d+$/.test(l.trim()));
-      if (line !== undefined) resolve({ child, port: Number(line) });
-    });
-    child.once("exit", (code) => reject(new Error(`the ${impl} server exited (${code}) before listening`)));
-  });
-}
 
 /** GET the whole table once; resolves with the rows received (newlines counted). */
 function fetchRows(port: number): Promise<number> {
@@ -120,69 +106,42 @@ function fetchRows(port: number): Promise<number> {
 
 /** `requests` whole-table requests, CONCURRENCY at a time; rows per second. */
 async function round(port: number, requests: number): Promise<number> {
-  let next = 0;
   let rows = 0;
   const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < requests) {
-        next++;
-        const got = await fetchRows(port);
-        if (got !== DEFAULT_ROWS) throw new Error(`expected ${DEFAULT_ROWS} rows, got ${got}`);
-        rows += got;
-      }
-    }),
-  );
+  await inLanes({ lanes: CONCURRENCY, count: requests }, async () => {
+    const got = await fetchRows(port);
+    if (got !== DEFAULT_ROWS) throw new Error(`expected ${DEFAULT_ROWS} rows, got ${got}`);
+    rows += got;
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return rows / seconds;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 5);
   const requests = Number(process.argv[3] ?? 4);
-  const limit = setTimeout(() => {
-    console.error(`bench/wsgi-mariadb: still running after ${LIMIT_SECONDS} s; giving up`);
-    process.exit(1);
-  }, LIMIT_SECONDS * 1000);
-  limit.unref();
+  const limit = watchdog("bench/wsgi-mariadb", LIMIT_SECONDS);
 
   const own = process.env.TORSION_MARIADB_SOCKET ? null : await startMariaDB();
   const socketPath = own?.socketPath ?? process.env.TORSION_MARIADB_SOCKET!;
-  const children: ChildProcess[] = [];
+  const impls: Impl[] = ["torsion", "node"];
   try {
     await setupDatabase({ socketPath });
-    const servers = {} as Record<Impl, number>;
-    for (const impl of ["torsion", "node"] as const) {
-      const { child, port } = await startServer(impl, socketPath);
-      children.push(child);
-      servers[impl] = port;
-    }
-    // One warm-up request each: workers start, connections open, code gets compiled.
-    for (const impl of ["torsion", "node"] as const) await round(servers[impl], CONCURRENCY);
-    const results: Record<Impl, number[]> = { torsion: [], node: [] };
-    for (let r = 0; r < rounds; r++) {
-      const order: Impl[] = r % 2 === 0 ? ["torsion", "node"] : ["node", "torsion"];
-      for (const impl of order) results[impl].push(await round(servers[impl], requests));
-    }
-    const t = median(results.torsion);
-    const n = median(results.node);
+    const results = await withServers(impls, (impl) => nodeServer(impl, import.meta.url, "server", impl, socketPath), async (servers) => {
+      // One warm-up request each: workers start, connections open, code gets compiled.
+      for (const impl of impls) await round(servers[impl].port, CONCURRENCY);
+      return interleave(impls, rounds, (impl) => round(servers[impl].port, requests));
+    });
     console.log(
       `bench/wsgi-mariadb: ${rounds} interleaved rounds of ${requests} requests for the ${DEFAULT_ROWS}-row table, ${CONCURRENCY} at a time, ` +
         `${CONCURRENCY} workers / ${CONCURRENCY} connections, medians (servers in child processes, MariaDB on a unix socket)`,
     );
     console.log(
-      `  torsion WSGIResource ${t.toFixed(0).padStart(8)} rows/s   node:http ${n.toFixed(0).padStart(8)} rows/s   ratio ${(t / n).toFixed(3)}`,
+      versusLine({ prefix: "  ", unit: "rows/s", width: 8, ours: ["torsion WSGIResource", median(results.torsion)], theirs: ["node:http", median(results.node)] }),
     );
     const each = (xs: number[]): string => xs.map((x) => (x / 1000).toFixed(0)).join(" ");
     console.log(`  rounds (k rows/s): torsion ${each(results.torsion)}; node:http ${each(results.node)}`);
   } finally {
-    for (const child of children) child.kill("SIGTERM");
     await own?.stop();
     clearTimeout(limit);
   }

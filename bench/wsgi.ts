@@ -17,13 +17,7 @@
  *     node build/bench/wsgi.js [rounds] [seconds]        (defaults 3 and 3)
  */
 
-import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-import type { IPushProducer } from "../lib/internet/interfaces.js";
 import { reactor } from "../lib/internet/reactor.js";
 import { ThreadPool } from "../lib/internet/threadpool.js";
 import { workRef } from "../lib/internet/work-ref.js";
@@ -31,15 +25,21 @@ import type { IRequest } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
 import { WSGIResource } from "../lib/web/wsgi.js";
+import { BulkProducer, writeBulk } from "./support/bulk.js";
+import { autocannonRound } from "./support/load.js";
+import { roundOrder } from "./support/rounds.js";
+import { listenNode, listenTorsion, nodeServer, twistedServer, withServers } from "./support/servers.js";
+import { figureTable, median, type FigureRow } from "./support/stats.js";
 import { HELLO, STREAM_BYTES, STREAM_CHUNK } from "./wsgi-apps.js";
 
 const CONNECTIONS = 50;
 /** Tasks each worker may hold at once (ThreadPoolOptions.pipeline): hides the round trip between threads. */
 const PIPELINE = Number(process.env.WSGI_BENCH_PIPELINE ?? 8);
-const PYTHON = "/usr/bin/python3";
-const TWISTED_SCRIPT = fileURLToPath(new URL("../../bench/wsgi_twisted.py", import.meta.url));
+const CHUNK = new Uint8Array(STREAM_CHUNK).fill(120);
 
 type Impl = "wsgi" | "resource" | "node" | "twisted";
+const LABEL: Record<Impl, string> = { wsgi: "torsion WSGIResource", resource: "torsion Resource", node: "node:http", twisted: "Twisted WSGIResource" };
+const RATIO_NAME: Record<Impl, string> = { wsgi: "WSGI", resource: "Resource", node: "node:http", twisted: "Twisted" };
 
 // ---------------------------------------------------------------------------
 // Servers (child processes)
@@ -58,51 +58,14 @@ class Stream extends Resource {
   render_GET(request: IRequest): typeof NOT_DONE_YET {
     request.setHeader("content-type", "application/octet-stream");
     request.setHeader("content-length", String(STREAM_BYTES));
-    new StreamProducer(request).start();
-    return NOT_DONE_YET;
-  }
-}
-
-class StreamProducer implements IPushProducer {
-  private sent = 0;
-  private paused = false;
-  private stopped = false;
-  private readonly chunk = new Uint8Array(STREAM_CHUNK).fill(120);
-  constructor(private readonly request: IRequest) {}
-  start(): void {
-    this.request.registerProducer(this, true);
-    this.request.notifyFinish().addErrback(() => {
-      this.stopped = true;
+    const producer = new BulkProducer(request, CHUNK, STREAM_BYTES, () => request.finish());
+    request.notifyFinish().addErrback(() => {
+      producer.stopProducing();
       return null;
     });
-    this.pump();
+    producer.start();
+    return NOT_DONE_YET;
   }
-  private pump(): void {
-    while (!this.paused && !this.stopped && this.sent < STREAM_BYTES) {
-      this.request.write(this.chunk);
-      this.sent += STREAM_CHUNK;
-    }
-    if (this.sent >= STREAM_BYTES && !this.stopped) {
-      this.stopped = true;
-      this.request.unregisterProducer();
-      this.request.finish();
-    }
-  }
-  pauseProducing(): void {
-    this.paused = true;
-  }
-  resumeProducing(): void {
-    this.paused = false;
-    this.pump();
-  }
-  stopProducing(): void {
-    this.stopped = true;
-  }
-}
-
-function quiet(site: Site): Site {
-  (site as { noisy?: boolean }).noisy = false;
-  return site;
 }
 
 function serveWSGI(): void {
@@ -112,40 +75,22 @@ function serveWSGI(): void {
   const root = new Resource();
   root.putChild("hello", new WSGIResource(reactor, pool, workRef(apps, "hello")));
   root.putChild("stream", new WSGIResource(reactor, pool, workRef(apps, "stream")));
-  listen(quiet(new Site(root)));
+  listenTorsion(new Site(root));
 }
 
 function serveResource(): void {
   const root = new Resource();
   root.putChild("hello", new Hello());
   root.putChild("stream", new Stream());
-  listen(quiet(new Site(root)));
-}
-
-function listen(site: Site): void {
-  const port = reactor.listenTCP(0, site, { interface: "127.0.0.1" });
-  void reactor.run();
-  process.stdout.write(`${(port.getHost() as { port: number }).port}\n`);
+  listenTorsion(new Site(root));
 }
 
 function serveNode(): void {
-  const chunk = new Uint8Array(STREAM_CHUNK).fill(120);
   const server = http.createServer((req, res) => {
     if (req.url === "/stream") {
       res.setHeader("content-type", "application/octet-stream");
       res.setHeader("content-length", String(STREAM_BYTES));
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < STREAM_BYTES) {
-          sent += STREAM_CHUNK;
-          if (!res.write(chunk)) {
-            res.once("drain", pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      writeBulk(res, CHUNK, STREAM_BYTES);
       return;
     }
     res.setHeader("content-type", "text/plain");
@@ -153,47 +98,14 @@ function serveNode(): void {
     res.end(HELLO);
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(0, "127.0.0.1", () => {
-    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
-  });
+  listenNode(server);
 }
 
 // ---------------------------------------------------------------------------
 // Client (this process)
 
-async function twistedAvailable(): Promise<boolean> {
-  if (!existsSync(PYTHON) || !existsSync(TWISTED_SCRIPT)) return false;
-  const probe = spawn(PYTHON, ["-c", "import twisted.web.wsgi"], { stdio: "ignore" });
-  return new Promise<boolean>((resolve) => {
-    probe.on("exit", (code) => resolve(code === 0));
-    probe.on("error", () => resolve(false));
-  });
-}
-
-function startServer(impl: Impl): Promise<{ port: number; child: ChildProcess }> {
-  const child =
-    impl === "twisted"
-      ? spawn(PYTHON, [TWISTED_SCRIPT], { stdio: ["ignore", "pipe", "inherit"] })
-      : spawn(process.execPath, [fileURLToPath(import.meta.url), "server", impl], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^(\d+)\n/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.on("exit", (code) => reject(new Error(`${impl} server exited (${code})`)));
-  });
-}
-
 async function hello(port: number, seconds: number): Promise<number> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/hello`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    pipelining: 1,
-  });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`hello: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  const result = await autocannonRound(`http://127.0.0.1:${port}/hello`, CONNECTIONS, seconds);
   return result.requests.total / seconds;
 }
 
@@ -215,46 +127,33 @@ function download(port: number): Promise<number> {
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 3);
   const seconds = Number(process.argv[3] ?? 3);
-  const withTwisted = await twistedAvailable();
-  const impls: Impl[] = withTwisted ? ["wsgi", "resource", "node", "twisted"] : ["wsgi", "resource", "node"];
+  const twisted = await twistedServer("wsgi_twisted.py", "twisted.web.wsgi");
+  const impls: Impl[] = twisted ? ["wsgi", "resource", "node", "twisted"] : ["wsgi", "resource", "node"];
   const streamers: Impl[] = ["wsgi", "resource", "node"];
-  const servers = new Map<Impl, { port: number; child: ChildProcess }>();
   const helloRps: Record<Impl, number[]> = { wsgi: [], resource: [], node: [], twisted: [] };
   const streamMiBs: Record<Impl, number[]> = { wsgi: [], resource: [], node: [], twisted: [] };
-  try {
-    for (const impl of impls) servers.set(impl, await startServer(impl));
-    for (const impl of impls) await hello(servers.get(impl)!.port, 1); // warm-up, not counted
-    for (const impl of streamers) await download(servers.get(impl)!.port);
+  const spec = (impl: Impl) => (impl === "twisted" ? twisted! : nodeServer(impl, import.meta.url, "server", impl));
+  await withServers(impls, spec, async (servers) => {
+    for (const impl of impls) await hello(servers[impl].port, 1); // warm-up, not counted
+    for (const impl of streamers) await download(servers[impl].port);
+    // One round: hello world on every server, then the download from every streamer, each in roundOrder.
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 ? [...impls].reverse() : impls;
-      for (const impl of order) helloRps[impl].push(await hello(servers.get(impl)!.port, seconds));
-      for (const impl of r % 2 ? [...streamers].reverse() : streamers) streamMiBs[impl].push(await download(servers.get(impl)!.port));
+      for (const impl of roundOrder(impls, r)) helloRps[impl].push(await hello(servers[impl].port, seconds));
+      for (const impl of roundOrder(streamers, r)) streamMiBs[impl].push(await download(servers[impl].port));
     }
-  } finally {
-    for (const { child } of servers.values()) child.kill();
-  }
-  const h = (impl: Impl): number => median(helloRps[impl]);
-  const s = (impl: Impl): number => median(streamMiBs[impl]);
+  });
+  const layout = { indent: "  ", labelWidth: 22, valueWidth: 8 };
+  const rows = (figures: Record<Impl, number[]>, sides: readonly Impl[]): FigureRow[] =>
+    sides.map((impl) => ({ label: LABEL[impl], value: median(figures[impl]), ratio: impl === "wsgi" ? undefined : `WSGI/${RATIO_NAME[impl]}` }));
   console.log(`bench/wsgi: ${rounds} interleaved rounds, medians (servers in child processes, 127.0.0.1)`);
   console.log(`hello world, ${CONNECTIONS} connections, ${seconds} s (req/s):`);
-  console.log(`  torsion WSGIResource   ${h("wsgi").toFixed(0).padStart(8)}`);
-  console.log(`  torsion Resource       ${h("resource").toFixed(0).padStart(8)}   WSGI/Resource ${(h("wsgi") / h("resource")).toFixed(2)}`);
-  console.log(`  node:http              ${h("node").toFixed(0).padStart(8)}   WSGI/node:http ${(h("wsgi") / h("node")).toFixed(2)}`);
-  if (withTwisted) console.log(`  Twisted WSGIResource   ${h("twisted").toFixed(0).padStart(8)}   WSGI/Twisted ${(h("wsgi") / h("twisted")).toFixed(2)}`);
-  else console.log("  Twisted WSGIResource   (python3-twisted not installed: skipped)");
+  for (const line of figureTable(rows(helloRps, impls), layout)) console.log(line);
+  if (!twisted) console.log("  Twisted WSGIResource   (python3-twisted not installed: skipped)");
   console.log(`100 MiB streamed, one client (MiB/s):`);
-  console.log(`  torsion WSGIResource   ${s("wsgi").toFixed(0).padStart(8)}`);
-  console.log(`  torsion Resource       ${s("resource").toFixed(0).padStart(8)}   WSGI/Resource ${(s("wsgi") / s("resource")).toFixed(2)}`);
-  console.log(`  node:http              ${s("node").toFixed(0).padStart(8)}   WSGI/node:http ${(s("wsgi") / s("node")).toFixed(2)}`);
+  for (const line of figureTable(rows(streamMiBs, streamers), layout)) console.log(line);
 }
 
 if (process.argv[2] === "server") {
