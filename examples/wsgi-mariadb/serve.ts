@@ -57,7 +57,10 @@ export function serve(options: ServeOptions): Serving {
     onDisconnect: options.onDisconnect ?? "stop",
     timeout: options.timeout ?? null,
   });
-  const listening = reactor.listenTCP(options.port ?? 0, new Site(resource), { interface: "127.0.0.1" });
+  const site = new Site(resource);
+  // serve() also runs under the specs and the benchmark: no "Starting factory" lines on stderr.
+  site.noisy = false;
+  const listening = reactor.listenTCP(options.port ?? 0, site, { interface: "127.0.0.1" });
   return {
     port: listening.getHost().port as number,
     pool,
