@@ -120,6 +120,17 @@ describe("GracefulShutdown (lib/cli/graceful.ts)", () => {
     return c;
   }
 
+  /** Run the reactor, have a client's GET /later begin rendering, then stop the reactor; the client, once it has stopped. */
+  async function stopWhileRendering(): Promise<Client> {
+    const stopped = reactor.run();
+    const c = client();
+    c.get("/later");
+    await c.until("the request to be rendered", () => root.rendered.length === 1);
+    reactor.stop();
+    await stopped;
+    return c;
+  }
+
   beforeEach(() => {
     clients = [];
     logs = captureLogEvents();
@@ -204,12 +215,7 @@ describe("GracefulShutdown (lib/cli/graceful.ts)", () => {
   it("install(): the reactor's shutdown waits for the drain before closing connections", async () => {
     setUp(0.2);
     new GracefulShutdown(reactor, { grace: 5 }).addPort(port).addFactory(site).install();
-    const stopped = reactor.run();
-    const c = client();
-    c.get("/later");
-    await c.until("the request to be rendered", () => root.rendered.length === 1);
-    reactor.stop();
-    await stopped;
+    const c = await stopWhileRendering();
     expect(c.received.endsWith("done\n")).to.equal(true);
     expect(root.lost).to.deep.equal([]);
   });
@@ -218,12 +224,7 @@ describe("GracefulShutdown (lib/cli/graceful.ts)", () => {
     setUp(0.2);
     const shutdown = new GracefulShutdown(reactor, { grace: 5 }).addPort(port).addFactory(site).install();
     shutdown.uninstall();
-    const stopped = reactor.run();
-    const c = client();
-    c.get("/later");
-    await c.until("the request to be rendered", () => root.rendered.length === 1);
-    reactor.stop();
-    await stopped;
+    const c = await stopWhileRendering();
     await c.waitClosed();
     expect(c.received).to.equal("");
     expect(root.lost).to.deep.equal(["/later"]);

@@ -16,6 +16,7 @@ import { leakyApplication, TABLE, type StreamReport } from "../../examples/wsgi-
 import { serve, type ServeOptions, type Serving } from "../../examples/wsgi-mariadb/serve.js";
 import { DEFAULT_ROWS, setupDatabase } from "../../examples/wsgi-mariadb/setup.js";
 import { mariadbMissing, startMariaDB, type MariaDB } from "../support/mariadb.js";
+import { until, within } from "../support/wait.js";
 
 const REPORT = "torsion.spec.wsgiMariadb.report";
 /**
@@ -23,28 +24,6 @@ const REPORT = "torsion.spec.wsgiMariadb.report";
  * coverage on 2 cores. TORSION_SPEC_ABORTS changes the count.
  */
 const ABORTS = Number(process.env.TORSION_SPEC_ABORTS ?? 1000);
-
-// --- bounded waits ---------------------------------------------------------------------------
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
-/** Poll `check` (it may be async) every 10 ms until it returns true; fail after `ms`. */
-async function eventually(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`${what}: still not so after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 // --- the client ------------------------------------------------------------------------------
 
@@ -54,8 +33,8 @@ interface Answer {
   body: string;
 }
 
-/** GET `path` and read the whole answer (a fresh connection each time); fails after `ms`. */
-function get(port: number, path: string, ms = 10_000): Promise<Answer> {
+/** GET `path` and read the whole answer (a fresh connection each time); fails after `seconds`. */
+function get(port: number, path: string, seconds = 10): Promise<Answer> {
   return within(
     new Promise<Answer>((resolve, reject) => {
       const req = httpRequest({ host: "127.0.0.1", port, path, agent: false }, (res) => {
@@ -68,7 +47,7 @@ function get(port: number, path: string, ms = 10_000): Promise<Answer> {
       req.on("error", reject);
       req.end();
     }),
-    ms,
+    seconds,
     `GET ${path}`,
   );
 }
@@ -83,9 +62,9 @@ interface Aborted {
 /**
  * GET `path` and close the connection once `after` bytes of the response have arrived (at
  * least the head): a browser reloading mid-response. Fails if the response ends first or
- * nothing comes within `ms`.
+ * nothing comes within `seconds`.
  */
-function abortAfter(port: number, path: string, after: number, ms = 10_000): Promise<Aborted> {
+function abortAfter(port: number, path: string, after: number, seconds = 10): Promise<Aborted> {
   return within(
     new Promise<Aborted>((resolve, reject) => {
       const socket = connect(port, "127.0.0.1", () => {
@@ -117,13 +96,13 @@ function abortAfter(port: number, path: string, after: number, ms = 10_000): Pro
       socket.on("end", () => reject(new Error(`the response to ${path} ended after ${received} bytes, before the client closed`)));
       socket.on("error", reject);
     }),
-    ms,
+    seconds,
     `GET ${path} (closed after ${after} bytes)`,
   );
 }
 
 /** GET `path` on a raw socket and read until the server closes; the connection header and the bytes. */
-function readToClose(port: number, path: string, ms = 10_000): Promise<{ connection: number; text: string }> {
+function readToClose(port: number, path: string, seconds = 10): Promise<{ connection: number; text: string }> {
   return within(
     new Promise((resolve, reject) => {
       const socket = connect(port, "127.0.0.1", () => {
@@ -137,7 +116,7 @@ function readToClose(port: number, path: string, ms = 10_000): Promise<{ connect
       });
       socket.on("error", reject);
     }),
-    ms,
+    seconds,
     `GET ${path} until the server closes`,
   );
 }
@@ -203,9 +182,9 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
 
   function reportFor(connection: number): Promise<StreamReport> {
     let found: StreamReport | undefined;
-    return eventually(
+    return until(
       () => (found = reports.find((r) => r.connection === connection)) !== undefined,
-      10_000,
+      10,
       `the report of the response on connection ${connection}`,
     ).then(() => found!);
   }
@@ -248,7 +227,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
       const report = await reportFor(aborted.connection);
       expect(report, `round ${round}`).to.include({ complete: false, disconnected: true, closed: true });
       expect(report.rows).to.be.above(0).and.below(DEFAULT_ROWS);
-      await eventually(() => pool.busy === 0 && pool.queued === 0, 10_000, "the pool going idle");
+      await until(() => pool.busy === 0 && pool.queued === 0, 10, "the pool going idle");
       await pingOn(port, aborted.connection);
       reports = [];
     }
@@ -262,7 +241,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     const aborted = await abortAfter(port, "/rows", 30_000);
     const report = await reportFor(aborted.connection);
     expect(report).to.include({ rows: DEFAULT_ROWS, complete: true, disconnected: true, closed: true });
-    await eventually(() => resource.statistics().active === 0, 10_000, "the response ending");
+    await until(() => resource.statistics().active === 0, 10, "the response ending");
     await pingOn(port, aborted.connection);
     expect(resource.statistics()).to.include({ drained: 1, stoppedByDisconnect: 0, closeCalls: 1, errors: 0 });
   });
@@ -274,7 +253,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     expect(cut.text, "a chunked body without its last chunk").to.not.match(/\r\n0\r\n\r\n$/);
     const report = await reportFor(cut.connection);
     expect(report).to.include({ rows: 3000, complete: false, disconnected: false, closed: true });
-    await eventually(() => resource.statistics().active === 0, 10_000, "the failed response ending");
+    await until(() => resource.statistics().active === 0, 10, "the failed response ending");
     expect(resource.statistics()).to.include({ errors: 1, closeCalls: 1, completed: 0 });
     const failures = logs!.failures().map((f) => f.getErrorMessage());
     expect(failures).to.deep.equal(["failing on purpose after 3000 rows (?fail=3000)"]);
@@ -284,7 +263,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
   it("an application without a finally: torsion still calls return(), counts the stop, and the time budget ends the worker whose connection it left stuck, with a log line naming the application and a warning naming the response that left it stuck", async () => {
     const { port, pool, resource } = start({ workers: 1, application: leakyApplication, timeout: 2 });
     const aborted = await abortAfter(port, "/rows", 20_000);
-    await eventually(() => resource.statistics().active === 0, 10_000, "the stopped response ending");
+    await until(() => resource.statistics().active === 0, 10, "the stopped response ending");
     expect(resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, errors: 0 });
     expect(reports, "the leaky generator's code after its loop never runs").to.deep.equal([]);
 
@@ -304,7 +283,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     );
 
     // Its connection died with the worker; a new worker opens a new one and answers.
-    await eventually(async () => !(await processlist()).some((p) => p.id === aborted.connection), 10_000, `connection ${aborted.connection} leaving SHOW PROCESSLIST`);
+    await until(async () => !(await processlist()).some((p) => p.id === aborted.connection), 10, `connection ${aborted.connection} leaving SHOW PROCESSLIST`);
     const next = await get(port, "/ping");
     expect(next.status).to.equal(200);
     expect(Number(next.headers["x-mariadb-connection"])).to.not.equal(aborted.connection);
@@ -315,15 +294,15 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     const { port, pool, resource } = start({ workers: 2, timeout: 1 });
     const slow = get(port, "/sleep?seconds=30");
     let sleeping: number | undefined;
-    await eventually(
+    await until(
       async () => (sleeping = (await processlist()).find((p) => p.info?.startsWith("select sleep("))?.id) !== undefined,
-      10_000,
+      10,
       "select sleep(30) appearing in SHOW PROCESSLIST",
     );
     expect((await slow).status).to.equal(503);
     expect(resource.statistics()).to.include({ timedOut: 1, closeCalls: 0 });
-    await eventually(async () => !(await processlist()).some((p) => p.id === sleeping), 10_000, `connection ${sleeping} leaving SHOW PROCESSLIST`);
-    await eventually(() => pool.workersReplaced === 1 && pool.workers === 2, 10_000, "the pool replacing the worker");
+    await until(async () => !(await processlist()).some((p) => p.id === sleeping), 10, `connection ${sleeping} leaving SHOW PROCESSLIST`);
+    await until(() => pool.workersReplaced === 1 && pool.workers === 2, 10, "the pool replacing the worker");
     const next = await get(port, "/ping");
     expect(next.status).to.equal(200);
     expect(Number(next.headers["x-mariadb-connection"])).to.not.equal(sleeping);
@@ -354,9 +333,9 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     };
     await Promise.all(Array.from({ length: 20 }, lane));
     expect(followUps).to.equal(ABORTS);
-    await eventually(() => pool.busy === 0 && pool.queued === 0 && resource.statistics().active === 0, 20_000, "the pool going idle");
+    await until(() => pool.busy === 0 && pool.queued === 0 && resource.statistics().active === 0, 20, "the pool going idle");
     // Each client read part of the body, so each generator had started: its finally ran, once.
-    await eventually(() => reports.length >= ABORTS, 10_000, `${ABORTS} reports from the generators' finally`);
+    await until(() => reports.length >= ABORTS, 10, `${ABORTS} reports from the generators' finally`);
     expect(reports.length).to.equal(ABORTS);
     expect(reports.every((r) => r.closed)).to.equal(true);
     const s = resource.statistics();
@@ -370,7 +349,7 @@ describe("examples/wsgi-mariadb: the client goes away while the WSGI application
     // returns at once and the connector reads the rest of its result set afterwards, so a
     // worker the pool calls idle may still be finishing that read.
     let left: { id: number; command: string }[] = [];
-    await eventually(async () => (left = await processlist()).every((p) => p.command === "Sleep"), 10_000, "every connection waiting for a query");
+    await until(async () => (left = await processlist()).every((p) => p.command === "Sleep"), 10, "every connection waiting for a query");
     expect(left.length).to.be.at.most(workers);
     expect(left.filter((p) => !poolConnections.has(p.id)), "connections no worker of the pool answered from").to.deep.equal([]);
     expect(logs!.failures()).to.deep.equal([]);

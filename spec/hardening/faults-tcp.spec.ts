@@ -12,10 +12,12 @@ import { fileURLToPath } from "node:url";
 import { FileDescriptor } from "../../lib/internet/abstract.js";
 import { ConnectionLost } from "../../lib/internet/error.js";
 import type { Failure } from "../../lib/internet/failure.js";
-import type { Bytes, IListeningPort, IPullProducer, IPushProducer } from "../../lib/internet/interfaces.js";
+import type { Bytes, IConsumer, IListeningPort } from "../../lib/internet/interfaces.js";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
 import { Factory, Protocol } from "../../lib/internet/protocol.js";
 import { reactor } from "../../lib/internet/reactor.js";
+import { registerFaultyProducer } from "../support/producers.js";
+import { until } from "../support/wait.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -47,8 +49,8 @@ interface ClientResult {
   end: "close" | "reset" | "timeout";
 }
 
-/** Connect, send `message`, and read until the server closes, `until` is seen, or 5 s pass. */
-function client(port: number, message: string | Buffer, until?: string, timeoutMs = 5000): Promise<ClientResult> {
+/** Connect, send `message`, and read until the server closes, `expected` is seen, or 5 s pass. */
+function client(port: number, message: string | Buffer, expected?: string, timeoutMs = 5000): Promise<ClientResult> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
     let received = "";
@@ -63,20 +65,12 @@ function client(port: number, message: string | Buffer, until?: string, timeoutM
     const timer = setTimeout(() => finish("timeout"), timeoutMs);
     socket.on("data", (d) => {
       received += d.toString("latin1");
-      if (until !== undefined && received.includes(until)) finish("close");
+      if (expected !== undefined && received.includes(expected)) finish("close");
     });
     socket.on("error", () => finish("reset"));
     socket.on("close", () => finish("close"));
     socket.write(message);
   });
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("hardening: TCP faults", () => {
@@ -109,7 +103,7 @@ describe("hardening: TCP faults", () => {
     const bad = await client(p, "boom");
     expect(bad.end).not.to.equal("timeout");
     expect(bad.received).to.equal("");
-    await waitFor("connectionLost of the dropped connection", () => Fragile.lost.length === 1);
+    await until(() => Fragile.lost.length === 1, 5, "connectionLost of the dropped connection");
     expect(Fragile.lost[0].check(ConnectionLost)).to.equal(ConnectionLost);
     expect(FileDescriptor.counters.protocolErrors).to.equal(errorsBefore + 1);
     expect(logs.failures().map((f) => f.getErrorMessage())).to.include("dataReceived exploded");
@@ -126,7 +120,7 @@ describe("hardening: TCP faults", () => {
     expect(logs.failures().map((f) => f.getErrorMessage())).to.include("connectionMade exploded");
     const good = await client(p, "again", "again");
     expect(good).to.deep.equal({ received: "again", end: "close" });
-    await waitFor("both connections lost", () => Fragile.lost.length === 2);
+    await until(() => Fragile.lost.length === 2, 5, "both connections lost");
   });
 
   it("a buildProtocol that throws refuses that connection only, logged", async () => {
@@ -154,34 +148,7 @@ describe("hardening: TCP faults", () => {
             this.transport!.write(data);
             return;
           }
-          const transport = this.transport as unknown as { registerProducer(p: IPushProducer | IPullProducer, s: boolean): void; write(d: Bytes): void };
-          let calls = 0;
-          let paused = false;
-          const chunk = Buffer.alloc(256 * 1024, 0x61);
-          // A push producer writes until paused (the kernel takes megabytes on loopback first),
-          // and is resumed when the buffer drains; a pull producer writes one chunk a call.
-          const fill = () => {
-            let written = 0;
-            do {
-              transport.write(chunk);
-              written += chunk.length;
-            } while (streaming && !paused && written < 64 * 1024 * 1024);
-          };
-          const producer: IPushProducer = {
-            pauseProducing: () => {
-              paused = true;
-              events.push("pause");
-            },
-            resumeProducing: () => {
-              paused = false;
-              events.push("resume");
-              if (++calls >= 2) throw new Error("resumeProducing exploded");
-              fill();
-            },
-            stopProducing: () => events.push("stop"),
-          };
-          transport.registerProducer(producer, streaming);
-          if (streaming) fill();
+          registerFaultyProducer(this.transport as unknown as IConsumer, streaming, Buffer.alloc(256 * 1024, 0x61), "resumeProducing exploded", events);
         }
         override connectionLost(reason: Failure): void {
           Fragile.lost.push(reason);
@@ -192,7 +159,7 @@ describe("hardening: TCP faults", () => {
       await new Promise((r) => other.once("connect", r));
       const faulty = await client(p, "produce");
       expect(faulty.end).not.to.equal("timeout");
-      await waitFor("the faulty connection's connectionLost", () => Fragile.lost.length >= 1);
+      await until(() => Fragile.lost.length >= 1, 5, "the faulty connection's connectionLost");
       expect(Fragile.lost[0].check(ConnectionLost)).to.equal(ConnectionLost);
       expect(logs.failures().map((f) => f.getErrorMessage())).to.include("resumeProducing exploded");
       expect(events.filter((e) => e === "resume").length, events.join(",")).to.equal(2);
@@ -233,7 +200,7 @@ describe("hardening: TCP faults", () => {
 
     async function line(re: RegExp): Promise<RegExpExecArray> {
       let m: RegExpExecArray | null = null;
-      await waitFor(`the child to print ${re}`, () => (m = re.exec(out)) !== null, 8000);
+      await until(() => (m = re.exec(out)) !== null, 8, `the child to print ${re}`);
       out = out.slice(m!.index + m![0].length);
       return m!;
     }

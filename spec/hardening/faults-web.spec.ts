@@ -20,6 +20,8 @@ import { Request as HTTPRequest } from "../../lib/web/http-request.js";
 import type { IRequest, RenderResult } from "../../lib/web/iweb.js";
 import { Resource } from "../../lib/web/resource.js";
 import { NOT_DONE_YET, Request as SiteRequest, Site, type SiteOptions } from "../../lib/web/server.js";
+import { registerFaultyProducer } from "../support/producers.js";
+import { until, within } from "../support/wait.js";
 
 // --- resources ------------------------------------------------------------------------------------
 
@@ -118,33 +120,7 @@ class FaultyProducer extends Resource {
   }
   render_GET(request: IRequest): RenderResult {
     watch(request);
-    const streaming = this.streaming;
-    let calls = 0;
-    let paused = false;
-    const chunk = Buffer.alloc(64 * 1024, 0x63);
-    const fill = () => {
-      let n = 0;
-      do {
-        request.write(chunk);
-        n++;
-      } while (streaming && !paused && n < 1024);
-    };
-    const producer: IPushProducer & IPullProducer = {
-      pauseProducing: () => {
-        paused = true;
-      },
-      resumeProducing: () => {
-        paused = false;
-        record.producerEvents.push("resume");
-        if (++calls >= 2) throw new Error("web producer exploded");
-        fill();
-      },
-      stopProducing: () => {
-        record.producerEvents.push("stop");
-      },
-    };
-    request.registerProducer(producer, streaming);
-    if (streaming) fill();
+    registerFaultyProducer(request, this.streaming, Buffer.alloc(64 * 1024, 0x63), "web producer exploded", record.producerEvents);
     return NOT_DONE_YET;
   }
 }
@@ -195,31 +171,11 @@ function connectRaw(port: number): Promise<Raw> {
   });
 }
 
-async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function waitFor(what: string, predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** One GET on a fresh connection, with Connection: close; the whole response. */
 async function get(port: number, path: string): Promise<string> {
   const c = await connectRaw(port);
   c.socket.write(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
-  await within(`the response to GET ${path}`, 5000, c.ended);
+  await within(c.ended, 5, `the response to GET ${path}`);
   return c.data();
 }
 
@@ -266,17 +222,17 @@ describe("hardening: web faults", function () {
       const other = await connectRaw(p);
       const c = await connectRaw(p);
       c.socket.write("GET /" + (streaming ? "push" : "pull") + "-fault HTTP/1.1\r\nHost: a\r\n\r\n");
-      await within("the faulty response's connection to end", 5000, c.ended);
+      await within(c.ended, 5, "the faulty response's connection to end");
       expect(logs.failures().map((f) => f.getErrorMessage())).to.include("web producer exploded");
-      await waitFor("notifyFinish to errback", () => record.finishes.length === 1);
+      await until(() => record.finishes.length === 1, 5, "notifyFinish to errback");
       expect(record.finishes[0]).to.match(/^lost: /);
       expect(record.producerEvents.filter((e) => e === "resume").length).to.equal(2);
       // The dropped connection stops the producer (disconnect chain step 1), once.
-      await waitFor("the producer to be stopped", () => record.producerEvents.includes("stop"));
+      await until(() => record.producerEvents.includes("stop"), 5, "the producer to be stopped");
       expect(record.producerEvents.filter((e) => e === "stop").length).to.equal(1);
       // The other connection, open all along, is served.
       other.socket.write("GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-      await within("the other connection's response", 5000, other.ended);
+      await within(other.ended, 5, "the other connection's response");
       expect(other.data()).to.match(/^HTTP\/1\.1 200 OK[\s\S]*ok\n$/);
     });
   }
@@ -286,8 +242,8 @@ describe("hardening: web faults", function () {
     const c = await connectRaw(p);
     c.socket.pause(); // never read: the kernel buffers fill, then the server's
     c.socket.write("GET /endless HTTP/1.1\r\nHost: a\r\n\r\n");
-    await waitFor("the producer to be paused", () => record.producerEvents.includes("pause"));
-    await waitFor("the stalled connection to be timed out", () => record.finishes.length === 1, 5000);
+    await until(() => record.producerEvents.includes("pause"), 5, "the producer to be paused");
+    await until(() => record.finishes.length === 1, 5, "the stalled connection to be timed out");
     expect(record.finishes).to.deep.equal(["lost: ConnectionAborted"]);
     // It was paused when the timeout ended it (the kernel may have taken a little more before,
     // with a resume and a pause), and it was stopped once.
@@ -311,7 +267,7 @@ describe("hardening: web faults", function () {
       if (!c.socket.destroyed) c.socket.write("X");
     }, 50);
     try {
-      expect(await within("the header deadline", 5000, c.ended)).to.be.oneOf(["close", "reset"]);
+      expect(await within(c.ended, 5, "the header deadline")).to.be.oneOf(["close", "reset"]);
     } finally {
       clearInterval(drip);
     }
@@ -334,7 +290,7 @@ describe("hardening: web faults", function () {
         c.socket.write("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (let i = 0; i < 20 && !c.socket.destroyed; i++) c.socket.write(`12c\r\n${chunk.toString("latin1")}\r\n`);
       }
-      await within("the 413 and the close", 5000, c.ended);
+      await within(c.ended, 5, "the 413 and the close");
       expect(c.data()).to.match(/^HTTP\/1\.1 413 /);
       expect(c.data()).to.match(/\r\nConnection: close\r\n/i);
       expect(CountingRequest.bodyBytes).to.be.at.most(1000);
@@ -349,11 +305,11 @@ describe("hardening: web faults", function () {
     const openBefore = FileDescriptor.counters.openConnections;
     const c = await connectRaw(p);
     c.socket.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3) + "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n");
-    await waitFor("the first request to be processed", () => record.requests.length === 1);
+    await until(() => record.requests.length === 1, 5, "the first request to be processed");
     c.socket.destroy();
-    await waitFor("notifyFinish to errback", () => record.finishes.length === 1);
+    await until(() => record.finishes.length === 1, 5, "notifyFinish to errback");
     expect(record.finishes[0]).to.match(/^lost: Connection(Done|Lost)$/);
-    await waitFor("the connection to be closed on the server", () => FileDescriptor.counters.openConnections === openBefore);
+    await until(() => FileDescriptor.counters.openConnections === openBefore, 5, "the connection to be closed on the server");
     // Head-of-line: the pipelined requests behind the first were never begun, and never will be.
     expect(record.requests.length).to.equal(1);
     expect(clock.getDelayedCalls().map(String)).to.deep.equal([]);
@@ -364,12 +320,12 @@ describe("hardening: web faults", function () {
     const p = serve({ reactor: clock });
     const c = await connectRaw(p);
     c.socket.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3));
-    await waitFor("the first request", () => record.requests.length === 1);
+    await until(() => record.requests.length === 1, 5, "the first request");
     record.requests[0].write(Buffer.from("one"));
     record.requests[0].finish();
-    await waitFor("the second request", () => record.requests.length === 2);
+    await until(() => record.requests.length === 2, 5, "the second request");
     c.socket.destroy();
-    await waitFor("both requests told", () => record.finishes.length === 2);
+    await until(() => record.finishes.length === 2, 5, "both requests told");
     expect(record.finishes[0]).to.equal("finished");
     expect(record.finishes[1]).to.match(/^lost: /);
     expect(record.requests.length).to.equal(2);

@@ -15,8 +15,9 @@ import type { ThreadPool } from "../../lib/internet/threadpool.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import { Site } from "../../lib/web/server.js";
 import { WSGIResource, wsgiStatistics, type WSGIStatistics } from "../../lib/web/wsgi.js";
-import { makePool, stopPools, within } from "../fixtures/thread-helpers.js";
-import { RawClient, Reports, until } from "../web/wsgi-helpers.js";
+import { makePool, stopPools } from "../fixtures/thread-helpers.js";
+import { RawClient, Reports } from "../web/wsgi-helpers.js";
+import { until, within } from "../support/wait.js";
 
 const FAULT_APPS = new URL("../fixtures/wsgi-fault-apps.js", import.meta.url);
 const LAST_CHUNK = "0\r\n\r\n";

@@ -15,31 +15,31 @@ import { check, cutPoints, cutsArb, splitAt } from "./fuzz-config.js";
 
 const MAX = 40;
 
-class Lines extends LineReceiver {
-  lines: string[] = [];
-  exceeded: string[] = [];
-  override MAX_LENGTH = MAX;
-  override lineReceived(line: Buffer): void {
-    this.lines.push(line.toString("latin1"));
-  }
-  override lineLengthExceeded(line: Buffer): unknown {
-    this.exceeded.push(line.toString("latin1"));
-    return super.lineLengthExceeded(line);
-  }
+/** What LineReceiver and LineOnlyReceiver have in common here. */
+interface LineProtocol {
+  MAX_LENGTH: number;
+  lineReceived(line: Buffer): unknown;
+  lineLengthExceeded(line: Buffer): unknown;
 }
 
-class OnlyLines extends LineOnlyReceiver {
-  lines: string[] = [];
-  exceeded: string[] = [];
-  override MAX_LENGTH = MAX;
-  override lineReceived(line: Buffer): void {
-    this.lines.push(line.toString("latin1"));
-  }
-  override lineLengthExceeded(line: Buffer): unknown {
-    this.exceeded.push(line.toString("latin1"));
-    return super.lineLengthExceeded(line);
-  }
+/** `Base` with MAX_LENGTH = MAX, keeping the lines it is given and the over-long ones (a mixin). */
+function recordingLines<B extends new (...args: any[]) => LineProtocol>(Base: B) {
+  return class extends Base {
+    lines: string[] = [];
+    exceeded: string[] = [];
+    override MAX_LENGTH = MAX;
+    override lineReceived(line: Buffer): void {
+      this.lines.push(line.toString("latin1"));
+    }
+    override lineLengthExceeded(line: Buffer): unknown {
+      this.exceeded.push(line.toString("latin1"));
+      return super.lineLengthExceeded(line);
+    }
+  };
 }
+
+const Lines = recordingLines(LineReceiver);
+const OnlyLines = recordingLines(LineOnlyReceiver);
 
 /** Feed chunks as a real transport does: nothing is delivered once the protocol closed it. */
 function feed(p: { dataReceived(data: Uint8Array): unknown }, transport: StringTransport, chunks: readonly Uint8Array[]): void {

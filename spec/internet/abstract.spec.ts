@@ -6,129 +6,19 @@ import { expect } from "chai";
 import * as net from "node:net";
 import { FileDescriptor } from "../../lib/internet/abstract.js";
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
-import type { Failure } from "../../lib/internet/failure.js";
-import type {
-  Bytes,
-  IClientFactory,
-  IProtocol,
-  IProtocolFactory,
-  IPullProducer,
-  IPushProducer,
-  ITCPTransport,
-  ITransport,
-} from "../../lib/internet/interfaces.js";
+import type { Bytes, IProtocol, IPullProducer, IPushProducer, ITCPTransport } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
-import { NodeReactor } from "../../lib/internet/reactor.js";
-import type { Port } from "../../lib/internet/tcp.js";
-
-/** Reject with a clear message if `p` has not settled within `ms`. */
-function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    Promise.resolve(p).then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
-
-function deferredPromise<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** A protocol that records what happens to it. */
-class Recorder implements IProtocol {
-  transport!: FileDescriptor & ITCPTransport;
-  chunks: Buffer[] = [];
-  reasons: Failure[] = [];
-  readonly made = deferredPromise();
-  readonly lost = deferredPromise<Failure>();
-  private waiters: Array<{ n: number; resolve: () => void }> = [];
-
-  makeConnection(transport: ITransport): void {
-    this.transport = transport as FileDescriptor & ITCPTransport;
-    this.connectionMade();
-  }
-  connectionMade(): void {
-    this.made.resolve();
-  }
-  dataReceived(data: Bytes): void {
-    this.chunks.push(Buffer.from(data));
-    const n = this.received.length;
-    this.waiters = this.waiters.filter((w) => (n >= w.n ? (w.resolve(), false) : true));
-  }
-  connectionLost(reason: Failure): void {
-    this.reasons.push(reason);
-    this.lost.resolve(reason);
-  }
-  get received(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  /** Resolves once at least `n` bytes have arrived. */
-  receivedAtLeast(n: number): Promise<void> {
-    if (this.received.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ n, resolve }));
-  }
-}
-
-function serverFactory(make: () => IProtocol): IProtocolFactory {
-  return { buildProtocol: () => make(), doStart() {}, doStop() {} };
-}
-
-function clientFactory(make: () => IProtocol): IClientFactory {
-  return {
-    buildProtocol: () => make(),
-    doStart() {},
-    doStop() {},
-    startedConnecting() {},
-    clientConnectionFailed() {},
-    clientConnectionLost() {},
-  };
-}
-
-/** A push producer that records the calls it gets. */
-class RecordingPushProducer implements IPushProducer {
-  events: string[] = [];
-  pauseProducing(): void {
-    this.events.push("pause");
-  }
-  resumeProducing(): void {
-    this.events.push("resume");
-  }
-  stopProducing(): void {
-    this.events.push("stop");
-  }
-}
+import { ClientFactory, loopback, pushToSlowReader, Recorder, ServerFactory } from "../support/loopback.js";
+import { DummyProducer, PumpingProducer } from "../support/producers.js";
+import { later, within } from "../support/wait.js";
 
 describe("abstract.FileDescriptor", function () {
-  let reactor: NodeReactor;
-  let ports: Port[];
-  let sockets: net.Socket[];
-
-  beforeEach(() => {
-    reactor = new NodeReactor();
-    ports = [];
-    sockets = [];
-  });
-
-  afterEach(async () => {
-    for (const s of sockets) s.destroy();
-    for (const p of ports) await within(p.stopListening(), 2000, "port to close");
-  });
+  const lo = loopback();
 
   /** Listen with `server`, connect a torsion client with `client`; both connected. */
   async function pair<S extends IProtocol, C extends IProtocol>(server: S, client: C): Promise<{ server: S; client: C }> {
-    const port = reactor.listenTCP(0, serverFactory(() => server), { interface: "127.0.0.1" });
-    ports.push(port);
-    const made = deferredPromise();
+    const port = lo.listenTCP(new ServerFactory(() => server));
+    const made = later();
     const wrap: IProtocol = {
       makeConnection: (t) => {
         client.makeConnection(t);
@@ -138,39 +28,36 @@ describe("abstract.FileDescriptor", function () {
       dataReceived: (d) => client.dataReceived(d),
       connectionLost: (r) => client.connectionLost(r),
     };
-    reactor.connectTCP("127.0.0.1", port.getHost().port, clientFactory(() => wrap));
-    await within(made.promise, 2000, "the client to connect");
-    if (server instanceof Recorder) await within(server.made.promise, 2000, "the server to accept");
+    lo.reactor.connectTCP("127.0.0.1", port.getHost().port, new ClientFactory(() => wrap));
+    await within(made.promise, 2, "the client to connect");
+    if (server instanceof Recorder) await within(server.made.promise, 2, "the server to accept");
     return { server, client };
   }
 
   /** Listen with `server`; connect a raw node:net socket (for peers that misbehave on purpose). */
   async function rawPeer<S extends IProtocol>(server: S, opts: { pauseOnConnect?: boolean; allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
-    const made = deferredPromise();
-    const port = reactor.listenTCP(
-      0,
-      serverFactory(() => {
+    const made = later();
+    const port = lo.listenTCP(
+      new ServerFactory(() => {
         made.resolve();
         return server;
       }),
-      { interface: "127.0.0.1" },
     );
-    ports.push(port);
     const socket = net.connect({ port: port.getHost().port, host: "127.0.0.1", allowHalfOpen: opts.allowHalfOpen });
     if (opts.pauseOnConnect) socket.pause();
     socket.on("error", () => {});
-    sockets.push(socket);
-    await within(made.promise, 2000, "the server to accept");
+    lo.sockets.push(socket);
+    await within(made.promise, 2, "the server to accept");
     return socket;
   }
 
   describe("ProducerTests", () => {
     it("test_doubleProducer: a pull producer is resumed on registration, and a second producer is refused", async () => {
       const { server } = await pair(new Recorder(), new Recorder());
-      const first = new RecordingPushProducer();
+      const first = new DummyProducer();
       server.transport.registerProducer(first as IPullProducer, false);
       expect(first.events).to.deep.equal(["resume"]);
-      expect(() => server.transport.registerProducer(new RecordingPushProducer(), false)).to.throw(
+      expect(() => server.transport.registerProducer(new DummyProducer(), false)).to.throw(
         Error,
         /never unregistered/,
       );
@@ -180,8 +67,8 @@ describe("abstract.FileDescriptor", function () {
     it("test_unconnectedFileDescriptor: registering on a closed connection stops the producer at once", async () => {
       const { server } = await pair(new Recorder(), new Recorder());
       server.transport.abortConnection();
-      await within(server.lost.promise, 2000, "connectionLost");
-      const p = new RecordingPushProducer();
+      await within(server.lost.promise, 2, "connectionLost");
+      const p = new DummyProducer();
       server.transport.registerProducer(p as IPullProducer, false);
       expect(p.events).to.deep.equal(["stop"]);
     });
@@ -192,7 +79,7 @@ describe("abstract.FileDescriptor", function () {
         const peer = await rawPeer(server, { pauseOnConnect: true });
         const t = server.transport as ITCPTransport & FileDescriptor;
         t.bufferSize = 1;
-        const p = new RecordingPushProducer();
+        const p = new DummyProducer();
         t.registerProducer(p as IPullProducer, false);
         expect(p.events).to.deep.equal(["resume"]);
         p.events.length = 0;
@@ -218,7 +105,7 @@ describe("abstract.FileDescriptor", function () {
           else t.writeSequence([chunk.subarray(0, 1000), chunk.subarray(1000)]);
         };
         const events: string[] = [];
-        let resumed = deferredPromise();
+        let resumed = later();
         const producer: IPushProducer = {
           pauseProducing: () => events.push("pause"),
           resumeProducing: () => {
@@ -237,9 +124,9 @@ describe("abstract.FileDescriptor", function () {
         expect(events).to.deep.equal(["pause"]);
         for (let round = 0; round < 2; round++) {
           events.length = 0;
-          resumed = deferredPromise();
+          resumed = later();
           peer.resume(); // drain everything: the producer is resumed, writes, and is paused again
-          await within(resumed.promise, 5000, "resumeProducing");
+          await within(resumed.promise, 5, "resumeProducing");
           peer.pause();
           expect(events).to.deep.equal(["resume", "pause"]);
         }
@@ -259,7 +146,7 @@ describe("abstract.FileDescriptor", function () {
       const { server, client } = await pair(new Recorder(), new Recorder());
       server.transport.write(new Uint8Array(0));
       server.transport.writeSequence([Buffer.from("one "), new Uint8Array(0), Buffer.from("two "), Buffer.from("three")]);
-      await within(client.receivedAtLeast(13), 2000, "13 bytes");
+      await within(client.receivedAtLeast(13), 2, "13 bytes");
       expect(client.received.toString()).to.equal("one two three");
     });
 
@@ -268,10 +155,10 @@ describe("abstract.FileDescriptor", function () {
       server.transport.write(Buffer.from("before"));
       server.transport.loseConnection();
       server.transport.write(Buffer.from("after"));
-      const reason = await within(client.lost.promise, 2000, "client connectionLost");
+      const reason = await within(client.lost.promise, 2, "client connectionLost");
       expect(client.received.toString()).to.equal("before");
       expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
-      const serverReason = await within(server.lost.promise, 2000, "server connectionLost");
+      const serverReason = await within(server.lost.promise, 2, "server connectionLost");
       expect(serverReason.check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
@@ -289,7 +176,7 @@ describe("abstract.FileDescriptor", function () {
       const peer = await rawPeer(server, { pauseOnConnect: true });
       const t = server.transport as ITCPTransport & FileDescriptor;
       t.bufferSize = 100;
-      const p = new RecordingPushProducer();
+      const p = new DummyProducer();
       t.registerProducer(p, true);
       while (!p.events.includes("pause")) {
         t.write(Buffer.alloc(64 << 10));
@@ -303,7 +190,7 @@ describe("abstract.FileDescriptor", function () {
         };
       });
       peer.resume();
-      await within(resumed, 5000, "resumeProducing");
+      await within(resumed, 5, "resumeProducing");
       expect(p.events).to.deep.equal(["pause", "resume"]);
       t.unregisterProducer();
     });
@@ -318,56 +205,8 @@ describe("abstract.FileDescriptor", function () {
       const chunk = Buffer.alloc(CHUNK, 0x61);
       const server = new Recorder();
       const peer = await rawPeer(server, { pauseOnConnect: true });
-      const t = server.transport as ITCPTransport & FileDescriptor;
-      let sent = 0;
-      let maxBuffered = 0;
-      let pauses = 0;
-      let paused = false;
-      const done = deferredPromise();
-      const producer: IPushProducer = {
-        pauseProducing() {
-          pauses++;
-          paused = true;
-        },
-        resumeProducing() {
-          paused = false;
-          setImmediate(produce);
-        },
-        stopProducing() {
-          paused = true;
-        },
-      };
-      function produce(): void {
-        while (!paused && sent < TOTAL) {
-          t.write(chunk);
-          sent += CHUNK;
-          maxBuffered = Math.max(maxBuffered, t.writableLength);
-        }
-        if (sent >= TOTAL && !paused) {
-          t.unregisterProducer();
-          t.loseConnection();
-          done.resolve();
-        }
-      }
-      t.registerProducer(producer, true);
-      produce();
-      // the slow reader: reads in bursts, pausing its socket between them (bounded waits)
-      let received = 0;
-      const eof = new Promise<void>((resolve) => peer.on("end", resolve));
-      peer.on("data", (d: Buffer) => {
-        received += d.length;
-      });
-      const reader = setInterval(() => {
-        peer.resume();
-        setTimeout(() => peer.pause(), 2);
-      }, 3);
-      try {
-        await within(done.promise, 15000, "the producer to finish");
-        peer.resume();
-        await within(eof, 15000, "all the data");
-      } finally {
-        clearInterval(reader);
-      }
+      const t = server.transport;
+      const { received, pauses, maxBuffered } = await pushToSlowReader(t, peer, TOTAL, chunk);
       expect(received).to.equal(TOTAL);
       expect(pauses).to.be.greaterThan(0);
       expect(maxBuffered).to.be.at.most(t.bufferSize + CHUNK);
@@ -382,40 +221,20 @@ describe("abstract.FileDescriptor", function () {
         origLost(r);
       };
       const peer = await rawPeer(server, { pauseOnConnect: true });
-      const t = server.transport as ITCPTransport & FileDescriptor;
-      let stops = 0;
-      let paused = false;
-      const pausedOnce = deferredPromise();
-      const producer: IPushProducer = {
-        pauseProducing() {
-          paused = true;
-          pausedOnce.resolve();
-        },
-        resumeProducing() {
-          paused = false;
-        },
-        stopProducing() {
-          stops++;
-          order.push("stopProducing");
-        },
-      };
-      t.registerProducer(producer, true);
-      const pump = setInterval(() => {
-        for (let i = 0; i < 8 && !paused; i++) t.write(Buffer.alloc(256 << 10));
-      }, 1);
+      const pump = new PumpingProducer(server.transport, order);
       const before = FileDescriptor.counters.producersStopped;
       try {
-        await within(pausedOnce.promise, 5000, "the producer to be paused");
+        await within(pump.pausedOnce.promise, 5, "the producer to be paused");
         peer.resetAndDestroy(); // the client dies: RST
-        const reason = await within(server.lost.promise, 5000, "connectionLost");
+        const reason = await within(server.lost.promise, 5, "connectionLost");
         expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
         expect(reason.check(ConnectionDone)).to.equal(null);
       } finally {
-        clearInterval(pump);
+        pump.end();
       }
       await new Promise((r) => setTimeout(r, 20)); // any second call would have come by now
       expect(order).to.deep.equal(["stopProducing", "connectionLost"]);
-      expect(stops).to.equal(1);
+      expect(pump.stops).to.equal(1);
       expect(server.reasons).to.have.length(1);
       expect(FileDescriptor.counters.producersStopped - before).to.equal(1);
     });
@@ -449,11 +268,11 @@ describe("abstract.FileDescriptor", function () {
       await new Promise((r) => setTimeout(r, 20));
       expect(asked).to.be.lessThan(CHUNKS); // nobody reads: it is not asked for everything
       peer.resume();
-      await within(ended, 10000, "all the data");
+      await within(ended, 10, "all the data");
       expect(received).to.equal(CHUNKS * chunk.length);
       expect(asked).to.equal(CHUNKS + 1);
       expect(maxBuffered).to.be.at.most(chunk.length);
-      expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(server.lost.promise, 2, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
     it("a transport can be the push producer of another connection (a proxy relays at the slower side's pace)", async () => {
@@ -486,23 +305,23 @@ describe("abstract.FileDescriptor", function () {
         }),
       );
       outPeer.resume();
-      await within(all, 10000, "the relayed data");
+      await within(all, 10, "the relayed data");
       expect(received).to.equal(TOTAL);
     });
 
     it("loseConnection() with a registered producer waits for unregisterProducer()", async () => {
       const { server, client } = await pair(new Recorder(), new Recorder());
-      const p = new RecordingPushProducer();
+      const p = new DummyProducer();
       server.transport.registerProducer(p, true);
       server.transport.write(Buffer.from("abc"));
       server.transport.loseConnection();
       server.transport.write(Buffer.from("def")); // the producer's writes still go out
-      await within(client.receivedAtLeast(6), 2000, "6 bytes");
+      await within(client.receivedAtLeast(6), 2, "6 bytes");
       await new Promise((r) => setTimeout(r, 30));
       expect(client.reasons).to.have.length(0);
       expect(server.reasons).to.have.length(0);
       server.transport.unregisterProducer();
-      const reason = await within(client.lost.promise, 2000, "client connectionLost");
+      const reason = await within(client.lost.promise, 2, "client connectionLost");
       expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(client.received.toString()).to.equal("abcdef");
       expect((await server.lost.promise).check(ConnectionDone)).to.equal(ConnectionDone);
@@ -521,10 +340,10 @@ describe("abstract.FileDescriptor", function () {
       const closed = new Promise<void>((resolve) => peer.on("close", () => resolve()));
       t.abortConnection();
       t.abortConnection(); // a second abort is a no-op
-      const reason = await within(server.lost.promise, 2000, "connectionLost");
+      const reason = await within(server.lost.promise, 2, "connectionLost");
       expect(reason.check(ConnectionAborted)).to.equal(ConnectionAborted);
       peer.resume();
-      await within(closed, 2000, "the peer to see the reset");
+      await within(closed, 2, "the peer to see the reset");
       expect(received).to.be.lessThan(total);
       expect(server.reasons).to.have.length(1);
     });
@@ -534,10 +353,10 @@ describe("abstract.FileDescriptor", function () {
     it("a clean close by the peer gives ConnectionDone on both sides", async () => {
       const { server, client } = await pair(new Recorder(), new Recorder());
       client.transport.loseConnection();
-      expect((await within(server.lost.promise, 2000, "server connectionLost")).check(ConnectionDone)).to.equal(
+      expect((await within(server.lost.promise, 2, "server connectionLost")).check(ConnectionDone)).to.equal(
         ConnectionDone,
       );
-      expect((await within(client.lost.promise, 2000, "client connectionLost")).check(ConnectionDone)).to.equal(
+      expect((await within(client.lost.promise, 2, "client connectionLost")).check(ConnectionDone)).to.equal(
         ConnectionDone,
       );
       expect(server.reasons).to.have.length(1);
@@ -548,7 +367,7 @@ describe("abstract.FileDescriptor", function () {
       const server = new Recorder();
       const peer = await rawPeer(server);
       peer.resetAndDestroy();
-      const reason = await within(server.lost.promise, 2000, "connectionLost");
+      const reason = await within(server.lost.promise, 2, "connectionLost");
       expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
       expect(reason.check(ConnectionAborted)).to.equal(null);
     });
@@ -557,15 +376,15 @@ describe("abstract.FileDescriptor", function () {
       const { server, client } = await pair(new Recorder(), new Recorder());
       server.transport.write(Buffer.from("x"));
       (server.transport as unknown as FileDescriptor).stopProducing();
-      expect((await within(client.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(client.lost.promise, 2, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
       expect(client.received.toString()).to.equal("x");
     });
   });
 
   describe("HalfCloseTests", () => {
     class HalfCloser extends Recorder {
-      readLost = deferredPromise();
-      writeLost = deferredPromise();
+      readLost = later();
+      writeLost = later();
       readConnectionLost(): void {
         this.readLost.resolve();
       }
@@ -581,12 +400,12 @@ describe("abstract.FileDescriptor", function () {
       peer.on("data", (d: Buffer) => (got += d.toString()));
       const peerClosed = new Promise<void>((resolve) => peer.on("close", () => resolve()));
       peer.end(Buffer.from("request"));
-      await within(server.readLost.promise, 2000, "readConnectionLost");
+      await within(server.readLost.promise, 2, "readConnectionLost");
       expect(server.received.toString()).to.equal("request");
       expect(server.reasons).to.have.length(0);
       server.transport.write(Buffer.from("response"));
       server.transport.loseConnection();
-      await within(peerClosed, 2000, "the peer to close");
+      await within(peerClosed, 2, "the peer to close");
       expect(got).to.equal("response");
       expect((await server.lost.promise).check(ConnectionDone)).to.equal(ConnectionDone);
     });
@@ -600,20 +419,20 @@ describe("abstract.FileDescriptor", function () {
       server.transport.write(Buffer.from("bye"));
       server.transport.loseWriteConnection();
       server.transport.write(Buffer.from("ignored"));
-      await within(server.writeLost.promise, 2000, "writeConnectionLost");
-      await within(peerEnded, 2000, "the peer to see the FIN");
+      await within(server.writeLost.promise, 2, "writeConnectionLost");
+      await within(peerEnded, 2, "the peer to see the FIN");
       expect(got).to.equal("bye");
       peer.write("still reading");
-      await within(server.receivedAtLeast(13), 2000, "13 bytes");
+      await within(server.receivedAtLeast(13), 2, "13 bytes");
       peer.end();
-      expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(server.lost.promise, 2, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
     it("testNoNotification: a protocol without readConnectionLost gets connectionLost(ConnectionDone) on the peer's FIN", async () => {
       const server = new Recorder();
       const peer = await rawPeer(server);
       peer.end();
-      expect((await within(server.lost.promise, 2000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(server.lost.promise, 2, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
     it("test_readNotificationRaises: a readConnectionLost that raises is logged and the connection dropped", async () => {
@@ -625,7 +444,7 @@ describe("abstract.FileDescriptor", function () {
         };
         const peer = await rawPeer(server, { allowHalfOpen: true });
         peer.end();
-        const reason = await within(server.lost.promise, 2000, "connectionLost");
+        const reason = await within(server.lost.promise, 2, "connectionLost");
         expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
         expect(logs.failures().map((f) => f.getErrorMessage())).to.include("boom in readConnectionLost");
       } finally {
@@ -646,7 +465,7 @@ describe("abstract.FileDescriptor", function () {
       await new Promise((r) => setTimeout(r, 50));
       expect(server.chunks).to.have.length(0);
       server.transport.resumeProducing();
-      await within(server.receivedAtLeast(5), 2000, "5 bytes");
+      await within(server.receivedAtLeast(5), 2, "5 bytes");
       expect(server.received.toString()).to.equal("early");
     });
 
@@ -654,13 +473,13 @@ describe("abstract.FileDescriptor", function () {
       const server = new Recorder();
       const peer = await rawPeer(server);
       peer.write("first");
-      await within(server.receivedAtLeast(5), 2000, "5 bytes");
+      await within(server.receivedAtLeast(5), 2, "5 bytes");
       server.transport.pauseProducing();
       peer.write("second");
       await new Promise((r) => setTimeout(r, 50));
       expect(server.received.toString()).to.equal("first");
       server.transport.resumeProducing();
-      await within(server.receivedAtLeast(11), 2000, "11 bytes");
+      await within(server.receivedAtLeast(11), 2, "11 bytes");
       expect(server.received.toString()).to.equal("firstsecond");
     });
   });
@@ -669,43 +488,31 @@ describe("abstract.FileDescriptor", function () {
     it("a dataReceived that throws is logged and drops only its own connection; the server keeps serving", async () => {
       const logs = captureLogEvents();
       try {
-        const protocols: Recorder[] = [];
-        const port = reactor.listenTCP(
-          0,
-          serverFactory(() => {
-            const p = new Recorder();
-            p.dataReceived = function (this: Recorder, data: Bytes) {
-              if (Buffer.from(data).toString().includes("boom")) throw new Error("boom in dataReceived");
-              this.transport.write(data);
-            };
-            protocols.push(p);
-            return p;
-          }),
-          { interface: "127.0.0.1" },
-        );
-        ports.push(port);
-        const connect = async (): Promise<net.Socket> => {
-          const s = net.connect({ port: port.getHost().port, host: "127.0.0.1" });
-          s.on("error", () => {});
-          sockets.push(s);
-          await within(new Promise((r) => s.once("connect", r)), 2000, "connect");
-          return s;
-        };
+        const factory = new ServerFactory(() => {
+          const p = new Recorder();
+          p.dataReceived = function (this: Recorder, data: Bytes) {
+            if (Buffer.from(data).toString().includes("boom")) throw new Error("boom in dataReceived");
+            this.transport.write(data);
+          };
+          return p;
+        });
+        const port = lo.listenTCP(factory);
+        const connect = (): Promise<net.Socket> => lo.connect(port.getHost().port);
         const good = await connect();
         const bad = await connect();
         const badClosed = new Promise<void>((resolve) => bad.on("close", () => resolve()));
         bad.write("boom");
-        await within(badClosed, 2000, "the bad connection to be dropped");
+        await within(badClosed, 2, "the bad connection to be dropped");
         const echoed = new Promise<string>((resolve) => good.once("data", (d: Buffer) => resolve(d.toString())));
         good.write("ping");
-        expect(await within(echoed, 2000, "the echo")).to.equal("ping");
+        expect(await within(echoed, 2, "the echo")).to.equal("ping");
         const third = await connect();
         const echoed3 = new Promise<string>((resolve) => third.once("data", (d: Buffer) => resolve(d.toString())));
         third.write("pong");
-        expect(await within(echoed3, 2000, "the echo")).to.equal("pong");
-        const badReason = await protocols[1].lost.promise;
+        expect(await within(echoed3, 2, "the echo")).to.equal("pong");
+        const badReason = await factory.protocols[1].lost.promise;
         expect(badReason.check(ConnectionLost)).to.equal(ConnectionLost);
-        expect(protocols[1].reasons).to.have.length(1);
+        expect(factory.protocols[1].reasons).to.have.length(1);
         expect(logs.failures().map((f) => f.getErrorMessage())).to.include("boom in dataReceived");
       } finally {
         logs.stop();
@@ -721,8 +528,8 @@ describe("abstract.FileDescriptor", function () {
         };
         const peer = await rawPeer(server);
         const closed = new Promise<void>((resolve) => peer.on("close", () => resolve()));
-        await within(closed, 2000, "the connection to be dropped");
-        await within(server.lost.promise, 2000, "connectionLost");
+        await within(closed, 2, "the connection to be dropped");
+        await within(server.lost.promise, 2, "connectionLost");
         expect(logs.failures().map((f) => f.getErrorMessage())).to.include("boom in connectionMade");
       } finally {
         logs.stop();
@@ -736,8 +543,8 @@ describe("abstract.FileDescriptor", function () {
       const { server, client } = await pair(new Recorder(), new Recorder());
       expect(FileDescriptor.counters.openConnections - before).to.equal(2);
       client.transport.loseConnection();
-      await within(server.lost.promise, 2000, "server connectionLost");
-      await within(client.lost.promise, 2000, "client connectionLost");
+      await within(server.lost.promise, 2, "server connectionLost");
+      await within(client.lost.promise, 2, "client connectionLost");
       expect(FileDescriptor.counters.openConnections - before).to.equal(0);
     });
   });

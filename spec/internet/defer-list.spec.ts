@@ -10,45 +10,9 @@ import { Deferred, fail, succeed } from "../../lib/internet/deferred.js";
 import { CancelledError, FirstError } from "../../lib/internet/error.js";
 import { Failure } from "../../lib/internet/failure.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
+import { assertNoResult, failureResultOf, fakeCallbackCanceller, successResultOf } from "../support/deferred-helpers.js";
 
 class GenericError extends Error {}
-
-function successResultOf<T>(d: Deferred<T>): T {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return r;
-  });
-  if (results.length === 0) throw new Error(`Deferred has no result: ${d}`);
-  if (results[0] instanceof Failure) throw new Error(`Deferred failed: ${results[0]}`);
-  return results[0] as T;
-}
-
-function failureResultOf(d: Deferred<unknown>, type?: abstract new (...args: never[]) => unknown): Failure {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return undefined;
-  });
-  if (results.length === 0) throw new Error(`Deferred has no result: ${d}`);
-  const f = results[0];
-  if (!(f instanceof Failure)) throw new Error(`Deferred succeeded with ${String(f)}`);
-  if (type && !f.check(type)) throw new Error(`Failure of the wrong type: ${f}`);
-  return f;
-}
-
-function assertNoResult(d: Deferred<unknown>): void {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return r;
-  });
-  expect(results, "the Deferred should have no result").to.deep.equal([]);
-}
-
-function fakeCallbackCanceller(d: Deferred<string>): void {
-  d.callback("Callback Result");
-}
 
 describe("DeferredTests (DeferredList and gatherResults)", () => {
   it("testDeferredList: one [success, result] pair per Deferred, in order", () => {
@@ -153,11 +117,7 @@ describe("DeferredTests (DeferredList and gatherResults)", () => {
     const d2 = new Deferred<void>();
     d1.errback(new GenericError("Bang"));
     const dl = new DeferredList([d1, d2], { fireOnOneErrback: true });
-    const result: Failure[] = [];
-    dl.addErrback((f) => {
-      result.push(f);
-    });
-    expect(result).to.have.length(1);
+    failureResultOf(dl);
     d1.addErrback(() => undefined);
   });
 
@@ -167,11 +127,7 @@ describe("DeferredTests (DeferredList and gatherResults)", () => {
     d1.errback(new GenericError("Bang"));
     d2.callback(2);
     const dl = new DeferredList([d1, d2]);
-    const result: unknown[] = [];
-    dl.addCallback((r) => {
-      result.push(r);
-    });
-    expect(result).to.have.length(1);
+    successResultOf(dl);
     d1.addErrback(() => undefined);
   });
 

@@ -9,15 +9,7 @@ import { Deferred } from "../../lib/internet/deferred.js";
 import { DeferredLock, DeferredSemaphore } from "../../lib/internet/deferred-lock.js";
 import { CancelledError } from "../../lib/internet/error.js";
 import { Failure } from "../../lib/internet/failure.js";
-
-function assertImmediateFailure(d: Deferred<unknown>, type: abstract new (...args: never[]) => unknown): void {
-  const failures: Failure[] = [];
-  d.addErrback((f) => {
-    failures.push(f);
-  });
-  expect(failures).to.have.length(1);
-  expect(failures[0]!.check(type)).to.equal(type);
-}
+import { assertImmediateFailure } from "../support/deferred-helpers.js";
 
 describe("OtherPrimitivesTests (DeferredLock, DeferredSemaphore)", () => {
   let counter: number;

@@ -5,19 +5,9 @@
 
 import { expect } from "chai";
 
-import { Deferred } from "../../lib/internet/deferred.js";
 import { DeferredQueue } from "../../lib/internet/deferred-queue.js";
 import { CancelledError, QueueOverflow, QueueUnderflow } from "../../lib/internet/error.js";
-import { Failure } from "../../lib/internet/failure.js";
-
-function assertImmediateFailure(d: Deferred<unknown>, type: abstract new (...args: never[]) => unknown): void {
-  const failures: Failure[] = [];
-  d.addErrback((f) => {
-    failures.push(f);
-  });
-  expect(failures).to.have.length(1);
-  expect(failures[0]!.check(type)).to.equal(type);
-}
+import { assertImmediateFailure } from "../support/deferred-helpers.js";
 
 const range = (a: number, b?: number): number[] =>
   b === undefined ? Array.from({ length: a }, (_, i) => i) : Array.from({ length: b - a }, (_, i) => a + i);

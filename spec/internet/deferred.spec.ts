@@ -20,60 +20,10 @@ import { AlreadyCalledError, CancelledError, TimeoutError } from "../../lib/inte
 import { Failure } from "../../lib/internet/failure.js";
 import { captureLogEvents, formatEventAsText, type LogCapture } from "../../lib/internet/log.js";
 import { Clock } from "../../lib/internet/task.js";
+import { assertImmediateFailure, assertNoResult, failureResultOf, successResultOf } from "../support/deferred-helpers.js";
+import { captureLogsOfEachTest } from "../support/logs.js";
 
 class GenericError extends Error {}
-
-// --- Twisted's SynchronousTestCase helpers ---------------------------------------------------
-
-/** The result `d` has now (it must have one, and not a failure). */
-function successResultOf<T>(d: Deferred<T>): T {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return r;
-  });
-  if (results.length === 0) throw new Error(`Deferred has no result: ${d}`);
-  if (results[0] instanceof Failure) throw new Error(`Deferred failed: ${results[0]}`);
-  return results[0] as T;
-}
-
-/** The Failure `d` has now (consumed), which must be one of `types` when given. */
-function failureResultOf(d: Deferred<unknown>, ...types: (abstract new (...args: never[]) => unknown)[]): Failure {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return undefined;
-  });
-  if (results.length === 0) throw new Error(`Deferred has no result: ${d}`);
-  const f = results[0];
-  if (!(f instanceof Failure)) throw new Error(`Deferred succeeded with ${String(f)}`);
-  if (types.length && !f.check(...types)) throw new Error(`Failure of the wrong type: ${f}`);
-  return f;
-}
-
-function assertNoResult(d: Deferred<unknown>): void {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return r;
-  });
-  expect(results, "the Deferred should have no result").to.deep.equal([]);
-}
-
-/** Twisted's assertImmediateFailure: the current result is a Failure of `type` (consumed). */
-function assertImmediateFailure(d: Deferred<unknown>, type: abstract new (...args: never[]) => unknown): Error {
-  const failures: Failure[] = [];
-  d.addErrback((f) => {
-    failures.push(f);
-  });
-  expect(failures).to.have.length(1);
-  expect(failures[0]!.check(type)).to.equal(type);
-  return failures[0]!.value;
-}
-
-function fakeCallbackCanceller(d: Deferred<string>): void {
-  d.callback("Callback Result");
-}
 
 /**
  * Collect garbage and let the FinalizationRegistry callbacks run, until `done()` or a bounded
@@ -816,66 +766,37 @@ describe("AlreadyCalledTests", () => {
     throw new Error("second call did not raise AlreadyCalledError");
   }
 
-  it("testAlreadyCalled_CC: callback twice raises", () => {
-    const d = newDeferred();
-    _call_1(d);
-    expect(() => _call_2(d)).to.throw(AlreadyCalledError);
-  });
+  /** The four orders of two calls: the two letters of Twisted's test names, the calls, in words. */
+  const orders = [
+    ["CC", _call_1, _call_2, "callback twice"],
+    ["CE", _call_1, _err_2, "callback then errback"],
+    ["EE", _err_1, _err_2, "errback twice"],
+    ["EC", _err_1, _call_2, "errback then callback"],
+  ] as const;
 
-  it("testAlreadyCalled_CE: callback then errback raises", () => {
-    const d = newDeferred();
-    _call_1(d);
-    expect(() => _err_2(d)).to.throw(AlreadyCalledError);
-  });
-
-  it("testAlreadyCalled_EE: errback twice raises", () => {
-    const d = newDeferred();
-    _err_1(d);
-    expect(() => _err_2(d)).to.throw(AlreadyCalledError);
-  });
-
-  it("testAlreadyCalled_EC: errback then callback raises", () => {
-    const d = newDeferred();
-    _err_1(d);
-    expect(() => _call_2(d)).to.throw(AlreadyCalledError);
-  });
-
-  it("testAlreadyCalledDebug_CC: the error names the creator and the first invoker", () => {
-    function testAlreadyCalledDebug_CC(): Error {
+  for (const [order, first, second, what] of orders) {
+    it(`testAlreadyCalled_${order}: ${what} raises`, () => {
       const d = newDeferred();
-      _call_1(d);
-      return raised(() => _call_2(d));
-    }
-    // newDeferred() is the frame that ran `new Deferred`; the test function is its caller.
-    check(testAlreadyCalledDebug_CC(), "testAlreadyCalledDebug_CC", "_call_1", "_call_2");
-  });
+      first(d);
+      expect(() => second(d)).to.throw(AlreadyCalledError);
+    });
+  }
 
-  it("testAlreadyCalledDebug_CE: the error names the creator and the first invoker", () => {
-    function testAlreadyCalledDebug_CE(): Error {
-      const d = newDeferred();
-      _call_1(d);
-      return raised(() => _err_2(d));
-    }
-    check(testAlreadyCalledDebug_CE(), "testAlreadyCalledDebug_CE", "_call_1", "_err_2");
-  });
-
-  it("testAlreadyCalledDebug_EC: the error names the creator and the first invoker", () => {
-    function testAlreadyCalledDebug_EC(): Error {
-      const d = newDeferred();
-      _err_1(d);
-      return raised(() => _call_2(d));
-    }
-    check(testAlreadyCalledDebug_EC(), "testAlreadyCalledDebug_EC", "_err_1", "_call_2");
-  });
-
-  it("testAlreadyCalledDebug_EE: the error names the creator and the first invoker", () => {
-    function testAlreadyCalledDebug_EE(): Error {
-      const d = newDeferred();
-      _err_1(d);
-      return raised(() => _err_2(d));
-    }
-    check(testAlreadyCalledDebug_EE(), "testAlreadyCalledDebug_EE", "_err_1", "_err_2");
-  });
+  for (const [order, first, second] of orders) {
+    it(`testAlreadyCalledDebug_${order}: the error names the creator and the first invoker`, () => {
+      // newDeferred() is the frame that ran `new Deferred`; its caller, which the error must
+      // name, is a function named after the test (Twisted's test method).
+      const name = `testAlreadyCalledDebug_${order}`;
+      const test = {
+        [name]: (): Error => {
+          const d = newDeferred();
+          first(d);
+          return raised(() => second(d));
+        },
+      }[name]!;
+      check(test(), name, first.name, second.name);
+    });
+  }
 
   it("testNoDebugging: without debugging the error has no message", () => {
     setDebugging(false);
@@ -1229,11 +1150,7 @@ describe("LogTests", () => {
 // --- UtilTests -----------------------------------------------------------------------------
 
 describe("UtilTests", () => {
-  let logs: LogCapture;
-  beforeEach(() => {
-    logs = captureLogEvents();
-  });
-  afterEach(() => logs.stop());
+  const logs = captureLogsOfEachTest();
 
   it("test_logErrorReturnsError: logError returns the failure", () => {
     const error = new Failure(new RangeError());

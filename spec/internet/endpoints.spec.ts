@@ -51,6 +51,7 @@ import {
   StringTransport,
   unixAddress,
 } from "../../lib/internet/testing.js";
+import { within } from "../support/wait.js";
 
 const someAddress = ipAddress("127.0.0.1", 4321);
 
@@ -755,15 +756,6 @@ describe("ConnectProtocolTests", () => {
 
 // ---------------------------------------------------------------------------
 // Real sockets, on the global reactor
-
-/** A Deferred's outcome as a Promise that rejects with a clear message after `seconds`. */
-function within<T>(d: PromiseLike<T>, seconds: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${seconds}s waiting for ${what}`)), seconds * 1000);
-  });
-  return Promise.race([Promise.resolve(d), timeout]).finally(() => clearTimeout(timer));
-}
 
 class Echo extends Protocol {
   override dataReceived(data: Bytes): void {

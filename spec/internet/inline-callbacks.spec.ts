@@ -11,39 +11,7 @@ import { Deferred, fail, succeed } from "../../lib/internet/deferred.js";
 import { CancelledError, NotACoroutineError } from "../../lib/internet/error.js";
 import { Failure } from "../../lib/internet/failure.js";
 import { ensureDeferred, fromCoroutine, inlineCallbacks } from "../../lib/internet/inline-callbacks.js";
-
-function successResultOf<T>(d: Deferred<T>): T {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return r;
-  });
-  if (results.length === 0) throw new Error(`Deferred has no result: ${d}`);
-  if (results[0] instanceof Failure) throw new Error(`Deferred failed: ${results[0]}`);
-  return results[0] as T;
-}
-
-function failureResultOf(d: Deferred<unknown>, type?: abstract new (...args: never[]) => unknown): Failure {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return undefined;
-  });
-  if (results.length === 0) throw new Error(`Deferred has no result: ${d}`);
-  const f = results[0];
-  if (!(f instanceof Failure)) throw new Error(`Deferred succeeded with ${String(f)}`);
-  if (type && !f.check(type)) throw new Error(`Failure of the wrong type: ${f}`);
-  return f;
-}
-
-function assertNoResult(d: Deferred<unknown>): void {
-  const results: unknown[] = [];
-  d.addBoth((r) => {
-    results.push(r);
-    return r;
-  });
-  expect(results, "the Deferred should have no result").to.deep.equal([]);
-}
+import { assertNoResult, failureResultOf, successResultOf } from "../support/deferred-helpers.js";
 
 /** A Deferred that fires with "hi" on the next turn (test_defgen's getThing). */
 function getThing(): Deferred<string> {

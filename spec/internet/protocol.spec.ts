@@ -16,6 +16,8 @@ import { Deferred } from "../../lib/internet/deferred.js";
 import { reactor } from "../../lib/internet/reactor.js";
 import { Clock } from "../../lib/internet/task.js";
 import { ipAddress, StringTransport } from "../../lib/internet/testing.js";
+import { captureLogsOfEachTest } from "../support/logs.js";
+import { within } from "../support/wait.js";
 
 const anyAddress = ipAddress("127.0.0.1", 12345);
 const aFailure = null as unknown as Failure;
@@ -74,11 +76,7 @@ describe("ProtocolTests", () => {
 });
 
 describe("FactoryTests", () => {
-  let logs: LogCapture;
-  beforeEach(() => {
-    logs = captureLogEvents();
-  });
-  afterEach(() => logs.stop());
+  const logs = captureLogsOfEachTest();
 
   it("test_logPrefix: logPrefix is the factory class's name", () => {
     class SomeKindOfFactory extends Factory {}
@@ -374,15 +372,6 @@ describe("ReconnectingFactoryTests", () => {
     expect(p).to.be.instanceOf(P);
   });
 });
-
-/** A Promise of `d` that rejects with a clear message after `seconds`. */
-function within<T>(d: PromiseLike<T>, seconds: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${seconds}s waiting for ${what}`)), seconds * 1000);
-  });
-  return Promise.race([Promise.resolve(d), timeout]).finally(() => clearTimeout(timer));
-}
 
 describe("ReconnectingClientFactory on the global reactor", () => {
   let logs: LogCapture;

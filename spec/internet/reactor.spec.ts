@@ -12,16 +12,7 @@ import type { Failure } from "../../lib/internet/failure.js";
 import type { IDelayedCall, IProtocol, IProtocolFactory, ITransport } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor, reactor as globalReactor, ThreePhaseEvent } from "../../lib/internet/reactor.js";
-
-function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    Promise.resolve(p).then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
-}
+import { within } from "../support/wait.js";
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -272,7 +263,7 @@ describe("TimeTests", () => {
   });
 
   it("test_callLater: the function runs with its arguments", async () => {
-    const got = await within(new Promise((resolve) => r.callLater(0.001, (a: number, b: string) => resolve([a, b]), 1, "two")), 2000, "the call");
+    const got = await within(new Promise((resolve) => r.callLater(0.001, (a: number, b: string) => resolve([a, b]), 1, "two")), 2, "the call");
     expect(got).to.deep.equal([1, "two"]);
   });
 
@@ -288,8 +279,8 @@ describe("TimeTests", () => {
       b.reset(0.02);
       expect(a.getTime()).to.be.greaterThan(b.getTime());
     });
-    await within(done, 2000, "b");
-    await within(new Promise((res) => setTimeout(res, 60)), 2000, "a");
+    await within(done, 2, "b");
+    await within(new Promise((res) => setTimeout(res, 60)), 2, "a");
     expect(order).to.deep.equal(["b", "a"]);
   });
 
@@ -298,7 +289,7 @@ describe("TimeTests", () => {
     const a = r.callLater(0.005, () => order.push("a"));
     a.delay(0.03);
     await new Promise((res) => r.callLater(0.015, () => res(order.push("b"))));
-    await within(new Promise((res) => setTimeout(res, 40)), 2000, "a");
+    await within(new Promise((res) => setTimeout(res, 40)), 2, "a");
     expect(order).to.deep.equal(["b", "a"]);
   });
 
@@ -324,7 +315,7 @@ describe("TimeTests", () => {
           }
         });
       }),
-      2000,
+      2,
       "the call",
     );
     expect(err).to.be.instanceOf(AlreadyCalled);
@@ -336,7 +327,7 @@ describe("TimeTests", () => {
       r.callLater(0, () => {
         throw new Error("timed boom");
       });
-      await within(new Promise<void>((res) => r.callLater(0.005, () => res())), 2000, "the next call");
+      await within(new Promise<void>((res) => r.callLater(0.005, () => res())), 2, "the next call");
       expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["timed boom"]);
     } finally {
       logs.stop();
@@ -373,7 +364,7 @@ describe("CallFromThreadTests", () => {
     const order: number[] = [];
     for (let i = 0; i < 100; i++) r.callFromThread((n: number) => order.push(n), i);
     expect(order).to.deep.equal([]);
-    await within(new Promise<void>((res) => r.callFromThread(() => res())), 2000, "the calls");
+    await within(new Promise<void>((res) => r.callFromThread(() => res())), 2, "the calls");
     expect(order).to.deep.equal([...Array(100).keys()]);
   });
 });
@@ -400,7 +391,7 @@ describe("NodeReactor run and stop", () => {
     r.callWhenRunning(() => events.push("callWhenRunning while running"));
     r.stop();
     expect(() => r.stop()).to.throw(ReactorNotRunning);
-    await within(ran, 2000, "run() to settle");
+    await within(ran, 2, "run() to settle");
     expect(events).to.deep.equal([
       "before startup running=false",
       "callWhenRunning running=true",
@@ -418,7 +409,7 @@ describe("NodeReactor run and stop", () => {
     await r.run().catch((e) => (err = e));
     expect(err).to.be.instanceOf(ReactorAlreadyRunning);
     r.stop();
-    await within(ran, 2000, "run() to settle");
+    await within(ran, 2, "run() to settle");
     err = undefined;
     await r.run().catch((e) => (err = e));
     expect(err).to.be.instanceOf(ReactorNotRestartable);
@@ -443,25 +434,25 @@ describe("NodeReactor run and stop", () => {
     const client = net.connect({ port: portNumber, host: "127.0.0.1" });
     client.on("error", () => {});
     const clientClosed = new Promise<void>((resolve) => client.on("close", () => resolve()));
-    await within(new Promise((res) => client.once("connect", res)), 2000, "connect");
+    await within(new Promise((res) => client.once("connect", res)), 2, "connect");
     await within(
       (async () => {
         while (r.openResources < 2) await tick();
       })(),
-      2000,
+      2,
       "the server to accept",
     );
     const ran = r.run();
     r.stop();
-    await within(ran, 2000, "run() to settle");
+    await within(ran, 2, "run() to settle");
     expect(stopped).to.equal(1);
     expect(lost).to.have.length(1);
     expect(lost[0].check(ConnectionLost)).to.equal(ConnectionLost);
     expect(r.openResources).to.equal(0);
-    await within(clientClosed, 2000, "the client to see the close");
+    await within(clientClosed, 2, "the client to see the close");
     // the port is free again
     const again = net.createServer().listen(portNumber, "127.0.0.1");
-    await within(new Promise((res, rej) => again.once("listening", res).once("error", rej)), 2000, "rebinding the port");
+    await within(new Promise((res, rej) => again.once("listening", res).once("error", rej)), 2, "rebinding the port");
     again.close();
   });
 

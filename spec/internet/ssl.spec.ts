@@ -26,11 +26,8 @@ import {
 import type { Failure } from "../../lib/internet/failure.js";
 import type {
   Bytes,
-  IClientFactory,
-  IListeningPort,
   IProtocol,
   IProtocolFactory,
-  IPushProducer,
   ISSLTransport,
   ITLSClientContextFactory,
   ITLSServerContextFactory,
@@ -38,7 +35,6 @@ import type {
   ITransport,
 } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
-import { NodeReactor } from "../../lib/internet/reactor.js";
 import {
   Certificate,
   CertificateOptions,
@@ -50,6 +46,9 @@ import {
 import { Resource } from "../../lib/web/resource.js";
 import { Site } from "../../lib/web/server.js";
 import type { IRequest } from "../../lib/web/iweb.js";
+import { ClientFactory, loopback, pushToSlowReader, Recorder, ServerFactory } from "../support/loopback.js";
+import { PumpingProducer } from "../support/producers.js";
+import { later, within } from "../support/wait.js";
 
 const TLS_DIR = fileURLToPath(new URL("../../../spec/fixtures/tls/", import.meta.url));
 const fixture = (name: string): string => join(TLS_DIR, name);
@@ -58,84 +57,22 @@ const CA = Certificate.loadPEM(CA_PEM);
 
 type TLSTransport = FileDescriptor & ITLSTransport & ISSLTransport;
 
-function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    Promise.resolve(p).then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
-}
-
-function later<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** A protocol recording what happens to it, told of the TLS handshake (IHandshakeListener). */
-class Recorder implements IProtocol {
-  transport!: TLSTransport;
-  chunks: Buffer[] = [];
-  reasons: Failure[] = [];
-  events: string[] = [];
-  readonly made = later();
+/** A Recorder told of the TLS handshake too (IHandshakeListener). */
+class TLSRecorder extends Recorder {
+  declare transport: TLSTransport;
   readonly handshake = later();
-  readonly lost = later<Failure>();
-  private waiters: Array<{ n: number; resolve: () => void }> = [];
 
-  makeConnection(t: ITransport): void {
-    this.transport = t as TLSTransport;
-    this.connectionMade();
-  }
-  connectionMade(): void {
-    this.events.push("connectionMade");
-    this.made.resolve();
-  }
   handshakeCompleted(): void {
     this.events.push("handshakeCompleted");
     this.handshake.resolve();
   }
-  dataReceived(d: Bytes): void {
-    this.chunks.push(Buffer.from(d));
-    const n = this.received.length;
-    this.waiters = this.waiters.filter((w) => (n >= w.n ? (w.resolve(), false) : true));
-  }
-  connectionLost(reason: Failure): void {
-    this.events.push("connectionLost");
-    this.reasons.push(reason);
-    this.lost.resolve(reason);
-  }
-  get received(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  receivedAtLeast(n: number): Promise<void> {
-    if (this.received.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ n, resolve }));
-  }
 }
 
-class Echo extends Recorder {
+class Echo extends TLSRecorder {
   override dataReceived(d: Bytes): void {
     super.dataReceived(d);
     this.transport.write(d);
   }
-}
-
-function serverFactory(make: () => IProtocol): IProtocolFactory {
-  return { buildProtocol: () => make(), doStart() {}, doStop() {} };
-}
-
-function clientFactory(make: () => IProtocol, failed?: (r: Failure) => void): IClientFactory {
-  return {
-    buildProtocol: () => make(),
-    doStart() {},
-    doStop() {},
-    startedConnecting() {},
-    clientConnectionFailed: (_c, r) => failed?.(r),
-    clientConnectionLost() {},
-  };
 }
 
 /** A line protocol for the STARTTLS specs (a small LineReceiver with a raw mode). */
@@ -247,47 +184,40 @@ function trustingClient(hostname = "localhost"): ITLSClientContextFactory {
 
 describe("ssl (TLS over TCP)", function () {
   this.timeout(20000);
-  let reactor: NodeReactor;
-  let ports: IListeningPort[];
-  let sockets: net.Socket[];
+  const lo = loopback();
   let transports: FileDescriptor[];
   let dirs: string[];
 
   beforeEach(() => {
-    reactor = new NodeReactor();
-    ports = [];
-    sockets = [];
     transports = [];
     dirs = [];
   });
 
-  afterEach(async () => {
-    for (const s of sockets) s.destroy();
+  afterEach(() => {
     for (const t of transports) if (!t.disconnected) t.abortConnection();
-    for (const p of ports) await within(p.stopListening(), 2000, "the port to close");
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   function listen(factory: IProtocolFactory, ctx: ITLSServerContextFactory = serverOptions()): number {
-    const port = reactor.listenSSL(0, factory, ctx, { interface: "127.0.0.1" });
-    ports.push(port);
+    const port = lo.reactor.listenSSL(0, factory, ctx, { interface: "127.0.0.1" });
+    lo.ports.push(port);
     return (port.getHost() as { port: number }).port;
   }
 
   /** listenSSL with `server`, connectSSL with `client`; resolves once both are connected. */
-  async function pair<S extends Recorder, C extends Recorder>(
+  async function pair<S extends TLSRecorder, C extends TLSRecorder>(
     server: S,
     client: C,
     clientCtx: ITLSClientContextFactory = trustingClient(),
     serverCtx: ITLSServerContextFactory = serverOptions(),
   ): Promise<{ server: S; client: C }> {
     const portNumber = listen(
-      serverFactory(() => server),
+      new ServerFactory(() => server),
       serverCtx,
     );
-    reactor.connectSSL("127.0.0.1", portNumber, clientFactory(() => client), clientCtx);
-    await within(client.made.promise, 5000, "the client to connect");
-    await within(server.made.promise, 5000, "the server to accept");
+    lo.reactor.connectSSL("127.0.0.1", portNumber, new ClientFactory(() => client), clientCtx);
+    await within(client.made.promise, 5, "the client to connect");
+    await within(server.made.promise, 5, "the server to accept");
     transports.push(server.transport, client.transport);
     return { server, client };
   }
@@ -295,14 +225,14 @@ describe("ssl (TLS over TCP)", function () {
   // -------------------------------------------------------------------------------------
   describe("listenSSL and connectSSL", () => {
     it("carries an echo round trip, with the handshake reported, then closes cleanly (ConnectionDone both sides)", async () => {
-      const { server, client } = await pair(new Echo(), new Recorder());
+      const { server, client } = await pair(new Echo(), new TLSRecorder());
       client.transport.write(Buffer.from("hello, TLS"));
-      await within(client.receivedAtLeast(10), 5000, "the echo");
+      await within(client.receivedAtLeast(10), 5, "the echo");
       expect(client.received.toString()).to.equal("hello, TLS");
       expect(client.events.slice(0, 2)).to.deep.equal(["connectionMade", "handshakeCompleted"]);
       expect(server.events.slice(0, 2)).to.deep.equal(["connectionMade", "handshakeCompleted"]);
       client.transport.loseConnection();
-      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to close");
+      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to close");
       expect(c.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(s.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(client.reasons).to.have.length(1);
@@ -312,12 +242,12 @@ describe("ssl (TLS over TCP)", function () {
     it("says it is secure, and tells the peer certificate, TLS version and ALPN protocol", async () => {
       const clientCtx = optionsForClientTLS("localhost", { trustRoot: CA, acceptableProtocols: ["http/1.1"] });
       const { server, client } = await pair(
-        new Recorder(),
-        new Recorder(),
+        new TLSRecorder(),
+        new TLSRecorder(),
         clientCtx,
         serverOptions({ acceptableProtocols: ["h2", "http/1.1"] }),
       );
-      await within(Promise.all([client.handshake.promise, server.handshake.promise]), 5000, "the handshakes");
+      await within(Promise.all([client.handshake.promise, server.handshake.promise]), 5, "the handshakes");
       expect(client.transport.isSecure()).to.equal(true);
       expect(server.transport.isSecure()).to.equal(true);
       expect(client.transport.getPeerCertificate()?.subject.CN).to.equal("localhost");
@@ -329,12 +259,11 @@ describe("ssl (TLS over TCP)", function () {
     });
 
     it("a plain TCP transport is not secure and has no peer certificate", async () => {
-      const server = new Recorder();
-      const port = reactor.listenTCP(0, serverFactory(() => server), { interface: "127.0.0.1" });
-      ports.push(port);
-      const client = new Recorder();
-      reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, clientFactory(() => client));
-      await within(client.made.promise, 5000, "the client to connect");
+      const server = new TLSRecorder();
+      const port = lo.listenTCP(new ServerFactory(() => server));
+      const client = new TLSRecorder();
+      lo.reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, new ClientFactory(() => client));
+      await within(client.made.promise, 5, "the client to connect");
       transports.push(client.transport);
       expect(client.transport.isSecure()).to.equal(false);
       expect(client.transport.getPeerCertificate()).to.equal(null);
@@ -342,9 +271,9 @@ describe("ssl (TLS over TCP)", function () {
     });
 
     it("hostname verification failure: the client's connectionLost gets a TLSError naming the mismatch", async () => {
-      const { client } = await pair(new Recorder(), new Recorder(), trustingClient("example.com"));
+      const { client } = await pair(new TLSRecorder(), new TLSRecorder(), trustingClient("example.com"));
       client.transport.write(Buffer.from("never sent in the clear"));
-      const reason = await within(client.lost.promise, 5000, "the client to give up");
+      const reason = await within(client.lost.promise, 5, "the client to give up");
       expect(reason.check(TLSError)).to.equal(TLSError);
       expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
       expect((reason.value as TLSError).code).to.equal("ERR_TLS_CERT_ALTNAME_INVALID");
@@ -353,8 +282,8 @@ describe("ssl (TLS over TCP)", function () {
     });
 
     it("verifies an IP address against the certificate's IP subjectAltName", async () => {
-      const { client } = await pair(new Recorder(), new Recorder(), trustingClient("127.0.0.1"));
-      await within(client.handshake.promise, 5000, "the handshake");
+      const { client } = await pair(new TLSRecorder(), new TLSRecorder(), trustingClient("127.0.0.1"));
+      await within(client.handshake.promise, 5, "the handshake");
       expect(client.transport.getPeerCertificate()?.subjectaltname).to.include("IP Address:127.0.0.1");
     });
 
@@ -367,15 +296,15 @@ describe("ssl (TLS over TCP)", function () {
           throw new Error("This context is broken.");
         },
       };
-      expect(() => reactor.listenSSL(0, serverFactory(() => new Recorder()), broken)).to.throw("This context is broken.");
-      expect(() => reactor.connectSSL("127.0.0.1", 1234, clientFactory(() => new Recorder()), broken)).to.throw(
+      expect(() => lo.reactor.listenSSL(0, new ServerFactory(() => new TLSRecorder()), broken)).to.throw("This context is broken.");
+      expect(() => lo.reactor.connectSSL("127.0.0.1", 1234, new ClientFactory(() => new TLSRecorder()), broken)).to.throw(
         "This context is broken.",
       );
-      expect(reactor.openResources).to.equal(0);
+      expect(lo.reactor.openResources).to.equal(0);
     });
 
     it("a client-only context factory cannot listen: listenSSL raises a TypeError saying so", () => {
-      expect(() => reactor.listenSSL(0, serverFactory(() => new Recorder()), new ClientContextFactory() as never)).to.throw(
+      expect(() => lo.reactor.listenSSL(0, new ServerFactory(() => new TLSRecorder()), new ClientContextFactory() as never)).to.throw(
         TypeError,
         /cannot make server-side TLS connections/,
       );
@@ -385,7 +314,7 @@ describe("ssl (TLS over TCP)", function () {
   // -------------------------------------------------------------------------------------
   describe("BufferingTests", () => {
     it("test_openSSLBuffering: a line written in connectionMade, before the handshake, reaches the client", async () => {
-      class SingleLineServerProtocol extends Recorder {
+      class SingleLineServerProtocol extends TLSRecorder {
         peerCertAtConnect: unknown = "unset";
         override connectionMade(): void {
           super.connectionMade();
@@ -394,9 +323,9 @@ describe("ssl (TLS over TCP)", function () {
         }
       }
       const server = new SingleLineServerProtocol();
-      const client = new Recorder();
+      const client = new TLSRecorder();
       await pair(server, client, new ClientContextFactory(), new DefaultOpenSSLContextFactory(fixture("server-key.pem"), fixture("server.pem")));
-      await within(client.receivedAtLeast(17), 5000, "the line");
+      await within(client.receivedAtLeast(17), 5, "the line");
       expect(client.received.toString()).to.equal("+OK <some crap>\r\n");
       expect(server.peerCertAtConnect).to.equal(null);
     });
@@ -405,27 +334,27 @@ describe("ssl (TLS over TCP)", function () {
   // -------------------------------------------------------------------------------------
   describe("ConnectionLostTests", () => {
     it("testImmediateDisconnect: a client that closes as soon as the handshake is done gets connectionLost", async () => {
-      class ImmediatelyDisconnectingProtocol extends Recorder {
+      class ImmediatelyDisconnectingProtocol extends TLSRecorder {
         override handshakeCompleted(): void {
           super.handshakeCompleted();
           this.transport.loseConnection();
         }
       }
-      const { client, server } = await pair(new Recorder(), new ImmediatelyDisconnectingProtocol());
-      const reason = await within(client.lost.promise, 5000, "the client's connectionLost");
+      const { client, server } = await pair(new TLSRecorder(), new ImmediatelyDisconnectingProtocol());
+      const reason = await within(client.lost.promise, 5, "the client's connectionLost");
       expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
-      await within(server.lost.promise, 5000, "the server's connectionLost");
+      await within(server.lost.promise, 5, "the server's connectionLost");
     });
 
     it("test_bothSidesLoseConnection: both sides closing after the handshake both get ConnectionDone, once", async () => {
-      class CloseAfterHandshake extends Recorder {
+      class CloseAfterHandshake extends TLSRecorder {
         override handshakeCompleted(): void {
           super.handshakeCompleted();
           this.transport.loseConnection();
         }
       }
       const { client, server } = await pair(new CloseAfterHandshake(), new CloseAfterHandshake());
-      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to close");
+      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to close");
       expect(c.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(s.check(ConnectionDone)).to.equal(ConnectionDone);
       await new Promise((r) => setTimeout(r, 20)); // a second connectionLost would have come by now
@@ -435,8 +364,8 @@ describe("ssl (TLS over TCP)", function () {
 
     it("testFailedVerify: a server the client's trust roots do not vouch for: TLSError on the client, connectionLost on the server", async () => {
       // the platform's roots do not include the test CA
-      const { client, server } = await pair(new Recorder(), new Recorder(), optionsForClientTLS("localhost"));
-      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to give up");
+      const { client, server } = await pair(new TLSRecorder(), new TLSRecorder(), optionsForClientTLS("localhost"));
+      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to give up");
       expect(c.check(TLSError)).to.equal(TLSError);
       expect((c.value as TLSError).code).to.equal("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
       // the client drops the connection without an alert in TLS 1.3 (it verifies after the
@@ -449,12 +378,12 @@ describe("ssl (TLS over TCP)", function () {
   // -------------------------------------------------------------------------------------
   describe("DefaultOpenSSLContextFactoryTests", () => {
     it("test_method: a server context negotiates TLS 1.3, and TLS 1.2 with a client that stops there", async () => {
-      const a = await pair(new Recorder(), new Recorder(), new ClientContextFactory());
-      await within(a.client.handshake.promise, 5000, "the TLS 1.3 handshake");
+      const a = await pair(new TLSRecorder(), new TLSRecorder(), new ClientContextFactory());
+      await within(a.client.handshake.promise, 5, "the TLS 1.3 handshake");
       expect(a.client.transport.getProtocolVersion()).to.equal("TLSv1.3");
       const tls12 = new CertificateOptions({ trustRoot: CA, lowerMaximumSecurityTo: "TLSv1.2" });
-      const b = await pair(new Recorder(), new Recorder(), tls12);
-      await within(b.client.handshake.promise, 5000, "the TLS 1.2 handshake");
+      const b = await pair(new TLSRecorder(), new TLSRecorder(), tls12);
+      await within(b.client.handshake.promise, 5, "the TLS 1.2 handshake");
       expect(b.client.transport.getProtocolVersion()).to.equal("TLSv1.2");
       expect(b.server.transport.getProtocolVersion()).to.equal("TLSv1.2");
     });
@@ -485,8 +414,8 @@ describe("ssl (TLS over TCP)", function () {
         certificate: readFileSync(fixture("server.pem")),
         lowerMaximumSecurityTo: "TLSv1.2",
       });
-      const { client } = await pair(new Recorder(), new Recorder(), new ClientContextFactory(), tls12Server);
-      await within(client.handshake.promise, 5000, "the handshake");
+      const { client } = await pair(new TLSRecorder(), new TLSRecorder(), new ClientContextFactory(), tls12Server);
+      await within(client.handshake.promise, 5, "the handshake");
       expect(client.transport.getProtocolVersion()).to.equal("TLSv1.2");
     });
   });
@@ -500,14 +429,14 @@ describe("ssl (TLS over TCP)", function () {
 
     it("a server made with PrivateCertificate.options(ca) sees the certificate of a client that presents one", async () => {
       const clientCtx = optionsForClientTLS("localhost", { trustRoot: CA, clientCertificate: clientCert() });
-      const { server } = await pair(new Echo(), new Recorder(), clientCtx, serverCert().options(CA));
-      await within(server.handshake.promise, 5000, "the server's handshake");
+      const { server } = await pair(new Echo(), new TLSRecorder(), clientCtx, serverCert().options(CA));
+      await within(server.handshake.promise, 5, "the server's handshake");
       expect(server.transport.getPeerCertificate()?.subject.CN).to.equal("torsion test client");
     });
 
     it("such a server drops a client without a certificate: a TLSError on the server, a close on the client", async () => {
-      const { server, client } = await pair(new Recorder(), new Recorder(), trustingClient(), serverCert().options(CA));
-      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to give up");
+      const { server, client } = await pair(new TLSRecorder(), new TLSRecorder(), trustingClient(), serverCert().options(CA));
+      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to give up");
       expect(s.check(TLSError)).to.equal(TLSError);
       expect(s.getErrorMessage()).to.match(/peer did not return a certificate/);
       // in TLS 1.3 the client's handshake is done before the server has seen its (missing)
@@ -520,8 +449,8 @@ describe("ssl (TLS over TCP)", function () {
       // the server trusts only a CA that did not sign the client's certificate
       const other = serverCert().options(Certificate.loadPEM(readFileSync(fixture("server.pem"))));
       const clientCtx = optionsForClientTLS("localhost", { trustRoot: CA, clientCertificate: clientCert() });
-      const { server } = await pair(new Recorder(), new Recorder(), clientCtx, other);
-      const s = await within(server.lost.promise, 5000, "the server to give up");
+      const { server } = await pair(new TLSRecorder(), new TLSRecorder(), clientCtx, other);
+      const s = await within(server.lost.promise, 5, "the server to give up");
       expect(s.check(TLSError)).to.equal(TLSError);
       expect(server.events).to.not.include("handshakeCompleted");
     });
@@ -533,129 +462,57 @@ describe("ssl (TLS over TCP)", function () {
       const TOTAL = 64 << 20;
       const CHUNK = 64 << 10;
       const chunk = Buffer.alloc(CHUNK, 0x61);
-      const server = new Recorder();
-      const portNumber = listen(serverFactory(() => server));
+      const server = new TLSRecorder();
+      const portNumber = listen(new ServerFactory(() => server));
       const peer = tls.connect({ host: "127.0.0.1", port: portNumber, ca: CA_PEM, servername: "localhost" });
       peer.on("error", () => {});
       peer.pause();
-      sockets.push(peer);
-      await within(server.made.promise, 5000, "the server to accept");
+      lo.sockets.push(peer);
+      await within(server.made.promise, 5, "the server to accept");
       const t = server.transport;
       transports.push(t);
-      let sent = 0;
-      let maxBuffered = 0;
-      let pauses = 0;
-      let paused = false;
-      const done = later();
-      const producer: IPushProducer = {
-        pauseProducing() {
-          pauses++;
-          paused = true;
-        },
-        resumeProducing() {
-          paused = false;
-          setImmediate(produce);
-        },
-        stopProducing() {
-          paused = true;
-        },
-      };
-      function produce(): void {
-        while (!paused && sent < TOTAL) {
-          t.write(chunk);
-          sent += CHUNK;
-          maxBuffered = Math.max(maxBuffered, t.writableLength);
-        }
-        if (sent >= TOTAL && !paused) {
-          t.unregisterProducer();
-          t.loseConnection();
-          done.resolve();
-        }
-      }
-      t.registerProducer(producer, true);
-      produce();
-      let received = 0;
-      const eof = new Promise<void>((resolve) => peer.on("end", resolve));
-      peer.on("data", (d: Buffer) => {
-        received += d.length;
-      });
-      const reader = setInterval(() => {
-        peer.resume();
-        setTimeout(() => peer.pause(), 2);
-      }, 3);
-      try {
-        await within(done.promise, 15000, "the producer to finish");
-        peer.resume();
-        await within(eof, 15000, "all the data");
-      } finally {
-        clearInterval(reader);
-      }
+      const { received, pauses, maxBuffered } = await pushToSlowReader(t, peer, TOTAL, chunk);
       expect(received).to.equal(TOTAL);
       expect(pauses).to.be.greaterThan(0);
       expect(maxBuffered).to.be.at.most(t.bufferSize + CHUNK);
-      expect((await within(server.lost.promise, 5000, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(server.lost.promise, 5, "connectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
     it("killing the client mid-transfer stops the producer once, then connectionLost(ConnectionLost) once", async () => {
-      const server = new Recorder();
+      const server = new TLSRecorder();
       const order: string[] = [];
       const origLost = server.connectionLost.bind(server);
       server.connectionLost = (r) => {
         order.push("connectionLost");
         origLost(r);
       };
-      const portNumber = listen(serverFactory(() => server));
-      const tcp = net.connect({ host: "127.0.0.1", port: portNumber });
-      tcp.on("error", () => {});
-      sockets.push(tcp);
-      await within(new Promise((r) => tcp.once("connect", r)), 5000, "the TCP connection");
+      const portNumber = listen(new ServerFactory(() => server));
+      const tcp = await lo.connect(portNumber);
       const peer = tls.connect({ socket: tcp, ca: CA_PEM, servername: "localhost" });
       peer.on("error", () => {});
-      sockets.push(peer);
-      await within(new Promise((r) => peer.once("secureConnect", r)), 5000, "the client handshake");
+      lo.sockets.push(peer);
+      await within(new Promise((r) => peer.once("secureConnect", r)), 5, "the client handshake");
       peer.pause();
-      const t = server.transport;
-      let stops = 0;
-      let paused = false;
-      const pausedOnce = later();
-      t.registerProducer(
-        {
-          pauseProducing() {
-            paused = true;
-            pausedOnce.resolve();
-          },
-          resumeProducing() {
-            paused = false;
-          },
-          stopProducing() {
-            stops++;
-            order.push("stopProducing");
-          },
-        },
-        true,
-      );
-      const pump = setInterval(() => {
-        for (let i = 0; i < 8 && !paused; i++) t.write(Buffer.alloc(256 << 10));
-      }, 1);
+      const pump = new PumpingProducer(server.transport, order);
       const before = FileDescriptor.counters.producersStopped;
       try {
-        await within(pausedOnce.promise, 5000, "the producer to be paused");
+        await within(pump.pausedOnce.promise, 5, "the producer to be paused");
         tcp.resetAndDestroy(); // the client dies: a RST, and no TLS close_notify
-        const reason = await within(server.lost.promise, 5000, "connectionLost");
+        const reason = await within(server.lost.promise, 5, "connectionLost");
         expect(reason.check(ConnectionLost)).to.equal(ConnectionLost);
         expect(reason.check(ConnectionDone)).to.equal(null);
       } finally {
-        clearInterval(pump);
+        pump.end();
       }
       await new Promise((r) => setTimeout(r, 20));
       expect(order).to.deep.equal(["stopProducing", "connectionLost"]);
-      expect(stops).to.equal(1);
+      expect(pump.stops).to.equal(1);
       expect(server.reasons).to.have.length(1);
       expect(FileDescriptor.counters.producersStopped - before).to.equal(1);
     });
 
     it("loseConnection waits for the pending data and for the producer to unregister", async () => {
-      const { server, client } = await pair(new Recorder(), new Recorder());
+      const { server, client } = await pair(new TLSRecorder(), new TLSRecorder());
       const producer = { pauseProducing() {}, resumeProducing() {}, stopProducing() {} };
       server.transport.registerProducer(producer, true);
       server.transport.write(Buffer.alloc(1 << 20, 0x7a));
@@ -664,13 +521,13 @@ describe("ssl (TLS over TCP)", function () {
       await new Promise((r) => setTimeout(r, 50));
       expect(server.reasons).to.have.length(0); // the producer is still registered
       server.transport.unregisterProducer();
-      const reason = await within(client.lost.promise, 5000, "the client to see the close");
+      const reason = await within(client.lost.promise, 5, "the client to see the close");
       expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(client.received.length).to.equal((1 << 20) + "still the producer's".length);
     });
 
     it("half-close: loseWriteConnection sends close_notify, the peer still answers, and both halves are reported", async () => {
-      class HalfCloseable extends Recorder {
+      class HalfCloseable extends TLSRecorder {
         readConnectionLost(): void {
           this.events.push("readConnectionLost");
           this.transport.write(Buffer.from("answer after your close_notify"));
@@ -680,7 +537,7 @@ describe("ssl (TLS over TCP)", function () {
           this.events.push("writeConnectionLost");
         }
       }
-      class Client extends Recorder {
+      class Client extends TLSRecorder {
         writeConnectionLost(): void {
           this.events.push("writeConnectionLost");
         }
@@ -692,9 +549,9 @@ describe("ssl (TLS over TCP)", function () {
       const { server, client } = await pair(new HalfCloseable(), new Client());
       client.transport.write(Buffer.from("request"));
       client.transport.loseWriteConnection();
-      await within(client.receivedAtLeast(30), 5000, "the answer after the half-close");
+      await within(client.receivedAtLeast(30), 5, "the answer after the half-close");
       expect(client.received.toString()).to.equal("answer after your close_notify");
-      await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to close");
+      await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to close");
       expect(server.received.toString()).to.equal("request");
       expect(server.events).to.include("readConnectionLost");
       expect(client.events).to.include.members(["writeConnectionLost", "readConnectionLost"]);
@@ -705,16 +562,16 @@ describe("ssl (TLS over TCP)", function () {
   // -------------------------------------------------------------------------------------
   describe("AbortSSLConnectionTests", () => {
     it("test_fullWriteBuffer: a client aborting with a full write buffer: ConnectionAborted here, ConnectionLost there", async () => {
-      const { server, client } = await pair(new Recorder(), new Recorder());
+      const { server, client } = await pair(new TLSRecorder(), new TLSRecorder());
       server.transport.pauseProducing(); // the server stops reading: the client's buffer fills
-      await within(client.handshake.promise, 5000, "the handshake");
+      await within(client.handshake.promise, 5, "the handshake");
       for (let i = 0; i < 64 && client.transport.writableLength < 4 << 20; i++) client.transport.write(Buffer.alloc(1 << 20));
       expect(client.transport.writableLength).to.be.greaterThan(0);
       client.transport.abortConnection();
-      const c = await within(client.lost.promise, 5000, "the client's connectionLost");
+      const c = await within(client.lost.promise, 5, "the client's connectionLost");
       // a paused transport reads nothing, so it learns of the reset when it reads again
       server.transport.resumeProducing();
-      const s = await within(server.lost.promise, 5000, "the server's connectionLost");
+      const s = await within(server.lost.promise, 5, "the server's connectionLost");
       expect(c.check(ConnectionAborted)).to.equal(ConnectionAborted);
       // Twisted's server sees ConnectionLost; a Linux socket that was not being read reports
       // the reset as an end of file once read again (plain node:net sockets too), so here the
@@ -724,39 +581,39 @@ describe("ssl (TLS over TCP)", function () {
     });
 
     it("test_clientAbortsConnectionTwice: a second abortConnection does nothing", async () => {
-      const { server, client } = await pair(new Recorder(), new Recorder());
-      await within(client.handshake.promise, 5000, "the handshake");
+      const { server, client } = await pair(new TLSRecorder(), new TLSRecorder());
+      await within(client.handshake.promise, 5, "the handshake");
       client.transport.abortConnection();
       client.transport.abortConnection();
-      await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to close");
+      await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to close");
       expect(client.reasons).to.have.length(1);
       expect(client.reasons[0]!.check(ConnectionAborted)).to.equal(ConnectionAborted);
     });
 
     it("test_clientAbortsConnectionThenLosesConnection: loseConnection after abortConnection does nothing", async () => {
-      const { server, client } = await pair(new Recorder(), new Recorder());
-      await within(client.handshake.promise, 5000, "the handshake");
+      const { server, client } = await pair(new TLSRecorder(), new TLSRecorder());
+      await within(client.handshake.promise, 5, "the handshake");
       client.transport.abortConnection();
       client.transport.loseConnection();
-      await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to close");
+      await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to close");
       expect(client.reasons).to.have.length(1);
       expect(client.reasons[0]!.check(ConnectionAborted)).to.equal(ConnectionAborted);
     });
 
     it("test_dataReceivedThrows: a protocol raising in dataReceived is logged and its connection dropped (ConnectionLost)", async () => {
-      class Raising extends Recorder {
+      class Raising extends TLSRecorder {
         override dataReceived(): void {
           throw new Error("dataReceived exploded");
         }
       }
       const capture = captureLogEvents();
       try {
-        const { server, client } = await pair(new Raising(), new Recorder());
+        const { server, client } = await pair(new Raising(), new TLSRecorder());
         client.transport.write(Buffer.from("boom"));
-        const s = await within(server.lost.promise, 5000, "the server to drop the connection");
+        const s = await within(server.lost.promise, 5, "the server to drop the connection");
         expect(s.check(ConnectionLost)).to.equal(ConnectionLost);
         expect(s.getErrorMessage()).to.match(/dataReceived raised dataReceived exploded/);
-        await within(client.lost.promise, 5000, "the client to see it");
+        await within(client.lost.promise, 5, "the client to see it");
         expect(capture.failures().some((f) => /dataReceived exploded/.test(f.getErrorMessage()))).to.equal(true);
       } finally {
         capture.stop();
@@ -770,10 +627,9 @@ describe("ssl (TLS over TCP)", function () {
       clientProto: LineProtocol,
       serverProto: LineProtocol,
     ): Promise<void> {
-      const port = reactor.listenTCP(0, serverFactory(() => serverProto), { interface: "127.0.0.1" });
-      ports.push(port);
-      reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, clientFactory(() => clientProto));
-      await within(Promise.all([clientProto.lost.promise, serverProto.lost.promise]), 5000, "both connections to close");
+      const port = lo.listenTCP(new ServerFactory(() => serverProto));
+      lo.reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, new ClientFactory(() => clientProto));
+      await within(Promise.all([clientProto.lost.promise, serverProto.lost.promise]), 5, "both connections to close");
     }
 
     for (const fillBuffer of [false, true]) {
@@ -802,12 +658,11 @@ describe("ssl (TLS over TCP)", function () {
     }
 
     it("startTLS keeps the protocol object, makes the transport secure, and tells the protocol of the handshake", async () => {
-      const server = new Recorder();
-      const port = reactor.listenTCP(0, serverFactory(() => server), { interface: "127.0.0.1" });
-      ports.push(port);
-      const client = new Recorder();
-      reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, clientFactory(() => client));
-      await within(Promise.all([client.made.promise, server.made.promise]), 5000, "the connection");
+      const server = new TLSRecorder();
+      const port = lo.listenTCP(new ServerFactory(() => server));
+      const client = new TLSRecorder();
+      lo.reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, new ClientFactory(() => client));
+      await within(Promise.all([client.made.promise, server.made.promise]), 5, "the connection");
       transports.push(client.transport, server.transport);
       const transportBefore = server.transport;
       expect(server.transport.isSecure()).to.equal(false);
@@ -815,23 +670,22 @@ describe("ssl (TLS over TCP)", function () {
       client.transport.startTLS(trustingClient());
       expect(server.transport.isSecure()).to.equal(true);
       expect(() => server.transport.startTLS(serverOptions())).to.throw(/already started/);
-      await within(Promise.all([client.handshake.promise, server.handshake.promise]), 5000, "the handshakes");
+      await within(Promise.all([client.handshake.promise, server.handshake.promise]), 5, "the handshakes");
       client.transport.write(Buffer.from("secret"));
-      await within(server.receivedAtLeast(6), 5000, "the data");
+      await within(server.receivedAtLeast(6), 5, "the data");
       expect(server.received.toString()).to.equal("secret");
       expect(server.transport).to.equal(transportBefore);
       expect(client.transport.getPeerCertificate()?.subject.CN).to.equal("localhost");
     });
 
     it("startTLS with pre-TLS bytes still buffered sends them in the clear first, then the encrypted ones", async () => {
-      const server = new Recorder();
-      const port = reactor.listenTCP(0, serverFactory(() => server), { interface: "127.0.0.1" });
-      ports.push(port);
+      const server = new TLSRecorder();
+      const port = lo.listenTCP(new ServerFactory(() => server));
       const peer = net.connect({ port: (port.getHost() as { port: number }).port, host: "127.0.0.1" });
       peer.on("error", () => {});
       peer.pause(); // nobody reads: the clear bytes stay buffered in the server's transport
-      sockets.push(peer);
-      await within(server.made.promise, 5000, "the server to accept");
+      lo.sockets.push(peer);
+      await within(server.made.promise, 5, "the server to accept");
       transports.push(server.transport);
       const CLEAR = 8 << 20;
       server.transport.write(Buffer.alloc(CLEAR, 0x63));
@@ -856,14 +710,14 @@ describe("ssl (TLS over TCP)", function () {
           peer.on("readable", onReadable);
           onReadable();
         }),
-        10000,
+        10,
         "the clear bytes",
       );
       const secure = tls.connect({ socket: peer, ca: CA_PEM, servername: "localhost" });
       secure.on("error", () => {});
       const text = await within(
         new Promise<string>((resolve) => secure.once("data", (d: Buffer) => resolve(d.toString()))),
-        5000,
+        5,
         "the encrypted bytes",
       );
       expect(text).to.equal("after startTLS");
@@ -871,7 +725,7 @@ describe("ssl (TLS over TCP)", function () {
     });
 
     it("test_disconnectAfterWriteAfterStartTLS: loseConnection right after a write on a startTLS connection closes both sides", async () => {
-      class ShortProtocol extends Recorder {
+      class ShortProtocol extends TLSRecorder {
         constructor(private readonly ctx: ITLSServerContextFactory | ITLSClientContextFactory) {
           super();
         }
@@ -888,10 +742,9 @@ describe("ssl (TLS over TCP)", function () {
       }
       const server = new ShortProtocol(serverOptions());
       const client = new ShortProtocol(trustingClient());
-      const port = reactor.listenTCP(0, serverFactory(() => server), { interface: "127.0.0.1" });
-      ports.push(port);
-      reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, clientFactory(() => client));
-      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5000, "both sides to close");
+      const port = lo.listenTCP(new ServerFactory(() => server));
+      lo.reactor.connectTCP("127.0.0.1", (port.getHost() as { port: number }).port, new ClientFactory(() => client));
+      const [c, s] = await within(Promise.all([client.lost.promise, server.lost.promise]), 5, "both sides to close");
       expect(c.check(ConnectionClosed)).to.equal(ConnectionClosed);
       expect(s.check(ConnectionClosed)).to.equal(ConnectionClosed);
     });
@@ -906,9 +759,9 @@ describe("ssl (TLS over TCP)", function () {
       return dir;
     }
 
-    async function listenFromString(description: string, server: Recorder): Promise<number> {
-      const port = await within(serverFromString(reactor, description).listen(serverFactory(() => server)), 5000, "listen");
-      ports.push(port);
+    async function listenFromString(description: string, server: TLSRecorder): Promise<number> {
+      const port = await within(serverFromString(lo.reactor, description).listen(new ServerFactory(() => server)), 5, "listen");
+      lo.ports.push(port);
       return (port.getHost() as { port: number }).port;
     }
 
@@ -918,52 +771,52 @@ describe("ssl (TLS over TCP)", function () {
     it("serverFromString ssl: and clientFromString tls: carry an echo round trip, verifying the server's name", async () => {
       const server = new Echo();
       const portNumber = await listenFromString(`ssl:0:${SERVER}`, server);
-      const client = new Recorder();
-      const endpoint = clientFromString(reactor, `tls:localhost:${portNumber}:trustRoots=${q(caDir())}:timeout=5`);
-      const proto = await within(endpoint.connect(serverFactory(() => client)), 5000, "connect");
+      const client = new TLSRecorder();
+      const endpoint = clientFromString(lo.reactor, `tls:localhost:${portNumber}:trustRoots=${q(caDir())}:timeout=5`);
+      const proto = await within(endpoint.connect(new ServerFactory(() => client)), 5, "connect");
       expect(proto).to.equal(client);
       transports.push(client.transport);
       client.transport.write(Buffer.from("ping"));
-      await within(client.receivedAtLeast(4), 5000, "the echo");
+      await within(client.receivedAtLeast(4), 5, "the echo");
       expect(client.received.toString()).to.equal("ping");
       expect(client.events).to.include("handshakeCompleted"); // passed through the endpoint's wrapper
       expect(client.transport.isSecure()).to.equal(true);
       client.transport.loseConnection();
-      expect((await within(client.lost.promise, 5000, "the close")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(client.lost.promise, 5, "the close")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
     it("clientFromString ssl: with caCertsDir and hostname verifies; with a client certificate the server sees it", async () => {
       const server = new Echo();
       const serverDesc = `ssl:0:${SERVER}`;
       const portNumber = await listenFromString(serverDesc, server);
-      const client = new Recorder();
+      const client = new TLSRecorder();
       const endpoint = clientFromString(
-        reactor,
+        lo.reactor,
         `ssl:127.0.0.1:${portNumber}:caCertsDir=${q(caDir())}:hostname=localhost:certKey=${q(fixture("client.pem"))}:privateKey=${q(fixture("client-key.pem"))}`,
       );
-      await within(endpoint.connect(serverFactory(() => client)), 5000, "connect");
+      await within(endpoint.connect(new ServerFactory(() => client)), 5, "connect");
       transports.push(client.transport);
-      await within(client.handshake.promise, 5000, "the handshake");
+      await within(client.handshake.promise, 5, "the handshake");
       expect(client.transport.getPeerCertificate()?.subject.CN).to.equal("localhost");
     });
 
     it("clientFromString tls: to a server that is not the host named fails with a TLSError in connectionLost", async () => {
-      const portNumber = await listenFromString(`ssl:0:${SERVER}`, new Recorder());
-      const client = new Recorder();
+      const portNumber = await listenFromString(`ssl:0:${SERVER}`, new TLSRecorder());
+      const client = new TLSRecorder();
       // (tls:example.com would connect to example.com itself; ssl: with hostname= connects to
       // 127.0.0.1 and verifies the name example.com)
-      const ep = clientFromString(reactor, `ssl:127.0.0.1:${portNumber}:caCertsDir=${q(caDir())}:hostname=example.com`);
-      await within(ep.connect(serverFactory(() => client)), 5000, "connect");
-      const reason = await within(client.lost.promise, 5000, "the client to give up");
+      const ep = clientFromString(lo.reactor, `ssl:127.0.0.1:${portNumber}:caCertsDir=${q(caDir())}:hostname=example.com`);
+      await within(ep.connect(new ServerFactory(() => client)), 5, "connect");
+      const reason = await within(client.lost.promise, 5, "the client to give up");
       expect(reason.check(TLSError)).to.equal(TLSError);
       expect((reason.value as TLSError).code).to.equal("ERR_TLS_CERT_ALTNAME_INVALID");
     });
 
     it("an ssl: server with extraCertChain sends the chain after its certificate", async () => {
-      const portNumber = await listenFromString(`ssl:0:${SERVER}:extraCertChain=${q(fixture("ca.pem"))}`, new Recorder());
-      const client = new Recorder();
-      reactor.connectSSL("127.0.0.1", portNumber, clientFactory(() => client), new ClientContextFactory());
-      await within(client.handshake.promise, 5000, "the handshake");
+      const portNumber = await listenFromString(`ssl:0:${SERVER}:extraCertChain=${q(fixture("ca.pem"))}`, new TLSRecorder());
+      const client = new TLSRecorder();
+      lo.reactor.connectSSL("127.0.0.1", portNumber, new ClientFactory(() => client), new ClientContextFactory());
+      await within(client.handshake.promise, 5, "the handshake");
       transports.push(client.transport);
       // no trust store is involved (ClientContextFactory): the issuer can only come from the wire
       const chain = (client.transport.socket as tls.TLSSocket).getPeerCertificate(true);
@@ -971,11 +824,11 @@ describe("ssl (TLS over TCP)", function () {
     });
 
     it("an ssl: server whose key file is missing is refused with a clear EndpointDescriptionError", () => {
-      expect(() => serverFromString(reactor, `ssl:0:privateKey=${q(fixture("missing.pem"))}`)).to.throw(
+      expect(() => serverFromString(lo.reactor, `ssl:0:privateKey=${q(fixture("missing.pem"))}`)).to.throw(
         /cannot read the privateKey file .*missing\.pem/,
       );
-      expect(() => serverFromString(reactor, `ssl:0:${SERVER}:sslmethod=SSLv3_METHOD`)).to.throw(/sslmethod must be one of/);
-      expect(() => clientFromString(reactor, `tls:localhost:443:endpoint=tcp\\:localhost\\:443`)).to.throw(/not supported/);
+      expect(() => serverFromString(lo.reactor, `ssl:0:${SERVER}:sslmethod=SSLv3_METHOD`)).to.throw(/sslmethod must be one of/);
+      expect(() => clientFromString(lo.reactor, `tls:localhost:443:endpoint=tcp\\:localhost\\:443`)).to.throw(/not supported/);
     });
   });
 
@@ -990,8 +843,8 @@ describe("ssl (TLS over TCP)", function () {
       }
       const site = new Site(new Secure());
       site.noisy = false;
-      const port = reactor.listenSSL(0, site, serverOptions(), { interface: "127.0.0.1" });
-      ports.push(port);
+      const port = lo.reactor.listenSSL(0, site, serverOptions(), { interface: "127.0.0.1" });
+      lo.ports.push(port);
       const portNumber = (port.getHost() as { port: number }).port;
       const body = await within(
         new Promise<string>((resolve, reject) => {
@@ -1005,7 +858,7 @@ describe("ssl (TLS over TCP)", function () {
           );
           req.on("error", reject);
         }),
-        5000,
+        5,
         "the HTTPS response",
       );
       expect(body).to.match(/^secure=true url=https:\/\//);

@@ -9,54 +9,10 @@ import { AlreadyCalled, CancelledError, NotPaused, SchedulerStopped, TaskDone, T
 import { Failure } from "../../lib/internet/failure.js";
 import type { IDelayedCall, IReactorTime } from "../../lib/internet/interfaces.js";
 import { Clock, Cooperator, CooperativeTask, LoopingCall, deferLater } from "../../lib/internet/task.js";
+import { assertNoResult, failureResultOf, successResultOf } from "../support/deferred-helpers.js";
+import { within } from "../support/wait.js";
 
 class TestException extends Error {}
-
-/** The result a Deferred has already fired with (throws if it has not fired or failed). */
-function successResultOf<T>(d: Deferred<T>): T {
-  let result: { value: T } | { failure: Failure } | null = null;
-  d.addCallbacks(
-    (v) => {
-      result = { value: v };
-      return v;
-    },
-    (f) => {
-      result = { failure: f };
-      return null as never;
-    },
-  );
-  if (result === null) throw new Error(`Deferred ${d} has no result yet`);
-  const r = result as { value: T } | { failure: Failure };
-  if ("failure" in r) throw new Error(`Deferred failed: ${r.failure}`);
-  return r.value;
-}
-
-/** The Failure a Deferred has already failed with (consumes it). */
-function failureResultOf(d: Deferred<any>): Failure {
-  let failure: Failure | null = null;
-  let fired = false;
-  d.addCallbacks(
-    (v) => {
-      fired = true;
-      return v;
-    },
-    (f) => {
-      failure = f;
-      return null;
-    },
-  );
-  if (failure === null) throw new Error(fired ? `Deferred ${d} succeeded` : `Deferred ${d} has no result yet`);
-  return failure;
-}
-
-function assertNoResult(d: Deferred<any>): void {
-  let fired = false;
-  d.addBoth((r) => {
-    fired = true;
-    return r;
-  });
-  expect(fired, "Deferred has a result").to.equal(false);
-}
 
 describe("ClockTests", () => {
   it("testSeconds: a new Clock is at time 0", () => {
@@ -1259,19 +1215,6 @@ describe("RunStateTests", () => {
 
 // --- on the global reactor --------------------------------------------------------------------
 
-/** Resolve with `promise`, or fail with a clear message after `seconds`. */
-async function within<T>(seconds: number, what: string, promise: PromiseLike<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${seconds}s waiting for ${what}`)), seconds * 1000);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 describe("LoopTests (global reactor)", () => {
   it("test_defaultClock: a LoopingCall's default clock is the global reactor", async () => {
     const { reactor } = await import("../../lib/internet/reactor.js");
@@ -1292,6 +1235,6 @@ describe("AliasTests", () => {
     const theTask = cooperate(doit());
     expect(theTask).to.be.instanceOf(CooperativeTask);
     expect(theCooperator.running).to.equal(true);
-    expect(await within(5, "the global cooperator to run the task", d)).to.equal("yay");
+    expect(await within(d, 5, "the global cooperator to run the task")).to.equal("yay");
   });
 });

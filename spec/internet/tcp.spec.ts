@@ -11,139 +11,15 @@ import {
   TimeoutError,
   UserError,
 } from "../../lib/internet/error.js";
-import type { Failure } from "../../lib/internet/failure.js";
-import type {
-  Bytes,
-  IAddress,
-  IClientFactory,
-  IConnector,
-  IProtocol,
-  IProtocolFactory,
-  ITCPTransport,
-  ITransport,
-} from "../../lib/internet/interfaces.js";
+import type { IAddress, IConnector, IProtocol, IProtocolFactory } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
-import { NodeReactor } from "../../lib/internet/reactor.js";
 import { Clock } from "../../lib/internet/task.js";
 import { Connector, Port } from "../../lib/internet/tcp.js";
-
-function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    Promise.resolve(p).then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
-}
-
-function later<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-class Recorder implements IProtocol {
-  transport!: ITCPTransport;
-  data = "";
-  reasons: Failure[] = [];
-  readonly made = later();
-  readonly lost = later<Failure>();
-  private dataWaiter: { n: number; resolve: () => void } | null = null;
-
-  makeConnection(t: ITransport): void {
-    this.transport = t as ITCPTransport;
-    this.connectionMade();
-  }
-  connectionMade(): void {
-    this.made.resolve();
-  }
-  dataReceived(d: Bytes): void {
-    this.data += Buffer.from(d).toString();
-    if (this.dataWaiter && this.data.length >= this.dataWaiter.n) this.dataWaiter.resolve();
-  }
-  connectionLost(reason: Failure): void {
-    this.reasons.push(reason);
-    this.lost.resolve(reason);
-  }
-  receivedAtLeast(n: number): Promise<void> {
-    if (this.data.length >= n) return Promise.resolve();
-    return new Promise((resolve) => (this.dataWaiter = { n, resolve }));
-  }
-}
-
-/** A server factory recording what happens to it (MyServerFactory in test_tcp.py). */
-class ServerFactory implements IProtocolFactory {
-  started = 0;
-  stopped = 0;
-  protocols: Recorder[] = [];
-  addrs: IAddress[] = [];
-  readonly built = later<Recorder>();
-  buildProtocol(addr: IAddress): IProtocol | null {
-    const p = new Recorder();
-    this.protocols.push(p);
-    this.addrs.push(addr);
-    this.built.resolve(p);
-    return p;
-  }
-  doStart(): void {
-    this.started++;
-  }
-  doStop(): void {
-    this.stopped++;
-  }
-}
-
-/** A client factory recording what happens to it (MyClientFactory in test_tcp.py). */
-class ClientFactory implements IClientFactory {
-  events: string[] = [];
-  protocol: Recorder | null = null;
-  readonly failed = later<Failure>();
-  readonly lostConn = later<Failure>();
-  readonly built = later<Recorder>();
-  buildProtocol(_addr: IAddress): IProtocol | null {
-    this.events.push("buildProtocol");
-    this.protocol = new Recorder();
-    this.built.resolve(this.protocol);
-    return this.protocol;
-  }
-  doStart(): void {
-    this.events.push("doStart");
-  }
-  doStop(): void {
-    this.events.push("doStop");
-  }
-  startedConnecting(_c: IConnector): void {
-    this.events.push("startedConnecting");
-  }
-  clientConnectionFailed(_c: IConnector, reason: Failure): void {
-    this.events.push("clientConnectionFailed");
-    this.failed.resolve(reason);
-  }
-  clientConnectionLost(_c: IConnector, reason: Failure): void {
-    this.events.push("clientConnectionLost");
-    this.lostConn.resolve(reason);
-  }
-}
+import { ClientFactory, loopback, Recorder, ServerFactory } from "../support/loopback.js";
+import { later, within } from "../support/wait.js";
 
 describe("tcp", function () {
-  let reactor: NodeReactor;
-  let ports: Port[];
-
-  beforeEach(() => {
-    reactor = new NodeReactor();
-    ports = [];
-  });
-
-  afterEach(async () => {
-    for (const p of ports) await within(p.stopListening(), 2000, "port to close");
-  });
-
-  function listen(factory: IProtocolFactory, port = 0): Port {
-    const p = reactor.listenTCP(port, factory, { interface: "127.0.0.1" });
-    ports.push(p);
-    return p;
-  }
+  const lo = loopback();
 
   /** A port number that nothing listens on (bound then released). */
   async function freePort(): Promise<number> {
@@ -157,74 +33,74 @@ describe("tcp", function () {
   describe("ListeningTests", () => {
     it("test_listen: listenTCP binds at once, port 0 picks a free port, and clients can connect", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const host = port.getHost();
       expect(host.type).to.equal("TCP");
       expect(host.host).to.equal("127.0.0.1");
       expect(host.port).to.be.greaterThan(0);
       expect(f.started).to.equal(1);
       const s = net.connect(host.port, "127.0.0.1");
-      await within(f.built.promise, 2000, "buildProtocol");
+      await within(f.built.promise, 2, "buildProtocol");
       s.destroy();
     });
 
     it("testStopListening: stopListening frees the port, calls doStop, and fires its Deferred", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const n = port.getHost().port;
-      ports.pop();
-      await within(port.stopListening(), 2000, "stopListening");
+      lo.ports.pop();
+      await within(port.stopListening(), 2, "stopListening");
       expect(f.stopped).to.equal(1);
-      const again = listen(new ServerFactory(), n);
+      const again = lo.listenTCP(new ServerFactory(), n);
       expect(again.getHost().port).to.equal(n);
       // a second stopListening on a stopped port is harmless
-      await within(port.stopListening(), 2000, "second stopListening");
+      await within(port.stopListening(), 2, "second stopListening");
       expect(f.stopped).to.equal(1);
     });
 
     it("testPortRepr: a port's string names its factory and port number", () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       expect(String(port)).to.equal(`<ServerFactory on ${port.getHost().port}>`);
     });
 
     it("test_restartListening: a port stopped can be started again", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
-      await within(port.stopListening(), 2000, "stopListening");
+      const port = lo.listenTCP(f);
+      await within(port.stopListening(), 2, "stopListening");
       port.startListening();
       expect(f.started).to.equal(2);
       const s = net.connect(port.getHost().port, "127.0.0.1");
-      await within(f.built.promise, 2000, "buildProtocol");
+      await within(f.built.promise, 2, "buildProtocol");
       s.destroy();
     });
 
     it("connections already accepted stay open after stopListening", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const s = net.connect(port.getHost().port, "127.0.0.1");
-      const server = await within(f.built.promise, 2000, "buildProtocol");
-      ports.pop();
-      await within(port.stopListening(), 2000, "stopListening");
+      const server = await within(f.built.promise, 2, "buildProtocol");
+      lo.ports.pop();
+      await within(port.stopListening(), 2, "stopListening");
       s.write("still here");
-      await within(server.receivedAtLeast(10), 2000, "data");
+      await within(server.receivedAtLeast(10), 2, "data");
       expect(server.reasons).to.have.length(0);
       s.destroy();
     });
 
     it("whenListening() fires with the port once bound", async () => {
-      const port = listen(new ServerFactory());
-      expect(await within(port.whenListening(), 2000, "whenListening")).to.equal(port);
+      const port = lo.listenTCP(new ServerFactory());
+      expect(await within(port.whenListening(), 2, "whenListening")).to.equal(port);
     });
   });
 
   describe("CannotBindTests", () => {
     it("test_cannotBind: listening on a port in use raises CannotListenError at once", () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const n = port.getHost().port;
       const f = new ServerFactory();
       let err: unknown;
       try {
-        reactor.listenTCP(n, f, { interface: "127.0.0.1" });
+        lo.reactor.listenTCP(n, f, { interface: "127.0.0.1" });
       } catch (e) {
         err = e;
       }
@@ -238,40 +114,40 @@ describe("tcp", function () {
 
     it("test_clientBind: bindAddress sets the client's local address and port", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const local = await freePort();
       const cf = new ClientFactory();
-      reactor.connectTCP("127.0.0.1", port.getHost().port, cf, { bindAddress: { host: "127.0.0.1", port: local } });
-      const client = await within(cf.built.promise, 2000, "the client protocol");
-      await within(client.made.promise, 2000, "connectionMade");
+      lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf, { bindAddress: { host: "127.0.0.1", port: local } });
+      const client = await within(cf.built.promise, 2, "the client protocol");
+      await within(client.made.promise, 2, "connectionMade");
       expect(client.transport.getHost()).to.deep.equal({ type: "TCP", family: "IPv4", host: "127.0.0.1", port: local });
-      await within(f.built.promise, 2000, "the server protocol");
+      await within(f.built.promise, 2, "the server protocol");
       expect(f.addrs[0]).to.deep.equal({ type: "TCP", family: "IPv4", host: "127.0.0.1", port: local });
       client.transport.loseConnection();
-      await within(cf.lostConn.promise, 2000, "clientConnectionLost");
+      await within(cf.lostConn.promise, 2, "clientConnectionLost");
     });
   });
 
   describe("FactoryTests", () => {
     it("test_serverStartStop: doStart and doStop are called once per port", async () => {
       const f = new ServerFactory();
-      const p1 = listen(f);
-      const p2 = listen(f);
+      const p1 = lo.listenTCP(f);
+      const p2 = lo.listenTCP(f);
       expect([f.started, f.stopped]).to.deep.equal([2, 0]);
-      ports = [];
+      lo.ports.length = 0;
       await p1.stopListening();
       await p2.stopListening();
       expect([f.started, f.stopped]).to.deep.equal([2, 2]);
     });
 
     it("test_clientStartStop: the client factory sees doStart, startedConnecting, buildProtocol, clientConnectionLost, doStop", async () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const cf = new ClientFactory();
-      reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
-      const client = await within(cf.built.promise, 2000, "the client protocol");
-      await within(client.made.promise, 2000, "connectionMade");
+      lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const client = await within(cf.built.promise, 2, "the client protocol");
+      await within(client.made.promise, 2, "connectionMade");
       client.transport.loseConnection();
-      const reason = await within(cf.lostConn.promise, 2000, "clientConnectionLost");
+      const reason = await within(cf.lostConn.promise, 2, "clientConnectionLost");
       expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(cf.events).to.deep.equal(["doStart", "startedConnecting", "buildProtocol", "clientConnectionLost", "doStop"]);
     });
@@ -280,9 +156,9 @@ describe("tcp", function () {
   describe("LoopbackTests", () => {
     it("test_tcpNoDelay / test_tcpKeepAlive: TCP_NODELAY and SO_KEEPALIVE can be read and set", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const s = net.connect(port.getHost().port, "127.0.0.1");
-      const server = await within(f.built.promise, 2000, "buildProtocol");
+      const server = await within(f.built.promise, 2, "buildProtocol");
       const t = server.transport;
       expect(t.getTcpNoDelay()).to.equal(false);
       t.setTcpNoDelay(true);
@@ -297,8 +173,8 @@ describe("tcp", function () {
 
     it("testFailing / test_connectionRefusedErrorNumber: a refused connection fails with ConnectionRefusedError", async () => {
       const cf = new ClientFactory();
-      reactor.connectTCP("127.0.0.1", await freePort(), cf);
-      const reason = await within(cf.failed.promise, 2000, "clientConnectionFailed");
+      lo.reactor.connectTCP("127.0.0.1", await freePort(), cf);
+      const reason = await within(cf.failed.promise, 2, "clientConnectionFailed");
       expect(reason.check(ConnectionRefusedError)).to.equal(ConnectionRefusedError);
       expect(cf.events).to.deep.equal(["doStart", "startedConnecting", "clientConnectionFailed", "doStop"]);
     });
@@ -312,53 +188,53 @@ describe("tcp", function () {
         void port.stopListening().then(() => stopped.resolve());
         return orig(addr);
       };
-      port = reactor.listenTCP(0, f, { interface: "127.0.0.1" });
+      port = lo.reactor.listenTCP(0, f, { interface: "127.0.0.1" });
       const s = net.connect(port.getHost().port, "127.0.0.1");
-      await within(stopped.promise, 2000, "the port to stop");
+      await within(stopped.promise, 2, "the port to stop");
       const server = await f.built.promise;
       s.write("hi");
-      await within(server.receivedAtLeast(2), 2000, "data");
+      await within(server.receivedAtLeast(2), 2, "data");
       s.destroy();
     });
 
     it("a connection timeout fails with TimeoutError", async () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const clock = new Clock();
       const cf = new ClientFactory();
       const c = new Connector("127.0.0.1", port.getHost().port, cf, { timeout: 5 }, clock);
       c.connect();
       clock.advance(5); // before the connection can complete: time is up
-      const reason = await within(cf.failed.promise, 2000, "clientConnectionFailed");
+      const reason = await within(cf.failed.promise, 2, "clientConnectionFailed");
       expect(reason.check(TimeoutError)).to.equal(TimeoutError);
       expect(c.state).to.equal("disconnected");
       expect(cf.events).to.deep.equal(["doStart", "startedConnecting", "clientConnectionFailed", "doStop"]);
     });
 
     it("stopConnecting() fails the attempt with UserError; it raises NotConnectingError when not connecting", async () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const cf = new ClientFactory();
-      const c = reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const c = lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
       c.stopConnecting();
-      const reason = await within(cf.failed.promise, 2000, "clientConnectionFailed");
+      const reason = await within(cf.failed.promise, 2, "clientConnectionFailed");
       expect(reason.check(UserError)).to.equal(UserError);
       expect(() => c.stopConnecting()).to.throw(NotConnectingError);
       expect(cf.events).to.not.include("buildProtocol");
     });
 
     it("disconnect() on a connected connector closes the connection; getDestination() names the server", async () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const cf = new ClientFactory();
-      const c = reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const c = lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
       expect(c.getDestination()).to.deep.equal({ type: "TCP", family: "IPv4", host: "127.0.0.1", port: port.getHost().port });
-      const client = await within(cf.built.promise, 2000, "the client protocol");
-      await within(client.made.promise, 2000, "connectionMade");
+      const client = await within(cf.built.promise, 2, "the client protocol");
+      await within(client.made.promise, 2, "connectionMade");
       c.disconnect();
-      expect((await within(cf.lostConn.promise, 2000, "clientConnectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
+      expect((await within(cf.lostConn.promise, 2, "clientConnectionLost")).check(ConnectionDone)).to.equal(ConnectionDone);
     });
 
     it("a factory can reconnect from clientConnectionLost (connector.connect())", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const cf = new ClientFactory();
       let connections = 0;
       const second = later();
@@ -376,8 +252,8 @@ describe("tcp", function () {
         this.events.push("clientConnectionLost");
         if (connections === 1) connector.connect();
       };
-      const c = reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
-      await within(second.promise, 2000, "the second connection");
+      const c = lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      await within(second.promise, 2, "the second connection");
       expect(cf.events.filter((e) => e === "doStart")).to.have.length(1);
       expect(cf.events).to.not.include("doStop");
       c.disconnect();
@@ -387,35 +263,35 @@ describe("tcp", function () {
   describe("LocalRemoteAddressTests", () => {
     it("test_hostAddress: getHost and getPeer give IPv4Addresses on both sides", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const cf = new ClientFactory();
-      reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
-      const client = await within(cf.built.promise, 2000, "the client protocol");
-      const server = await within(f.built.promise, 2000, "the server protocol");
-      await within(client.made.promise, 2000, "connectionMade");
+      lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const client = await within(cf.built.promise, 2, "the client protocol");
+      const server = await within(f.built.promise, 2, "the server protocol");
+      await within(client.made.promise, 2, "connectionMade");
       expect(server.transport.getHost()).to.deep.equal(port.getHost());
       expect(client.transport.getPeer()).to.deep.equal(port.getHost());
       expect(server.transport.getPeer()).to.deep.equal(client.transport.getHost());
       expect(f.addrs[0]).to.deep.equal(client.transport.getHost());
       client.transport.loseConnection();
-      await within(server.lost.promise, 2000, "connectionLost");
+      await within(server.lost.promise, 2, "connectionLost");
     });
   });
 
   describe("WriteDataTests", () => {
     it("test_writer: write and writeSequence from the server reach the client in order", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const cf = new ClientFactory();
-      reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
-      const server = await within(f.built.promise, 2000, "the server protocol");
-      await within(server.made.promise, 2000, "connectionMade");
+      lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const server = await within(f.built.promise, 2, "the server protocol");
+      await within(server.made.promise, 2, "connectionMade");
       server.transport.write(Buffer.from("Hello Cleveland!\n"));
       server.transport.writeSequence([Buffer.from("Goodbye"), Buffer.from(" cruel"), Buffer.from(" world\n")]);
       server.transport.loseConnection();
       const client = await cf.built.promise;
-      await within(cf.lostConn.promise, 2000, "clientConnectionLost");
-      expect(client.data).to.equal("Hello Cleveland!\nGoodbye cruel world\n");
+      await within(cf.lostConn.promise, 2, "clientConnectionLost");
+      expect(client.received.toString()).to.equal("Hello Cleveland!\nGoodbye cruel world\n");
     });
   });
 
@@ -433,11 +309,11 @@ describe("tcp", function () {
           doStart() {},
           doStop() {},
         };
-        const port = listen(f);
+        const port = lo.listenTCP(f);
         for (let i = 0; i < 2; i++) {
           const s = net.connect(port.getHost().port, "127.0.0.1");
           s.on("error", () => {});
-          await within(new Promise<void>((r) => s.on("close", () => r())), 2000, "the server to close the connection");
+          await within(new Promise<void>((r) => s.on("close", () => r())), 2, "the server to close the connection");
         }
         expect(calls).to.equal(2);
         expect(logs.failures().map((x) => x.getErrorMessage())).to.deep.equal(["boom in buildProtocol"]);
@@ -447,7 +323,7 @@ describe("tcp", function () {
     });
 
     it("test_buildProtocolClient: the client factory's buildProtocol gets the server's address", async () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const seen = later<IAddress>();
       const cf = new ClientFactory();
       const orig = cf.buildProtocol.bind(cf);
@@ -455,34 +331,34 @@ describe("tcp", function () {
         seen.resolve(addr);
         return orig(addr);
       };
-      reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
-      expect(await within(seen.promise, 2000, "buildProtocol")).to.deep.equal(port.getHost());
+      lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      expect(await within(seen.promise, 2, "buildProtocol")).to.deep.equal(port.getHost());
       const client = await cf.built.promise;
-      await within(client.made.promise, 2000, "connectionMade");
+      await within(client.made.promise, 2, "connectionMade");
       client.transport.loseConnection();
-      await within(cf.lostConn.promise, 2000, "clientConnectionLost");
+      await within(cf.lostConn.promise, 2, "clientConnectionLost");
     });
   });
 
   describe("edge cases", () => {
     it("a client factory whose buildProtocol returns null gets the connection closed (clientConnectionLost)", async () => {
-      const port = listen(new ServerFactory());
+      const port = lo.listenTCP(new ServerFactory());
       const cf = new ClientFactory();
       cf.buildProtocol = function (this: ClientFactory) {
         this.events.push("buildProtocol");
         return null as unknown as IProtocol;
       };
-      reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
-      const reason = await within(cf.lostConn.promise, 2000, "clientConnectionLost");
+      lo.reactor.connectTCP("127.0.0.1", port.getHost().port, cf);
+      const reason = await within(cf.lostConn.promise, 2, "clientConnectionLost");
       expect(reason.check(ConnectionDone)).to.equal(ConnectionDone);
       expect(cf.events).to.deep.equal(["doStart", "startedConnecting", "buildProtocol", "clientConnectionLost", "doStop"]);
     });
 
     it("an interface given by name binds asynchronously; whenListening() fires once bound", async () => {
       const f = new ServerFactory();
-      const port = reactor.listenTCP(0, f, { interface: "localhost" });
-      ports.push(port);
-      await within(port.whenListening(), 2000, "whenListening");
+      const port = lo.reactor.listenTCP(0, f, { interface: "localhost" });
+      lo.ports.push(port);
+      await within(port.whenListening(), 2, "whenListening");
       expect(port.getHost().port).to.be.greaterThan(0);
     });
 
@@ -495,13 +371,13 @@ describe("tcp", function () {
       await new Promise<void>((r) => v6.once("error", () => r()).listen(busy, "::1", () => r()));
       const f = new ServerFactory();
       try {
-        const port = reactor.listenTCP(busy, f, { interface: "localhost" });
+        const port = lo.reactor.listenTCP(busy, f, { interface: "localhost" });
         const err = await within(
           port.whenListening().then(
             () => null,
             (e: unknown) => e,
           ),
-          2000,
+          2,
           "whenListening",
         );
         expect(err).to.be.instanceOf(CannotListenError);
@@ -516,13 +392,13 @@ describe("tcp", function () {
   describe("counters", () => {
     it("a port counts its open connections", async () => {
       const f = new ServerFactory();
-      const port = listen(f);
+      const port = lo.listenTCP(f);
       const s = net.connect(port.getHost().port, "127.0.0.1");
-      const server = await within(f.built.promise, 2000, "buildProtocol");
+      const server = await within(f.built.promise, 2, "buildProtocol");
       expect(port.connectionCount).to.equal(1);
       expect(port.sessionno).to.equal(1);
       s.end();
-      await within(server.lost.promise, 2000, "connectionLost");
+      await within(server.lost.promise, 2, "connectionLost");
       expect(port.connectionCount).to.equal(0);
     });
   });

@@ -3,7 +3,8 @@ import { Worker } from "node:worker_threads";
 import { Deferred } from "../../lib/internet/deferred.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { BridgeHost, type BridgeHandler } from "../../lib/internet/thread-bridge.js";
-import { HANG, within } from "../fixtures/thread-helpers.js";
+import { HANG } from "../fixtures/thread-helpers.js";
+import { within } from "../support/wait.js";
 
 interface Outcome {
   ok: boolean;

@@ -7,7 +7,8 @@ import { WorkerDied } from "../../lib/internet/error.js";
 import { deferToThreadPool } from "../../lib/internet/threads.js";
 import { ThreadPool } from "../../lib/internet/threadpool.js";
 import { block, overlap, where } from "../fixtures/pipeline-work.js";
-import { makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
+import { makePool, outcome, stopPools } from "../fixtures/thread-helpers.js";
+import { within } from "../support/wait.js";
 
 afterEach(async () => {
   await stopPools();

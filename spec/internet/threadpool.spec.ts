@@ -6,7 +6,8 @@ import { ThreadPool } from "../../lib/internet/threadpool.js";
 import { exposeToThreads } from "../../lib/internet/thread-bridge.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import * as work from "../fixtures/thread-work.js";
-import { Gate, HANG, failureOf, makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
+import { Gate, HANG, failureOf, makePool, outcome, stopPools } from "../fixtures/thread-helpers.js";
+import { within } from "../support/wait.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 

@@ -21,7 +21,8 @@ import {
   suggestThreadPoolSize,
 } from "../../lib/internet/threads.js";
 import * as work from "../fixtures/thread-work.js";
-import { Gate, HANG, makePool, outcome, stopPools, within } from "../fixtures/thread-helpers.js";
+import { Gate, HANG, makePool, outcome, stopPools } from "../fixtures/thread-helpers.js";
+import { within } from "../support/wait.js";
 
 /** Expose `fn` as `name` for one spec; undone in afterEach. */
 const exposures: Array<() => void> = [];

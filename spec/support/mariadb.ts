@@ -18,6 +18,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:f
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { within } from "./wait.js";
 
 /** The message specs skip with when the server is not installed. */
 export const MARIADB_MISSING =
@@ -116,14 +117,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), ms);
-    }),
-  ]);
+/** Whether `child` exits within `seconds`. */
+function exitedWithin(child: ChildProcess, seconds: number): Promise<boolean> {
+  return within(exited(child), seconds, "mariadbd to exit").then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Start a server in a new temporary directory; rejects (with its error log) if it does not come up. */
@@ -176,9 +175,9 @@ export async function startMariaDB(options: StartOptions = {}): Promise<MariaDB>
     stopped ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
-        if ((await within(exited(child), grace * 1000)) === "timeout") {
+        if (!(await exitedWithin(child, grace))) {
           child.kill("SIGKILL");
-          await within(exited(child), 5000);
+          await exitedWithin(child, 5);
         }
       }
       running.delete(child);

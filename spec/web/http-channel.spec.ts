@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import { ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
 import { Failure } from "../../lib/internet/failure.js";
-import type { IPullProducer, IPushProducer } from "../../lib/internet/interfaces.js";
+import type { IPullProducer } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { Clock } from "../../lib/internet/task.js";
 import { StringTransport, StringTransportWithDisconnection } from "../../lib/internet/testing.js";
-import { HTTPChannel } from "../../lib/web/http-channel.js";
-import { HTTPFactory } from "../../lib/web/http-factory.js";
+import type { HTTPFactoryOptions } from "../../lib/web/http-factory.js";
+import type { HTTPChannel } from "../../lib/web/http-channel.js";
 import { Request } from "../../lib/web/http-request.js";
 import {
   DelayedHTTPHandler,
@@ -14,22 +14,13 @@ import {
   SilentRequest,
   assertResponseEquals,
   bytes,
+  factoryChannel,
   feedBytewise,
   makeChannel,
+  type ChannelFixture,
 } from "./http-test-helpers.js";
-
-class DummyProducer implements IPushProducer {
-  events: string[] = [];
-  pauseProducing(): void {
-    this.events.push("pause");
-  }
-  resumeProducing(): void {
-    this.events.push("resume");
-  }
-  stopProducing(): void {
-    this.events.push("stop");
-  }
-}
+import { captureLogsOfEachTest } from "../support/logs.js";
+import { DummyProducer } from "../support/producers.js";
 
 const http10Requests = "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n";
 const http10Expected = [["HTTP/1.0 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.0", "Content-Length: 13", "'''\nNone\n'''\n"]];
@@ -51,6 +42,20 @@ const http11CloseExpected = [
   ["HTTP/1.1 200 OK", "Connection: close", "Request: /", "Command: GET", "Version: HTTP/1.1", "Content-Length: 13", "'''\nNone\n'''\n"],
 ];
 
+/**
+ * With DelayedHTTPHandler requests fed to `channel`: nothing is answered yet and one request is
+ * in process; answered in turn, never more than one at a time, they give the `expected` responses.
+ */
+function assertAnsweredOneAtATime(channel: HTTPChannel, transport: StringTransport, expected: string[][]): void {
+  expect(transport.value().length).to.equal(0);
+  expect(channel.requests.length).to.equal(1);
+  while (channel.requests.length) {
+    expect(channel.requests.length).to.equal(1);
+    (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
+  }
+  assertResponseEquals(transport.value(), expected);
+}
+
 /** The shared cases of HTTP1_0Tests, run for each request set as Twisted's subclasses do. */
 function httpVersionSuite(name: string, requests: string, expected: string[][]): void {
   describe(name, () => {
@@ -64,13 +69,7 @@ function httpVersionSuite(name: string, requests: string, expected: string[][]):
     it("test_noPipelining: pipelined requests are buffered, not processed in parallel", () => {
       const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
       feedBytewise(channel, requests);
-      expect(transport.value().length).to.equal(0);
-      expect(channel.requests.length).to.equal(1);
-      while (channel.requests.length) {
-        expect(channel.requests.length).to.equal(1);
-        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
-      }
-      assertResponseEquals(transport.value(), expected);
+      assertAnsweredOneAtATime(channel, transport, expected);
     });
 
     it("test_requestBodyTimeout: the idle timeout is reset by each piece of a body", () => {
@@ -102,102 +101,62 @@ describe("twisted.web.http HTTPChannel", () => {
   });
 
   describe("HTTP1_0Tests (timeouts, with HTTPFactory)", () => {
-    function factoryChannel(clock: Clock, transport = new StringTransport()): HTTPChannel {
-      const factory = new HTTPFactory({ reactor: clock });
-      const channel = factory.buildProtocol(null);
-      channel.makeConnection(transport);
-      return channel;
+    const logs = captureLogsOfEachTest();
+
+    /** A factory's channel that has the head of a POST whose body never comes. */
+    function waitingForBody(options: HTTPFactoryOptions = {}): ChannelFixture {
+      const fixture = factoryChannel(options);
+      fixture.channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
+      return fixture;
     }
 
     it("test_requestBodyDefaultTimeout: the default idle timeout is 60 seconds", () => {
-      const logs = captureLogEvents();
-      try {
-        const clock = new Clock();
-        const transport = new StringTransport();
-        const channel = factoryChannel(clock, transport);
-        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
-        clock.advance(59);
-        expect(transport.disconnecting).to.equal(false);
-        clock.advance(1);
-        expect(transport.disconnecting).to.equal(true);
-      } finally {
-        logs.stop();
-      }
+      const { transport, clock } = waitingForBody();
+      clock.advance(59);
+      expect(transport.disconnecting).to.equal(false);
+      clock.advance(1);
+      expect(transport.disconnecting).to.equal(true);
     });
 
     it("test_transportForciblyClosed: a timed-out transport still open 15 s later is aborted", () => {
-      const logs = captureLogEvents();
-      try {
-        const clock = new Clock();
-        const transport = new StringTransport();
-        const channel = factoryChannel(clock, transport);
-        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
-        clock.advance(60);
-        expect(transport.disconnecting).to.equal(true);
-        expect(transport.disconnected).to.equal(false);
-        expect(logs.events.map((e) => e.log_format)).to.deep.equal(["Timing out client: {peer}"]);
-        clock.advance(14);
-        expect(transport.disconnected).to.equal(false);
-        clock.advance(1);
-        expect(transport.disconnected).to.equal(true);
-        expect(logs.events[1].log_format).to.equal("Forcibly timing out client: {peer}");
-      } finally {
-        logs.stop();
-      }
+      const { transport, clock } = waitingForBody();
+      clock.advance(60);
+      expect(transport.disconnecting).to.equal(true);
+      expect(transport.disconnected).to.equal(false);
+      expect(logs.events.map((e) => e.log_format)).to.deep.equal(["Timing out client: {peer}"]);
+      clock.advance(14);
+      expect(transport.disconnected).to.equal(false);
+      clock.advance(1);
+      expect(transport.disconnected).to.equal(true);
+      expect(logs.events[1].log_format).to.equal("Forcibly timing out client: {peer}");
     });
 
     it("test_transportNotAbortedAfterConnectionLost: connectionLost cancels the forced abort", () => {
-      const logs = captureLogEvents();
-      try {
-        const clock = new Clock();
-        const transport = new StringTransport();
-        const channel = factoryChannel(clock, transport);
-        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
-        clock.advance(60);
-        clock.advance(14);
-        channel.connectionLost(new Failure(new ConnectionDone()));
-        clock.advance(1);
-        expect(transport.disconnecting).to.equal(true);
-        expect(transport.disconnected).to.equal(false);
-        expect(clock.getDelayedCalls()).to.deep.equal([]);
-      } finally {
-        logs.stop();
-      }
+      const { channel, transport, clock } = waitingForBody();
+      clock.advance(60);
+      clock.advance(14);
+      channel.connectionLost(new Failure(new ConnectionDone()));
+      clock.advance(1);
+      expect(transport.disconnecting).to.equal(true);
+      expect(transport.disconnected).to.equal(false);
+      expect(clock.getDelayedCalls()).to.deep.equal([]);
     });
 
     it("test_transportNotAbortedWithZeroAbortTimeout: abortTimeout null never aborts", () => {
-      const logs = captureLogEvents();
-      try {
-        const clock = new Clock();
-        const transport = new StringTransport();
-        const factory = new HTTPFactory({ reactor: clock, abortTimeout: null });
-        const channel = factory.buildProtocol(null);
-        channel.makeConnection(transport);
-        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
-        clock.advance(60);
-        expect(transport.disconnecting).to.equal(true);
-        clock.advance(2 ** 32);
-        expect(transport.disconnected).to.equal(false);
-      } finally {
-        logs.stop();
-      }
+      const { transport, clock } = waitingForBody({ abortTimeout: null });
+      clock.advance(60);
+      expect(transport.disconnecting).to.equal(true);
+      clock.advance(2 ** 32);
+      expect(transport.disconnected).to.equal(false);
     });
 
     it("test_connectionLostAfterForceClose: connectionLost after the forced abort is harmless", () => {
-      const logs = captureLogEvents();
-      try {
-        const clock = new Clock();
-        const transport = new StringTransport();
-        const channel = factoryChannel(clock, transport);
-        channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
-        clock.advance(60);
-        clock.advance(15);
-        expect(transport.disconnected).to.equal(true);
-        channel.connectionLost(new Failure(new ConnectionDone()));
-        expect(clock.getDelayedCalls()).to.deep.equal([]);
-      } finally {
-        logs.stop();
-      }
+      const { channel, transport, clock } = waitingForBody();
+      clock.advance(60);
+      clock.advance(15);
+      expect(transport.disconnected).to.equal(true);
+      channel.connectionLost(new Failure(new ConnectionDone()));
+      expect(clock.getDelayedCalls()).to.deep.equal([]);
     });
   });
 
@@ -213,25 +172,13 @@ describe("twisted.web.http HTTPChannel", () => {
     it("test_stepwiseTinyTube: a byte at a time, requests are answered one at a time", () => {
       const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
       feedBytewise(channel, requests);
-      expect(transport.value().length).to.equal(0);
-      expect(channel.requests.length).to.equal(1);
-      while (channel.requests.length) {
-        expect(channel.requests.length).to.equal(1);
-        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
-      }
-      assertResponseEquals(transport.value(), expected);
+      assertAnsweredOneAtATime(channel, transport, expected);
     });
 
     it("test_stepwiseDumpTruck: all at once, requests are answered one at a time", () => {
       const { channel, transport } = makeChannel({ requestFactory: DelayedHTTPHandler });
       channel.dataReceived(bytes(requests));
-      expect(transport.value().length).to.equal(0);
-      expect(channel.requests.length).to.equal(1);
-      while (channel.requests.length) {
-        expect(channel.requests.length).to.equal(1);
-        (channel.requests[0] as DelayedHTTPHandler).delayedProcess();
-      }
-      assertResponseEquals(transport.value(), expected);
+      assertAnsweredOneAtATime(channel, transport, expected);
     });
 
     it("test_immediateTinyTube: never more than one request dispatched at a time", () => {

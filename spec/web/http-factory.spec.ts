@@ -1,30 +1,20 @@
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
 import type { Failure } from "../../lib/internet/failure.js";
-import type { IListeningPort, IPushProducer, IPv4Address } from "../../lib/internet/interfaces.js";
-import { captureLogEvents } from "../../lib/internet/log.js";
-import { NodeReactor } from "../../lib/internet/reactor.js";
+import type { IPushProducer } from "../../lib/internet/interfaces.js";
 import { Clock } from "../../lib/internet/task.js";
 import { StringTransport, ipAddress, unixAddress } from "../../lib/internet/testing.js";
 import { HTTPChannel } from "../../lib/web/http-channel.js";
 import { HTTPFactory, combinedLogFormatter, escapeForLog } from "../../lib/web/http-factory.js";
 import { Request } from "../../lib/web/http-request.js";
 import { bytes, DummyHTTPHandler } from "./http-test-helpers.js";
-
-function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    Promise.resolve(p).then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
-}
+import { captureLogsOfEachTest } from "../support/logs.js";
+import { loopback } from "../support/loopback.js";
+import { later, until, within } from "../support/wait.js";
 
 function requestFor(transport: StringTransport, setup: (r: Request) => void): Request {
   const channel = new HTTPChannel({ reactor: new Clock() });
@@ -36,13 +26,7 @@ function requestFor(transport: StringTransport, setup: (r: Request) => void): Re
 
 describe("twisted.web.http HTTPFactory", () => {
   // Factories log "Starting factory"/"Stopping factory": keep that out of the test output.
-  let logs: ReturnType<typeof captureLogEvents>;
-  beforeEach(() => {
-    logs = captureLogEvents();
-  });
-  afterEach(() => {
-    logs.stop();
-  });
+  captureLogsOfEachTest();
 
   describe("combinedLogFormatter", () => {
     it("formats a request in the combined log format", () => {
@@ -95,7 +79,7 @@ describe("twisted.web.http HTTPFactory", () => {
         channel.dataReceived(bytes("GET /logged HTTP/1.1\r\nUser-Agent: spec\r\n\r\n"));
         const stream = factory.logFile as NodeJS.WritableStream;
         factory.doStop();
-        await within(new Promise((resolve) => stream.on("finish", resolve)), 2000, "the log to close");
+        await within(new Promise((resolve) => stream.on("finish", resolve)), 2, "the log to close");
         expect(readFileSync(path, "utf8")).to.equal(
           '"192.168.1.1" - - [01/Jan/1970:00:00:00 +0000] "GET /logged HTTP/1.1" 200 13 "-" "spec"\n',
         );
@@ -106,35 +90,14 @@ describe("twisted.web.http HTTPFactory", () => {
   });
 
   describe("on real sockets", () => {
-    let reactor: NodeReactor;
-    let ports: IListeningPort[];
-    let sockets: net.Socket[];
-
-    beforeEach(() => {
-      reactor = new NodeReactor();
-      ports = [];
-      sockets = [];
-    });
-
-    afterEach(async () => {
-      for (const s of sockets) s.destroy();
-      for (const p of ports) await within(p.stopListening(), 2000, "port to close");
-    });
+    const lo = loopback();
 
     function listen(factory: HTTPFactory): number {
-      const port = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
-      ports.push(port);
-      return (port.getHost() as IPv4Address).port;
-    }
-
-    function connect(port: number): Promise<net.Socket> {
-      const s = net.connect(port, "127.0.0.1");
-      sockets.push(s);
-      return within(new Promise((resolve) => s.once("connect", () => resolve(s))), 2000, "connect");
+      return lo.listenTCP(factory).getHost().port;
     }
 
     it("answers node:http's client, with keep-alive", async () => {
-      const port = listen(new HTTPFactory({ reactor, requestFactory: DummyHTTPHandler }));
+      const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: DummyHTTPHandler }));
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         const get = (path: string) =>
@@ -149,7 +112,7 @@ describe("twisted.web.http HTTPFactory", () => {
                 })
                 .on("error", reject);
             }),
-            2000,
+            2,
             `GET ${path}`,
           );
         const a = await get("/a");
@@ -163,8 +126,8 @@ describe("twisted.web.http HTTPFactory", () => {
     });
 
     it("answers pipelined requests in order", async () => {
-      const port = listen(new HTTPFactory({ reactor, requestFactory: DummyHTTPHandler }));
-      const s = await connect(port);
+      const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: DummyHTTPHandler }));
+      const s = await lo.connect(port);
       let got = "";
       const done = new Promise<void>((resolve) => {
         s.on("data", (d) => {
@@ -173,7 +136,7 @@ describe("twisted.web.http HTTPFactory", () => {
         });
       });
       s.write("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
-      await within(done, 2000, "three responses");
+      await within(done, 2, "three responses");
       const uris = [...got.matchAll(/Request: (\S+)/g)].map((m) => m[1]);
       expect(uris).to.deep.equal(["/1", "/2", "/3"]);
     });
@@ -183,10 +146,8 @@ describe("twisted.web.http HTTPFactory", () => {
       const reasons: Failure[] = [];
       let stops = 0;
       let writes = 0;
-      let resolveStopped!: () => void;
-      const stopped = new Promise<void>((r) => (resolveStopped = r));
-      let resolveStarted!: () => void;
-      const started = new Promise<void>((r) => (resolveStarted = r));
+      const stopped = later();
+      const started = later();
 
       class Streaming implements IPushProducer {
         private paused = false;
@@ -197,7 +158,7 @@ describe("twisted.web.http HTTPFactory", () => {
             if (!this.paused) {
               this.req.write(Buffer.alloc(1024, 0x78));
               writes++;
-              if (writes === 3) resolveStarted();
+              if (writes === 3) started.resolve();
             }
           }, 2);
         }
@@ -210,7 +171,7 @@ describe("twisted.web.http HTTPFactory", () => {
         stopProducing(): void {
           stops++;
           if (this.timer) clearInterval(this.timer);
-          resolveStopped();
+          stopped.resolve();
         }
       }
       class StreamingRequest extends Request {
@@ -224,21 +185,14 @@ describe("twisted.web.http HTTPFactory", () => {
           producer.start();
         }
       }
-      const port = listen(new HTTPFactory({ reactor, requestFactory: StreamingRequest }));
-      const s = await connect(port);
+      const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: StreamingRequest }));
+      const s = await lo.connect(port);
       s.on("data", () => {});
       s.write("GET /stream HTTP/1.1\r\n\r\n");
-      await within(started, 2000, "the response to start");
+      await within(started.promise, 2, "the response to start");
       s.destroy();
-      await within(stopped, 2000, "the producer to be stopped");
-      await within(
-        new Promise<void>((resolve) => {
-          const check = () => (reasons.length ? resolve() : setTimeout(check, 5));
-          check();
-        }),
-        2000,
-        "notifyFinish to errback",
-      );
+      await within(stopped.promise, 2, "the producer to be stopped");
+      await until(() => reasons.length > 0, 2, "notifyFinish to errback");
       expect(stops).to.equal(1);
       expect(reasons.length).to.equal(1);
       expect(reasons[0].check(ConnectionDone, ConnectionLost)).to.not.equal(null);
@@ -246,40 +200,39 @@ describe("twisted.web.http HTTPFactory", () => {
       request!.write(Buffer.from("ignored"));
       expect(writes).to.equal(before);
       expect(() => request!.finish()).to.throw(Error, /notifyFinish/);
-      expect(reactor.getDelayedCalls()).to.deep.equal([]);
+      expect(lo.reactor.getDelayedCalls()).to.deep.equal([]);
     });
 
     it("a client that closes while a request is processed errbacks notifyFinish (the FIN is seen)", async () => {
       const reasons: Failure[] = [];
-      let resolveLost!: () => void;
-      const lost = new Promise<void>((r) => (resolveLost = r));
+      const lost = later();
       class Slow extends Request {
         override process(): void {
           this.notifyFinish().addErrback((f) => {
             reasons.push(f);
-            resolveLost();
+            lost.resolve();
           });
         }
       }
-      const port = listen(new HTTPFactory({ reactor, requestFactory: Slow }));
-      const s = await connect(port);
+      const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: Slow }));
+      const s = await lo.connect(port);
       s.write("GET /slow HTTP/1.1\r\n\r\n");
       await new Promise((r) => setTimeout(r, 20));
       s.end();
-      await within(lost, 2000, "notifyFinish to errback after the client's FIN");
+      await within(lost.promise, 2, "notifyFinish to errback after the client's FIN");
       expect(reasons[0].check(ConnectionDone, ConnectionLost)).to.not.equal(null);
-      expect(reactor.getDelayedCalls()).to.deep.equal([]);
+      expect(lo.reactor.getDelayedCalls()).to.deep.equal([]);
     });
 
     it("a malformed request gets 400 and the connection is closed", async () => {
       {
-        const port = listen(new HTTPFactory({ reactor, requestFactory: DummyHTTPHandler }));
-        const s = await connect(port);
+        const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: DummyHTTPHandler }));
+        const s = await lo.connect(port);
         let got = "";
         s.on("data", (d) => (got += d.toString("latin1")));
         const closed = new Promise<void>((resolve) => s.on("close", () => resolve()));
         s.write("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
-        await within(closed, 2000, "the server to close the connection");
+        await within(closed, 2, "the server to close the connection");
         expect(got).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
       }
     });

@@ -1,13 +1,13 @@
 import { expect } from "chai";
 import { ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
 import { Failure } from "../../lib/internet/failure.js";
-import type { IPullProducer, IPushProducer } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { Clock } from "../../lib/internet/task.js";
 import { StringTransport, StringTransportWithDisconnection, ipAddress, unixAddress } from "../../lib/internet/testing.js";
 import { HTTPFactory } from "../../lib/web/http-factory.js";
 import { CACHED, Request } from "../../lib/web/http-request.js";
-import { assertResponseEquals, bytes, makeChannel, SilentRequest, type ChannelFixture } from "./http-test-helpers.js";
+import { assertResponseEquals, bytes, factoryChannel, makeChannel, SilentRequest, type ChannelFixture } from "./http-test-helpers.js";
+import { DummyProducer, DummyPullProducer } from "../support/producers.js";
 
 /** A Request on a fresh channel, held by it as the request being answered. */
 function newRequest(transport?: StringTransport): { req: Request } & ChannelFixture {
@@ -15,29 +15,6 @@ function newRequest(transport?: StringTransport): { req: Request } & ChannelFixt
   const req = new Request(fixture.channel);
   fixture.channel.requests.push(req);
   return { req, ...fixture };
-}
-
-class Producer implements IPushProducer {
-  events: string[] = [];
-  pauseProducing(): void {
-    this.events.push("pause");
-  }
-  resumeProducing(): void {
-    this.events.push("resume");
-  }
-  stopProducing(): void {
-    this.events.push("stop");
-  }
-}
-
-class PullProducer implements IPullProducer {
-  events: string[] = [];
-  resumeProducing(): void {
-    this.events.push("resume");
-  }
-  stopProducing(): void {
-    this.events.push("stop");
-  }
 }
 
 describe("twisted.web.http Request", () => {
@@ -415,13 +392,13 @@ describe("twisted.web.http Request", () => {
 
     it("test_registerProducerTwiceFails: a second producer is an error", () => {
       const { req } = newRequest();
-      req.registerProducer(new Producer(), true);
-      expect(() => req.registerProducer(new Producer(), true)).to.throw(Error, /before previous one/);
+      req.registerProducer(new DummyProducer(), true);
+      expect(() => req.registerProducer(new DummyProducer(), true)).to.throw(Error, /before previous one/);
     });
 
     it("test_registerProducerWhenNotQueuedRegistersPushProducer: a push producer is driven by the channel", () => {
       const { req, channel } = newRequest();
-      const producer = new Producer();
+      const producer = new DummyProducer();
       req.registerProducer(producer, true);
       channel.pauseProducing();
       channel.resumeProducing();
@@ -430,7 +407,7 @@ describe("twisted.web.http Request", () => {
 
     it("test_registerProducerWhenNotQueuedRegistersPullProducer: a pull producer is called each turn", () => {
       const { req, clock } = newRequest();
-      const producer = new PullProducer();
+      const producer = new DummyPullProducer();
       req.registerProducer(producer, false);
       expect(producer.events).to.deep.equal([]);
       clock.advance(0.01);
@@ -522,7 +499,7 @@ describe("twisted.web.http Request", () => {
 
     it("test_unregisterNonQueuedNonStreamingProducer: a pull producer stops being called when unregistered", () => {
       const { req, clock } = newRequest();
-      const producer = new PullProducer();
+      const producer = new DummyPullProducer();
       req.registerProducer(producer, false);
       req.unregisterProducer();
       clock.advance(1);
@@ -532,7 +509,7 @@ describe("twisted.web.http Request", () => {
 
     it("test_unregisterNonQueuedStreamingProducer: a push producer is no longer driven when unregistered", () => {
       const { req, channel } = newRequest();
-      const producer = new Producer();
+      const producer = new DummyProducer();
       req.registerProducer(producer, true);
       req.unregisterProducer();
       channel.pauseProducing();
@@ -562,12 +539,8 @@ describe("twisted.web.http Request", () => {
     it("test_requestBodyTimeoutFromFactory: a factory's timeout applies to its channels", () => {
       const logs = captureLogEvents();
       try {
-        const clock = new Clock();
-        const factory = new HTTPFactory({ timeout: 100, reactor: clock });
-        const proto = factory.buildProtocol(null);
+        const { channel: proto, transport, clock } = factoryChannel({ timeout: 100 });
         expect(proto.timeOut).to.equal(100);
-        const transport = new StringTransport();
-        proto.makeConnection(transport);
         proto.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
         clock.advance(99);
         expect(transport.disconnecting).to.equal(false);
@@ -579,10 +552,7 @@ describe("twisted.web.http Request", () => {
     });
 
     it("test_finishCleansConnection: finish resumes a transport paused for pipelining", () => {
-      const factory = new HTTPFactory({ reactor: new Clock(), timeOut: null, requestFactory: SilentRequest, eagerReadSize: 0 });
-      const proto = factory.buildProtocol(null);
-      const trans = new StringTransport();
-      proto.makeConnection(trans);
+      const { channel: proto, transport: trans } = factoryChannel({ timeOut: null, requestFactory: SilentRequest, eagerReadSize: 0 });
       expect(trans.producerState).to.equal("producing");
       proto.dataReceived(bytes("GET /path HTTP/1.1\r\n"));
       proto.dataReceived(bytes("\r\n\r\n"));
@@ -597,7 +567,7 @@ describe("twisted.web.http Request", () => {
       try {
         const { req } = newRequest();
         req.uri = "/x";
-        req.registerProducer(new Producer(), true);
+        req.registerProducer(new DummyProducer(), true);
         req.finish();
         expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["Producer was not unregistered for /x"]);
         expect(req.producer).to.equal(null);
@@ -714,7 +684,7 @@ describe("twisted.web.http Request", () => {
       const transport = new StringTransportWithDisconnection();
       const { req, channel } = newRequest(transport);
       transport.protocol = channel;
-      const producer = new Producer();
+      const producer = new DummyProducer();
       req.registerProducer(producer, true);
       transport.loseConnection();
       expect(producer.events).to.deep.equal(["stop"]);
@@ -722,7 +692,7 @@ describe("twisted.web.http Request", () => {
 
     it("stops a pull producer and no longer calls it", () => {
       const { req, clock, channel } = newRequest();
-      const producer = new PullProducer();
+      const producer = new DummyPullProducer();
       req.registerProducer(producer, false);
       channel.connectionLost(new Failure(new ConnectionDone()));
       clock.advance(1);
@@ -733,7 +703,7 @@ describe("twisted.web.http Request", () => {
     it("a producer registered after the connection was lost is stopped at once", () => {
       const { req } = newRequest();
       req.connectionLost(new Failure(new ConnectionDone()));
-      const producer = new Producer();
+      const producer = new DummyProducer();
       req.registerProducer(producer, true);
       expect(producer.events).to.deep.equal(["stop"]);
     });

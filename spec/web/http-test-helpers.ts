@@ -7,6 +7,7 @@ import { expect } from "chai";
 import { Clock } from "../../lib/internet/task.js";
 import { StringTransport } from "../../lib/internet/testing.js";
 import { HTTPChannel, type HTTPChannelOptions } from "../../lib/web/http-channel.js";
+import { HTTPFactory, type HTTPFactoryOptions } from "../../lib/web/http-factory.js";
 import { Request } from "../../lib/web/http-request.js";
 
 /** Answers with the request's URI, method, version and body, as Twisted's DummyHTTPHandler. */
@@ -51,6 +52,15 @@ export function makeChannel(options: HTTPChannelOptions = {}, transport = new St
   const channel = new HTTPChannel({ serverVersion: null, sendDate: false, ...options, reactor: clock });
   channel.makeConnection(transport);
   return { channel, transport, clock };
+}
+
+/** A channel as an HTTPFactory with `options` builds it (on a Clock unless given), connected to a StringTransport. */
+export function factoryChannel(options: HTTPFactoryOptions = {}, transport = new StringTransport()): ChannelFixture & { factory: HTTPFactory } {
+  const clock = (options.reactor as Clock | undefined) ?? new Clock();
+  const factory = new HTTPFactory({ ...options, reactor: clock });
+  const channel = factory.buildProtocol(null);
+  channel.makeConnection(transport);
+  return { factory, channel, transport, clock };
 }
 
 /** Feed `data` one byte at a time. */

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Deferred } from "../../lib/internet/defer.js";
 import { Failure } from "../../lib/internet/failure.js";
-import { captureLogEvents, LogLevel, type LogCapture } from "../../lib/internet/log.js";
+import { LogLevel } from "../../lib/internet/log.js";
 import { HTTPChannel } from "../../lib/web/http-channel.js";
 import { DEFAULT_METHODS } from "../../lib/web/http-parser.js";
 import { datetimeToString } from "../../lib/web/http-dates.js";
@@ -12,6 +12,7 @@ import { NOT_DONE_YET, Request, Site, splitPath, unquoteSegment, version } from 
 import { DummyRequest } from "../../lib/web/testing.js";
 import { DeferredResource } from "../../lib/web/util.js";
 import { connectSite, dechunk, httpBody, httpCode, httpHeader, makeSecure, sendRequest, type SiteFixture } from "./site-helpers.js";
+import { captureLogsOfEachTest } from "../support/logs.js";
 
 /** Renders "correct", or nothing when setLastModified(10)/setETag("MatchingTag") say CACHED. */
 class SimpleResource extends Resource {
@@ -71,13 +72,7 @@ function requestOn(fixture: SiteFixture, method: string, uri: string, ...headers
 }
 
 describe("twisted.web.server", () => {
-  let logs: LogCapture;
-  beforeEach(() => {
-    logs = captureLogEvents();
-  });
-  afterEach(() => {
-    logs.stop();
-  });
+  const logs = captureLogsOfEachTest();
 
   describe("ResourceTests (test_web.py)", () => {
     it("testListEntities: a new Resource lists no entities", () => {

@@ -15,6 +15,7 @@ import { Site } from "../../lib/web/server.js";
 import { Data, DirectoryLister, File, StaticProducer } from "../../lib/web/static.js";
 import { DummyRequest } from "../../lib/web/testing.js";
 import { header, makeDir, makeFile, mktemp, openFdsOn, removeTempRoot, renderAndWait, tempRoot } from "./static-helpers.js";
+import { until } from "../support/wait.js";
 
 /** The Content-* headers (lower-case names), as test_static.py's contentHeaders. */
 function contentHeaders(request: DummyRequest): Record<string, string> {
@@ -714,15 +715,6 @@ describe("twisted.web.static", () => {
     let port: IListeningPort | null = null;
     let base: string;
 
-    /** Poll `cond` every 10 ms; fail with `what` after `ms`. */
-    async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-      const deadline = Date.now() + ms;
-      while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-
     function listen(root: IResource): number {
       port = reactor.listenTCP(0, new Site(root), { interface: "127.0.0.1" });
       const address = port.getHost();
@@ -822,12 +814,12 @@ describe("twisted.web.static", () => {
         });
         socket.on("error", reject);
       });
-      await waitFor(() => lost !== null, 5000, "notifyFinish to errback");
-      await waitFor(() => producer !== null && producer.closed, 5000, "the producer to close its file");
+      await until(() => lost !== null, 5, "notifyFinish to errback");
+      await until(() => producer !== null && producer.closed, 5, "the producer to close its file");
       await producer!.whenClosed();
-      await waitFor(() => openFdsOn(realBig) === 0, 5000, "no fd open on the file");
+      await until(() => openFdsOn(realBig) === 0, 5, "no fd open on the file");
       expect(producer!.request).to.equal(null);
-      await waitFor(() => reactor.getDelayedCalls().length <= timersBefore, 5000, "the connection's timers to be cancelled");
+      await until(() => reactor.getDelayedCalls().length <= timersBefore, 5, "the connection's timers to be cancelled");
     });
   });
 });

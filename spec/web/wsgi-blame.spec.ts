@@ -13,9 +13,10 @@ import type { HTTPChannel } from "../../lib/web/http-channel.js";
 import { Resource } from "../../lib/web/resource.js";
 import { Site } from "../../lib/web/server.js";
 import { WSGIResource } from "../../lib/web/wsgi.js";
-import { makePool, stopPools, within } from "../fixtures/thread-helpers.js";
+import { makePool, stopPools } from "../fixtures/thread-helpers.js";
 import { httpCode } from "./site-helpers.js";
-import { RecordingRequest, Reports, dropConnection, until } from "./wsgi-helpers.js";
+import { RecordingRequest, Reports, dropConnection } from "./wsgi-helpers.js";
+import { until, within } from "../support/wait.js";
 
 const BLAME_APPS = new URL("../fixtures/wsgi-blame-apps.js", import.meta.url);
 const WAITING = "waiting for the connection";

@@ -20,7 +20,8 @@ import { Resource } from "../../lib/web/resource.js";
 import { Request, Site } from "../../lib/web/server.js";
 import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi.js";
 import { Clock } from "../../lib/internet/task.js";
-import { makePool, within } from "../fixtures/thread-helpers.js";
+import { makePool } from "../fixtures/thread-helpers.js";
+import { until, within } from "../support/wait.js";
 
 export const APPS = new URL("../fixtures/wsgi-apps.js", import.meta.url);
 
@@ -33,15 +34,6 @@ export function wsgiPool(): ThreadPool {
 
 export function app(name: string): ReturnType<typeof workRef> {
   return workRef(APPS, name);
-}
-
-/** Poll `condition` each few milliseconds until it holds; fail after `seconds` saying `what`. */
-export async function until(condition: () => boolean, seconds: number, what: string): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 // --- what the applications report ----------------------------------------------------------

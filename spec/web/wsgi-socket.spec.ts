@@ -8,7 +8,8 @@ import type { HTTPChannel } from "../../lib/web/http-channel.js";
 import { Request } from "../../lib/web/server.js";
 import { wsgiStatistics } from "../../lib/web/wsgi.js";
 import { stopPools } from "../fixtures/thread-helpers.js";
-import { RawClient, Reports, getRequest, serve, until, wsgiPool, type Served } from "./wsgi-helpers.js";
+import { RawClient, Reports, getRequest, serve, wsgiPool, type Served } from "./wsgi-helpers.js";
+import { until } from "../support/wait.js";
 
 /** Records, after each write, how many bytes the transport holds (its writableLength). */
 class MeasuringRequest extends Request {

@@ -18,8 +18,8 @@ import { Request, Site } from "../../lib/web/server.js";
 import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi.js";
 import { ROWS, ensureDatabase } from "../../examples/wsgi-sqlite.js";
 import type { SqliteReport } from "../fixtures/wsgi-sqlite-app.js";
-import { within } from "../fixtures/thread-helpers.js";
-import { RawClient, Reports, getRequest, until } from "./wsgi-helpers.js";
+import { RawClient, Reports, getRequest } from "./wsgi-helpers.js";
+import { until, within } from "../support/wait.js";
 
 const APP = workRef(new URL("../fixtures/wsgi-sqlite-app.js", import.meta.url), "rows");
 

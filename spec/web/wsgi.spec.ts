@@ -14,7 +14,8 @@ import { DummyRequest } from "../../lib/web/testing.js";
 import { WSGIResource, wsgiStatistics } from "../../lib/web/wsgi.js";
 import { stopPools } from "../fixtures/thread-helpers.js";
 import { dechunk, httpBody, httpCode } from "./site-helpers.js";
-import { RecordingRequest, Reports, app, dropConnection, lowLevelRender, until, wsgiPool, type RenderOptions } from "./wsgi-helpers.js";
+import { RecordingRequest, Reports, app, dropConnection, lowLevelRender, wsgiPool, type RenderOptions } from "./wsgi-helpers.js";
+import { until } from "../support/wait.js";
 
 let pool: ThreadPool;
 let reports: Reports;
