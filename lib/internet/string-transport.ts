@@ -18,9 +18,7 @@ import type {
   IProtocol,
   IPullProducer,
   IPushProducer,
-  IPv4Address,
   ITCPTransport,
-  UNIXAddress,
 } from "./interfaces.js";
 
 /** Throw the TypeError Twisted raises (abstract._dataMustBeBytes) for anything but bytes. */

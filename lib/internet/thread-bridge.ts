@@ -26,8 +26,7 @@ const log = new Logger("torsion.internet.threads");
 
 /** Int32 slots of the shared buffer. */
 const SEQ = 0; // bumped by the main side after each answer it posts
-const STATE = 1; // OPEN or CLOSED
-const OPEN = 0;
+const STATE = 1; // 0 while open, then CLOSED
 const CLOSED = 1;
 
 /** Longest single Atomics.wait, in milliseconds: how late a missed wake-up can be noticed. */

@@ -141,7 +141,7 @@ describe("DelayedCallQueue", () => {
     const a = callLater(1, log, "a");
     const b = callLater(5, log, "b");
     const c = callLater(2, log, "c");
-    const d = callLater(3, log, "d");
+    callLater(3, log, "d");
     a.delay(2); // due 3, scheduled before d: runs before d
     b.reset(3); // due 3, scheduled before d too
     c.cancel();

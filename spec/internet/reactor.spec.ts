@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Deferred } from "../../lib/internet/deferred.js";
 import { AlreadyCalled, AlreadyCancelled, ConnectionLost, ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "../../lib/internet/error.js";
 import type { Failure } from "../../lib/internet/failure.js";
-import type { IDelayedCall, IProtocol, IProtocolFactory, ITransport } from "../../lib/internet/interfaces.js";
+import type { IDelayedCall, IProtocolFactory, ITransport } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor, reactor as globalReactor, ThreePhaseEvent } from "../../lib/internet/reactor.js";
 import { within } from "../support/wait.js";
