@@ -463,6 +463,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       // while runningCallbacks is set, and it is stored back whenever the loop stops.
       let cursor = current.cursor;
       const start = cursor;
+      // Whether the result is a Failure, kept in a local: set wherever the result changes
+      // below, so a step of a successful chain costs no instanceof check.
+      let failed = current.result instanceof Failure;
       while (cursor < current.count) {
         const i = cursor;
         const head = callbacks[i];
@@ -471,7 +474,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         if (typeof head === "function") {
           // The common step: a callback alone (addCallback), no extra arguments.
           cursor = i + 1;
-          if (current.result instanceof Failure || head === passthru) continue;
+          if (failed || head === passthru) continue;
           fn = head as AnyCallback;
         } else {
           let step: StepEntry;
@@ -493,7 +496,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
               finished = false;
               break;
             }
-            if (current.result instanceof Failure) continue;
+            if (failed) continue;
             step = head as BoundStep;
           } else if (head === BOTH) {
             cursor = i + 2;
@@ -503,10 +506,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
             cursor = i + 2;
             step = callbacks[i + 1] as StepEntry;
             callbacks[i + 1] = undefined;
-            if (!(current.result instanceof Failure)) continue;
+            if (!failed) continue;
           } else {
             cursor = i + 3;
-            step = callbacks[current.result instanceof Failure ? i + 2 : i + 1] as StepEntry;
+            step = callbacks[failed ? i + 2 : i + 1] as StepEntry;
             callbacks[i + 1] = callbacks[i + 2] = undefined;
           }
           if (typeof step === "function") {
@@ -527,7 +530,16 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         }
         current.result = result;
 
-        if (result !== null && typeof result === "object" && !(result instanceof Failure) && current.adopt()) break;
+        if (result !== null && typeof result === "object") {
+          failed = result instanceof Failure;
+          if (!failed) {
+            if (current.adopt()) break;
+            // adopt() may have taken a fired Deferred's result, or a thenable's failure.
+            failed = current.result instanceof Failure;
+          }
+        } else {
+          failed = false;
+        }
       }
       if (finished) current.cursor = cursor;
       // Steps run are cleared here in one pass, not one by one in the loop, so the Deferred

@@ -1436,6 +1436,43 @@ describe("DeferredFutureAdapterTests", () => {
 
 // --- torsion: Promise interop and long chains ----------------------------------------------------
 
+describe("a step's result that is itself a result", () => {
+  it("a callback returning a Deferred that already failed: the next callbacks are skipped, the errback gets its failure", () => {
+    const error = new RangeError("inner");
+    const seen: string[] = [];
+    const d = new Deferred<number>();
+    d.addCallback(() => fail(error))
+      .addCallback(() => seen.push("callback after"))
+      .addCallbacks(
+        () => seen.push("pair callback"),
+        (f: Failure) => seen.push(`pair errback ${f.value.message}`),
+      )
+      .addCallback(() => seen.push("callback after recovery"));
+    d.callback(1);
+    expect(seen).to.deep.equal(["pair errback inner", "callback after recovery"]);
+  });
+
+  it("a callback returning a thenable whose then() throws: the chain goes on as a failure", () => {
+    const seen: string[] = [];
+    const d = succeed(1);
+    const hostile = {
+      then() {
+        throw new TypeError("then exploded");
+      },
+    };
+    d.addCallback(() => hostile as unknown as PromiseLike<number>).addCallback(() => seen.push("skipped"));
+    expect(failureResultOf(d, TypeError).value.message).to.equal("then exploded");
+    expect(seen).to.deep.equal([]);
+  });
+
+  it("an errback returning a Deferred that already succeeded: the chain recovers with its result", () => {
+    const d = new Deferred<number>();
+    d.addErrback(() => succeed(7)).addCallback((x: number) => x * 6);
+    d.errback(new Error("first"));
+    expect(successResultOf(d)).to.equal(42);
+  });
+});
+
 describe("Deferred and Promises", () => {
   it("await gives the result", async () => {
     const d = new Deferred<string>();
