@@ -19,6 +19,7 @@ import {
   type Failure,
 } from "../lib/internet/defer.js";
 import { reactor } from "../lib/internet/reactor.js";
+import { react } from "../lib/internet/task.js";
 
 // --- callbacks and errbacks ---------------------------------------------------------------
 /** A pretend network call: a Deferred that fires with `value` after `seconds`. */
@@ -146,14 +147,5 @@ async function main(): Promise<void> {
   await promises();
 }
 
-reactor.callWhenRunning(() => {
-  main().then(
-    () => reactor.stop(),
-    (err) => {
-      console.error(err);
-      process.exitCode = 1;
-      reactor.stop();
-    },
-  );
-});
-await reactor.run();
+// Run the reactor until main() is done; exit status 0, or 1 with the error logged (task.react).
+await react(main);

@@ -7,7 +7,7 @@
 
 import { reactor } from "../lib/internet/reactor.js";
 import type { IDelayedCall, IReactorTime } from "../lib/internet/interfaces.js";
-import { Clock, LoopingCall, cooperate, deferLater } from "../lib/internet/task.js";
+import { Clock, LoopingCall, cooperate, deferLater, react } from "../lib/internet/task.js";
 
 // --- callLater: run a function once, later ---------------------------------------------------
 
@@ -95,14 +95,5 @@ async function main(): Promise<void> {
   await cooperateExample();
 }
 
-reactor.callWhenRunning(() => {
-  main().then(
-    () => reactor.stop(),
-    (err) => {
-      console.error(err);
-      process.exitCode = 1;
-      reactor.stop();
-    },
-  );
-});
-await reactor.run();
+// Run the reactor until main() is done; exit status 0, or 1 with the error logged (task.react).
+await react(main);

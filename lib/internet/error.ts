@@ -150,6 +150,16 @@ export class ReactorAlreadyRunning extends TorsionError {}
 /** The reactor cannot be started again once stopped. */
 export class ReactorNotRestartable extends TorsionError {}
 
+/**
+ * End a program run by react() with this exit status (Python's SystemExit, which Twisted's
+ * react honours): `throw new SystemExit(3)` from main, or fail its Deferred with it.
+ */
+export class SystemExit extends TorsionError {
+  constructor(readonly code: number = 0) {
+    super(`exit status ${code}`);
+  }
+}
+
 /** A worker thread died while running a task, or the pool was stopped with work queued. */
 export class WorkerDied extends TorsionError {}
 

@@ -568,3 +568,4 @@ export function cooperate<T>(iterator: Iterator<T>): CooperativeTask<T> {
 }
 
 export { TaskDone, TaskFailed, TaskFinished, TaskStopped, SchedulerStopped, NotPaused };
+export { react, type ReactReactor } from "./react.js";
