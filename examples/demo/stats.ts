@@ -4,6 +4,8 @@
  * - transport: the process-wide counters of every connection (FileDescriptor.counters, also
  *   reactor.counters): open connections, producers stopped because their connection closed,
  *   connections aborted, protocol errors;
+ * - site: the counters of the Site that answered (Site.statistics()): its open and closed
+ *   connections, and the responses cut short because their connection was lost;
  * - stream: what the /stream producers did (started, completed, stopped by a disconnect...);
  * - wsgi: the WSGIResource's counters (responses active, stopped by a disconnect, drained,
  *   timed out, application errors, close() calls);
@@ -14,6 +16,7 @@
 
 import type { TransportCounters } from "../../lib/internet/abstract.js";
 import type { IRequest } from "../../lib/web/iweb.js";
+import type { HTTPFactoryStatistics } from "../../lib/web/http-factory.js";
 import { Resource } from "../../lib/web/resource.js";
 import { escapeHtml, page } from "./layout.js";
 import type { StreamStats } from "./stream.js";
@@ -26,6 +29,8 @@ export interface StatsSnapshot {
   /** Seconds since the demo site was made. */
   uptime: number;
   transport: CounterGroup;
+  /** The Site that answered (HTTPFactory.statistics()); null outside a Site. */
+  site: CounterGroup | null;
   stream: CounterGroup;
   /** null until a WSGIResource is mounted. */
   wsgi: CounterGroup | null;
@@ -48,6 +53,11 @@ const DESCRIPTIONS: Record<string, Record<string, string>> = {
     producersStopped: "producers stopped because their connection closed (chain step 1)",
     connectionsAborted: "connections closed with abortConnection (reset)",
     protocolErrors: "exceptions raised by protocols, logged, connection dropped",
+  },
+  site: {
+    openChannels: "HTTP connections open now on this site",
+    channelsClosed: "HTTP connections closed since the site started",
+    responsesAborted: "responses cut short: the connection was lost before they finished",
   },
   stream: {
     started: "/stream responses started",
@@ -87,12 +97,15 @@ export class Stats {
     this.began = sources.seconds();
   }
 
-  snapshot(): StatsSnapshot {
+  /** The counters now; `request` names the Site whose own counters to include. */
+  snapshot(request?: IRequest): StatsSnapshot {
     const s = this.sources;
+    const site = (request as { site?: { statistics(): HTTPFactoryStatistics } | null } | undefined)?.site;
     return {
       pid: process.pid,
       uptime: Math.round((s.seconds() - this.began) * 10) / 10,
       transport: { ...s.transport },
+      site: site ? { ...site.statistics() } : null,
       stream: s.stream.toJSON(),
       wsgi: s.wsgi?.() ?? null,
       pool: s.pool?.() ?? null,
@@ -110,7 +123,7 @@ export class StatsJSON extends Resource {
   render_GET(request: IRequest): string {
     request.setHeader("content-type", "application/json; charset=utf-8");
     request.setHeader("cache-control", "no-store");
-    return JSON.stringify(this.stats.snapshot(), null, 2) + "\n";
+    return JSON.stringify(this.stats.snapshot(request), null, 2) + "\n";
   }
 }
 
@@ -131,7 +144,7 @@ export class StatsPage extends Resource {
   }
 
   render_GET(request: IRequest): string {
-    const s = this.stats.snapshot();
+    const s = this.stats.snapshot(request);
     request.setHeader("content-type", "text/html; charset=utf-8");
     request.setHeader("cache-control", "no-store");
     const body =
@@ -139,6 +152,7 @@ export class StatsPage extends Resource {
       `the same as JSON: <a href="/stats.json">/stats.json</a>). Reload <a href="/stream">/stream</a> or ` +
       `<a href="/wsgi/">/wsgi/</a> before they end and watch the stopped counts rise.</p>\n` +
       table("Transport (every connection of the process)", "transport", s.transport, "") +
+      table("This site's HTTP connections", "site", s.site, "Not served by a Site.") +
       table("/stream producers", "stream", s.stream, "") +
       table("WSGI responses (/wsgi/)", "wsgi", s.wsgi, "No WSGI resource is mounted.") +
       table("Thread pool", "pool", s.pool, "No thread pool.");

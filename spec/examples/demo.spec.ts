@@ -328,13 +328,14 @@ describe("demo: the pages over HTTP", function () {
     expect(page.status).to.equal(200);
     expect(page.headers["content-type"]).to.equal("text/html; charset=utf-8");
     expect(page.body).to.include('<meta http-equiv="refresh" content="2">');
-    for (const id of ["transport-producersStopped", "stream-stoppedByDisconnect", "wsgi-stoppedByDisconnect", "wsgi-closeCalls", "pool-busy"]) {
+    for (const id of ["transport-producersStopped", "site-responsesAborted", "stream-stoppedByDisconnect", "wsgi-stoppedByDisconnect", "wsgi-closeCalls", "pool-busy"]) {
       expect(page.body).to.include(`id="${id}"`);
     }
     const json = await get(port(), "/stats.json");
     expect(json.headers["content-type"]).to.equal("application/json; charset=utf-8");
     const s = JSON.parse(json.body) as StatsSnapshot;
     expect(s.transport).to.have.keys("openConnections", "producersStopped", "connectionsAborted", "protocolErrors");
+    expect(s.site).to.have.keys("openChannels", "channelsClosed", "responsesAborted");
     expect(s.wsgi).to.have.keys("active", "completed", "stoppedByDisconnect", "drained", "timedOut", "errors", "closeCalls");
     expect(s.pool).to.include.keys("workers", "busy", "queued");
     expect(s.stream.completed).to.be.at.least(1);
@@ -354,6 +355,8 @@ describe("demo: the pages over HTTP", function () {
       (s) => s.stream.stoppedByDisconnect > before.stream.stoppedByDisconnect && s.transport.producersStopped > before.transport.producersStopped,
     );
     expect(after.stream.notifyFinishErrbacks).to.be.above(before.stream.notifyFinishErrbacks);
+    // The Site counts the response its client cut short.
+    expect(after.site!.responsesAborted).to.be.above(before.site!.responsesAborted);
     expect(after.stream.active).to.equal(0);
   });
 
