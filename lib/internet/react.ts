@@ -1,7 +1,7 @@
 /**
  * react(main): run the reactor until the work `main` starts is done, as twisted.internet.task.react.
  * The way to start a client or a one-off job with a well-defined end: it calls main(reactor,
- * ...argv) once the reactor runs, stops the reactor once (and at the right time) when main's
+ * ...argv), runs the reactor, stops it once (and at the right time) when main's
  * Deferred, Promise or value settles, logs a failure, and gives the exit status: 0 on success,
  * 1 on failure, or the code of a SystemExit.
  *
@@ -45,9 +45,8 @@ export async function react<A extends unknown[], R extends ReactReactor = ReactR
       }
     }
     if (result instanceof Failure) {
-      const exit = result.check(SystemExit);
-      if (exit !== null) {
-        code = (result.value as SystemExit).code;
+      if (result.value instanceof SystemExit) {
+        code = result.value.code;
       } else {
         log.failure("main function encountered error", result);
         code = 1;
