@@ -72,6 +72,7 @@ export * from "./internet/work-ref.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";
+export * from "./protocols/policies.js";
 
 // twisted.web
 export * as http from "./web/http.js";
