@@ -36,6 +36,7 @@ import type {
   SystemEventPhase,
 } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { NodeTimerQueue } from "./timer-queue.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
@@ -57,6 +58,14 @@ export interface SystemEventTriggerID {
   readonly eventType: string;
   readonly phase: SystemEventPhase;
   readonly trigger: Trigger;
+}
+
+/** The largest delay setTimeout accepts (about 24.8 days): the keep-alive interval of run(). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A value as an error message shows it: strings quoted, so "8080x" and 8080 differ. */
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -171,9 +180,6 @@ function runTrigger(t: Trigger): unknown {
   }
 }
 
-/** The largest delay setTimeout accepts (about 24.8 days); longer calls re-arm on expiry. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 export class NodeReactor
   implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads
 {
@@ -183,18 +189,14 @@ export class NodeReactor
   private started = false;
   private stopped = true;
   private readonly events = new Map<string, ThreePhaseEvent>();
-  private readonly timers = new Map<DelayedCall, NodeJS.Timeout>();
+  /** @internal The DelayedCalls and callFromThread work, on one Node timer (see timer-queue.ts). */
+  readonly _timers = new NodeTimerQueue(() => this.seconds());
   private readonly resources = new Set<ShutdownResource>();
-  private threadCallQueue: Array<[Callable, unknown[]]> = [];
-  private threadCallScheduled = false;
   private keepAlive: NodeJS.Timeout | null = null;
   private signalHandler: (() => void) | null = null;
   private runSettled: (() => void) | null = null;
 
-  private readonly boundCancel = (dc: DelayedCall): void => this.cancelTimer(dc);
-  private readonly boundReset = (dc: DelayedCall): void => this.armTimer(dc);
   private readonly boundSeconds = (): number => this.seconds();
-  private readonly boundRunThreadCalls = (): void => this.runThreadCalls();
 
   constructor() {
     // Twisted's reactor: crash() and disconnectAll() "during shutdown".
@@ -212,56 +214,26 @@ export class NodeReactor
   }
 
   /**
-   * Call `callable(...args)` in `delay` seconds, on a Node timer of its own. What it throws is
-   * logged and does not stop the reactor.
+   * Call `callable(...args)` in `delay` seconds (a finite number >= 0). Calls run in order of
+   * due time, then of scheduling; a call due now (delay 0) runs on the next turn of the loop,
+   * in the same pass as callFromThread work, and a call scheduled during a pass waits for the
+   * next pass (Twisted's runUntilCurrent). What it throws is logged and does not stop the
+   * reactor.
    */
   callLater<A extends unknown[]>(delay: number, callable: (...args: A) => unknown, ...args: A): IDelayedCall {
     if (typeof callable !== "function") throw new TypeError(`callLater: ${String(callable)} is not callable`);
-    if (!(delay >= 0)) throw new RangeError(`callLater: delay must be a non-negative number, not ${delay}`);
-    const dc = new DelayedCall(
-      this.seconds() + delay,
-      callable as Callable,
-      args,
-      this.boundCancel,
-      this.boundReset,
-      this.boundSeconds,
-    );
-    this.armTimer(dc);
+    if (typeof delay !== "number") throw new TypeError(`callLater: delay must be a number of seconds, not ${describe(delay)}`);
+    if (!(delay >= 0 && delay < Infinity)) throw new RangeError(`callLater: delay must be a finite number >= 0, not ${delay}`);
+    const timers = this._timers;
+    const now = this.seconds();
+    const dc = new DelayedCall(now + delay, callable as Callable, args, timers.cancelHook, timers.resetHook, this.boundSeconds);
+    timers.add(dc, now);
     return dc;
   }
 
+  /** The pending calls, in the order they will run. */
   getDelayedCalls(): IDelayedCall[] {
-    return [...this.timers.keys()];
-  }
-
-  private armTimer(dc: DelayedCall): void {
-    const old = this.timers.get(dc);
-    if (old !== undefined) clearTimeout(old);
-    const ms = Math.max(0, Math.min(MAX_TIMER_MS, (dc.getTime() - this.seconds()) * 1000));
-    const timer = setTimeout(() => this.timerFired(dc), ms);
-    if (this.started && this.stopped && this.keepAlive === null) timer.unref();
-    this.timers.set(dc, timer);
-  }
-
-  private cancelTimer(dc: DelayedCall): void {
-    const timer = this.timers.get(dc);
-    if (timer !== undefined) clearTimeout(timer);
-    this.timers.delete(dc);
-  }
-
-  private timerFired(dc: DelayedCall): void {
-    // A call moved later by reset()/delay() only recorded the delay (see DelayedCall): re-arm.
-    if (dc.delayedTime > 0 || dc.getTime() - this.seconds() > MAX_TIMER_MS / 1000) {
-      dc.activateDelay();
-      this.armTimer(dc);
-      return;
-    }
-    this.timers.delete(dc);
-    try {
-      dc.invoke();
-    } catch (err) {
-      log.failure("Unhandled error in a delayed call {call}", err, { call: dc.toString() });
-    }
+    return this._timers.queue.toArray();
   }
 
   // --- IReactorThreads -----------------------------------------------------------------
@@ -288,25 +260,7 @@ export class NodeReactor
    * "soon, in order"; worker threads reach the reactor through lib/internet/threads.
    */
   callFromThread<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): void {
-    this.threadCallQueue.push([callable as Callable, args]);
-    if (!this.threadCallScheduled) {
-      this.threadCallScheduled = true;
-      setImmediate(this.boundRunThreadCalls);
-    }
-  }
-
-  private runThreadCalls(): void {
-    const queue = this.threadCallQueue;
-    this.threadCallQueue = [];
-    this.threadCallScheduled = false;
-    // calls queued while these run wait for the next turn, as Twisted's runUntilCurrent
-    for (const [f, args] of queue) {
-      try {
-        f(...args);
-      } catch (err) {
-        log.failure("Unhandled error in a call from a thread", err);
-      }
-    }
+    this._timers.callFromThread(callable as Callable, args);
   }
 
   // --- IReactorCore --------------------------------------------------------------------
@@ -358,7 +312,7 @@ export class NodeReactor
     this.keepAlive = null;
     // A stopped reactor runs nothing more in Twisted; here its pending calls stay scheduled
     // but no longer keep the process alive.
-    for (const timer of this.timers.values()) timer.unref();
+    this._timers.setWeak(true);
     const settle = this.runSettled;
     this.runSettled = null;
     settle?.();
