@@ -60,6 +60,9 @@ export interface SystemEventTriggerID {
   readonly trigger: Trigger;
 }
 
+/** performance.timeOrigin, read once: the getter costs a third of performance.now(). */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** The largest delay setTimeout accepts (about 24.8 days): the keep-alive interval of run(). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -210,7 +213,7 @@ export class NodeReactor
 
   /** Epoch-scale seconds from the monotonic clock (see the module comment). */
   seconds(): number {
-    return (performance.timeOrigin + performance.now()) / 1000;
+    return (TIME_ORIGIN + performance.now()) / 1000;
   }
 
   /**

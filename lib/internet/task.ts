@@ -9,7 +9,7 @@
 import { createRequire } from "node:module";
 
 import { DelayedCall, DelayedCallQueue } from "./base.js";
-import { Deferred, maybeDeferred } from "./deferred.js";
+import { Deferred } from "./deferred.js";
 import { NotPaused, SchedulerStopped, TaskDone, TaskFailed, TaskFinished, TaskStopped } from "./error.js";
 import { Failure } from "./failure.js";
 import type { IDelayedCall, IReactorTime } from "./interfaces.js";
@@ -240,21 +240,41 @@ export class LoopingCall {
     return `LoopingCall<${this.interval}>(${parts.join(", ")})`;
   }
 
+  /**
+   * One call of the function, as Twisted's maybeDeferred(f) with the next call scheduled once
+   * it settles; a plain (synchronous) result schedules it at once, with no Deferred made: with
+   * thousands of loops (idle-connection checks), the tick is the hot path.
+   */
   private runOnce(): void {
     this.call = null;
-    maybeDeferred(this.f, ...this.a).addCallbacks(
-      () => {
-        if (this.running) {
-          this.scheduleFrom(this.clock.seconds());
-        } else {
-          this.fireDeferred().callback(this);
-        }
-      },
-      (failure: Failure) => {
-        this.running = false;
-        this.fireDeferred().errback(failure);
-      },
-    );
+    let result: unknown;
+    try {
+      result = this.f(...this.a);
+    } catch (err) {
+      this.loopFailed(Failure.from(err));
+      return;
+    }
+    if (result instanceof Failure) {
+      this.loopFailed(result);
+    } else if (result instanceof Deferred || isThenable(result)) {
+      const d = result instanceof Deferred ? result : Deferred.fromPromise(result);
+      d.addCallbacks(this.callDone, (failure: Failure) => this.loopFailed(failure));
+    } else {
+      this.callDone();
+    }
+  }
+
+  private readonly callDone = (): void => {
+    if (this.running) {
+      this.scheduleFrom(this.clock.seconds());
+    } else {
+      this.fireDeferred().callback(this);
+    }
+  };
+
+  private loopFailed(failure: Failure): void {
+    this.running = false;
+    this.fireDeferred().errback(failure);
   }
 
   private fireDeferred(): Deferred<LoopingCall> {
