@@ -1,12 +1,18 @@
 /**
- * twisted.internet.base: DelayedCall, the handle IReactorTime.callLater returns. Its owner files
+ * twisted.internet.base: DelayedCall, the handle IReactorTime.callLater returns, and
+ * ThreePhaseEvent, one system event's triggers (the real reactor and MemoryReactor both fire
+ * their events through it). A DelayedCall's owner files
  * it in a DelayedCallQueue (timer-queue.ts): one heap ordered by (time, sequence), which both
  * Clock (task.ts) and the real reactor (through NodeTimerQueue, one Node timer for the whole
  * heap) keep their calls in, so a spec on Clock and a program on the reactor see the same order.
  */
 
+import { Deferred } from "./deferred.js";
 import { AlreadyCalled, AlreadyCancelled } from "./error.js";
-import type { IDelayedCall } from "./interfaces.js";
+import type { IDelayedCall, SystemEventPhase } from "./interfaces.js";
+import { Logger } from "./log.js";
+
+const log = new Logger("torsion.internet.reactor");
 
 export { DelayedCallQueue } from "./timer-queue.js";
 
@@ -168,5 +174,129 @@ function safeRepr(value: unknown): string {
     return String(value);
   } catch {
     return Object.prototype.toString.call(value);
+  }
+}
+
+// --- ThreePhaseEvent -----------------------------------------------------------------------
+
+type Callable = (...args: any[]) => unknown;
+
+/** One system event trigger: what addSystemEventTrigger was given. */
+export interface Trigger {
+  readonly callable: Callable;
+  readonly args: readonly unknown[];
+}
+
+/** @internal */
+export function _isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/**
+ * Call `done` once every one of `results` has settled (at once, synchronously, when there are
+ * none, as Twisted's DeferredList([]) fires at once). Failures are logged, never propagated.
+ */
+/** @internal */
+export function _whenAllSettled(results: PromiseLike<unknown>[], what: string, done: () => void): void {
+  let pending = results.length;
+  if (pending === 0) {
+    done();
+    return;
+  }
+  const settle = (): void => {
+    if (--pending === 0) done();
+  };
+  const failed = (err: unknown): void => {
+    log.failure("A {what} system event trigger failed", err, { what });
+    settle();
+  };
+  for (const r of results) {
+    if (r instanceof Deferred) {
+      r.addCallbacks(
+        () => settle(),
+        (f: unknown) => failed(f),
+      );
+    } else {
+      r.then(settle, failed);
+    }
+  }
+}
+
+/**
+ * One system event's triggers in three phases, as twisted.internet.base._ThreePhaseEvent:
+ * "before" triggers run first and any Deferred (or Promise) they return delays the rest;
+ * then "during", then "after". torsion also lets a "during" trigger's Deferred delay "after"
+ * (so, for example, "after shutdown" sees every port closed).
+ */
+export class ThreePhaseEvent {
+  before: Trigger[] = [];
+  during: Trigger[] = [];
+  after: Trigger[] = [];
+  state: "BASE" | "BEFORE" = "BASE";
+  private finishedBefore: Trigger[] = [];
+
+  addTrigger(phase: SystemEventPhase, callable: Callable, args: readonly unknown[]): Trigger {
+    if (phase !== "before" && phase !== "during" && phase !== "after") {
+      throw new TypeError(`invalid phase: ${String(phase)}`);
+    }
+    const trigger: Trigger = { callable, args };
+    this[phase].push(trigger);
+    return trigger;
+  }
+
+  /**
+   * Remove a trigger that has not run. Removing a "before" trigger that already ran during the
+   * current firing is allowed and does nothing (Twisted warns); anything else unknown raises.
+   */
+  removeTrigger(phase: SystemEventPhase, trigger: Trigger): void {
+    if (phase !== "before" && phase !== "during" && phase !== "after") {
+      throw new TypeError(`invalid phase: ${String(phase)}`);
+    }
+    if (this.state === "BEFORE" && phase === "before" && this.finishedBefore.includes(trigger)) return;
+    const list = this[phase];
+    const i = list.indexOf(trigger);
+    if (i < 0) throw new Error("Tried to remove a system event trigger that wasn't added (or already ran).");
+    list.splice(i, 1);
+  }
+
+  /** Run the triggers; `done` is called when the "after" phase has run. */
+  fireEvent(done: () => void = () => {}): void {
+    this.state = "BEFORE";
+    this.finishedBefore = [];
+    const results: PromiseLike<unknown>[] = [];
+    while (this.before.length) {
+      const t = this.before.shift()!;
+      this.finishedBefore.push(t);
+      const r = runTrigger(t);
+      if (_isThenable(r)) results.push(r);
+    }
+    _whenAllSettled(results, "before", () => this.continueFiring(done));
+  }
+
+  private continueFiring(done: () => void): void {
+    this.state = "BASE";
+    this.finishedBefore = [];
+    const results: PromiseLike<unknown>[] = [];
+    while (this.during.length) {
+      const r = runTrigger(this.during.shift()!);
+      if (_isThenable(r)) results.push(r);
+    }
+    _whenAllSettled(results, "during", () => {
+      while (this.after.length) runTrigger(this.after.shift()!);
+      done();
+    });
+  }
+}
+
+function runTrigger(t: Trigger): unknown {
+  try {
+    return t.callable(...t.args);
+  } catch (err) {
+    log.failure("A system event trigger raised", err);
+    return undefined;
   }
 }
