@@ -18,7 +18,16 @@ export * from "./internet/protocol.js";
 export * from "./internet/endpoints.js";
 export * from "./internet/testing.js";
 export type * from "./internet/interfaces.js";
-export { reactor, NodeReactor, ThreePhaseEvent, type SystemEventTriggerID } from "./internet/reactor.js";
+export {
+  reactor,
+  NodeReactor,
+  ThreePhaseEvent,
+  getReactor,
+  installReactor,
+  isReactorInstalled,
+  whenReactorInstalled,
+  type SystemEventTriggerID,
+} from "./internet/reactor.js";
 export { FileDescriptor, type TransportCounters, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
 export {
   Port as TCPPort,

@@ -149,6 +149,8 @@ export class ReactorNotRunning extends TorsionError {}
 export class ReactorAlreadyRunning extends TorsionError {}
 /** The reactor cannot be started again once stopped. */
 export class ReactorNotRestartable extends TorsionError {}
+/** installReactor() was called once a global reactor was already installed (or built). */
+export class ReactorAlreadyInstalledError extends TorsionError {}
 
 /**
  * End a program run by react() with this exit status (Python's SystemExit, which Twisted's

@@ -340,6 +340,8 @@ export interface IReactorCore {
   /** Run until stop(); the returned Promise settles when the reactor has shut down. */
   run(): Promise<void>;
   stop(): void;
+  /** Stop at once, without firing "shutdown" (for tests and emergencies). */
+  crash(): void;
   callWhenRunning<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): unknown;
   addSystemEventTrigger<A extends unknown[]>(
     phase: SystemEventPhase,

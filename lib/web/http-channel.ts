@@ -40,7 +40,7 @@ import type {
 } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { Protocol, connectionDone } from "../internet/protocol.js";
-import { reactor as theReactor } from "../internet/reactor.js";
+import { getReactor } from "../internet/reactor.js";
 import { DEFAULT_SPILL_THRESHOLD } from "./http-content.js";
 import { datetimeToString } from "./http-dates.js";
 import type { Headers } from "./http-headers.js";
@@ -79,7 +79,7 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
  * built, so a test can always hand them a Clock instead.
  */
 export function globalReactor(): IReactorTime {
-  return theReactor;
+  return getReactor();
 }
 
 const log = new Logger("torsion.web.http");
