@@ -5,7 +5,7 @@
  *
  * It is a consumer (IConsumer: what a producer writes to it is buffered by the socket and the
  * producer is paused when that buffer passes `bufferSize`) and a push producer (IPushProducer:
- * pausing it stops reading from the socket). It implements the first two steps of DESIGN.md's
+ * pausing it stops reading from the socket). It implements the first two steps of docs/design.md's
  * disconnect chain: on any kind of close the registered producer gets stopProducing() exactly
  * once, then the protocol gets connectionLost(reason) exactly once.
  */
@@ -43,7 +43,7 @@ export interface ResourceTracker {
 }
 
 /**
- * Process-wide counters an operator can read (DESIGN.md: "what disconnects cost"). Plain
+ * Process-wide counters an operator can read (docs/design.md: "what disconnects cost"). Plain
  * integers, updated on connection edges only, never per write.
  */
 export interface TransportCounters {
@@ -554,7 +554,7 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   }
 
   /**
-   * A protocol (or producer) raised: log it and drop this connection only (DESIGN.md: a
+   * A protocol (or producer) raised: log it and drop this connection only (docs/design.md: a
    * misbehaving protocol is logged and its connection dropped; the server keeps serving).
    */
   protected protocolRaised(err: unknown, where: string): void {

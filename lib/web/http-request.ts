@@ -10,7 +10,7 @@
  * application/x-www-form-urlencoded POST body, percent-decoded and then UTF-8 decoded, as
  * `Map<string, string[]>` (invalid UTF-8 becomes U+FFFD: read `content` for raw bytes).
  *
- * When the connection is lost before finish() (see DESIGN.md, the disconnect chain):
+ * When the connection is lost before finish() (see docs/design.md, the disconnect chain):
  * connectionLost(reason) marks the request disconnected, stops a producer registered on it,
  * closes its body, and errbacks every notifyFinish() Deferred with the reason (ConnectionDone
  * or ConnectionLost). From then on write() is silently ignored and finish() raises an error
@@ -110,7 +110,7 @@ export class Request {
     this.host = channel.getHost();
   }
 
-  /** True once the connection was lost before the response finished (DESIGN.md, chain step 4). */
+  /** True once the connection was lost before the response finished (docs/design.md, chain step 4). */
   get disconnected(): boolean {
     return this._disconnected;
   }
