@@ -20,8 +20,8 @@ import { stringToDatetime } from "./http-dates.js";
 import { Headers, type HeaderInput } from "./http-headers.js";
 import { CACHED } from "./http-request.js";
 import { FOUND, NOT_MODIFIED, OK, PRECONDITION_FAILED } from "./http-status.js";
-import type { IRequest, IRequestContent, IResource, RenderResult } from "./iweb.js";
-import { NOT_DONE_YET, quoteSegment } from "./server.js";
+import { NOT_DONE_YET, type IRequest, type IRequestContent, type IResource, type RenderResult } from "./iweb.js";
+import { quoteSegment } from "./path-segments.js";
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
