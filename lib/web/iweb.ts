@@ -18,7 +18,7 @@ import type { Deferred } from "../internet/defer.js";
 import type { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
 import type { HeaderInput, Headers } from "./http-headers.js";
-import type { CACHED } from "./http-request.js";
+import type { CACHED } from "./http-conditional.js";
 
 /**
  * What render() may return: bytes (written as the whole body), a string (encoded as UTF-8),

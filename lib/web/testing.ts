@@ -16,10 +16,9 @@ import { Deferred, fail, succeed } from "../internet/defer.js";
 import { ConnectionDone } from "../internet/error.js";
 import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
-import { stringToDatetime } from "./http-dates.js";
 import { Headers, type HeaderInput } from "./http-headers.js";
-import { CACHED } from "./http-request.js";
-import { FOUND, NOT_MODIFIED, OK, PRECONDITION_FAILED } from "./http-status.js";
+import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
+import { FOUND, OK } from "./http-status.js";
 import { NOT_DONE_YET, type IRequest, type IRequestContent, type IResource, type RenderResult } from "./iweb.js";
 import { quoteSegment } from "./path-segments.js";
 
@@ -104,32 +103,13 @@ export class DummyRequest implements IRequest {
     if (this.written.length > 0) throw new Error("Last-Modified cannot be set after data has been written");
     when = Math.ceil(when);
     if (this.lastModified === null || this.lastModified < when) this.lastModified = when;
-    const since = this.getHeader("if-modified-since");
-    if (since) {
-      try {
-        if (stringToDatetime(since.split(";", 1)[0]) >= this.lastModified) {
-          this.setResponseCode(NOT_MODIFIED);
-          return CACHED;
-        }
-      } catch {
-        return null;
-      }
-    }
-    return null;
+    return checkLastModified(this, this.lastModified);
   }
 
   setETag(etag: string): CACHED | null {
     if (this.written.length > 0) throw new Error("ETag cannot be set after data has been written");
     this.etag = etag;
-    const tags = this.getHeader("if-none-match");
-    if (tags) {
-      const list = tags.split(/[ \t]+/);
-      if (list.includes(etag) || list.includes("*")) {
-        this.setResponseCode(this.method === "HEAD" || this.method === "GET" ? NOT_MODIFIED : PRECONDITION_FAILED);
-        return CACHED;
-      }
-    }
-    return null;
+    return checkETag(this, etag);
   }
 
   redirect(url: HeaderInput): void {
