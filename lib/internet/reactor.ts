@@ -42,6 +42,7 @@ import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
 import * as threads from "./threads.js";
 import type { TaskHandle, ThreadPool } from "./threadpool.js";
 import type { Work, WorkArgs } from "./work-ref.js";
+import { isThenable } from "./thenable.js";
 
 const log = new Logger("torsion.internet.reactor");
 
@@ -57,14 +58,6 @@ export interface SystemEventTriggerID {
   readonly eventType: string;
   readonly phase: SystemEventPhase;
   readonly trigger: Trigger;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 /**

@@ -13,6 +13,7 @@ import { Deferred, maybeDeferred } from "./deferred.js";
 import { NotPaused, SchedulerStopped, TaskDone, TaskFailed, TaskFinished, TaskStopped } from "./error.js";
 import { Failure } from "./failure.js";
 import type { IDelayedCall, IReactorTime } from "./interfaces.js";
+import { isThenable } from "./thenable.js";
 
 const requireModule = createRequire(import.meta.url);
 let globalReactor: IReactorTime | null = null;
@@ -418,14 +419,6 @@ function fireWith<T>(d: Deferred<T>, result: T | Failure): void {
   } else {
     d.callback(result);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 export interface CooperatorOptions {

@@ -11,6 +11,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { BridgeClient, installBridgeClient, type BridgeInit } from "./thread-bridge.js";
 import { serializeError, type SerializedError } from "./thread-error.js";
+import { isThenable } from "./thenable.js";
 
 /** One call of a task: module, export, arguments. */
 export interface WireCall {
@@ -70,14 +71,6 @@ async function resolve(call: WireCall, key: string): Promise<Fn> {
   }
   functions.set(key, fn as Fn);
   return fn as Fn;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 /** Call one function; synchronous when it is loaded and returns a plain value. */

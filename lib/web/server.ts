@@ -37,6 +37,7 @@ import { NOT_DONE_YET, type IRequest, type IResource, type RenderResult } from "
 import { quoteSegment, splitPath } from "./path-segments.js";
 import { ErrorPage, UnsupportedMethod, getChildForRequest } from "./resource.js";
 import { formatFailure } from "./util.js";
+import { isThenable } from "../internet/thenable.js";
 
 // twisted.web.server.NOT_DONE_YET and the path codecs, where Twisted's users look for them;
 // they live beside IRequest and in path-segments.ts, so resources need not import the Site.
@@ -52,10 +53,6 @@ export const supportedMethods: readonly string[] = ["GET", "HEAD", "POST"];
 const EMPTY = Buffer.alloc(0);
 
 const log = new Logger("torsion.web.server");
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
 
 function safeRepr(value: unknown): string {
   try {

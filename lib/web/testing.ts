@@ -21,10 +21,7 @@ import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js
 import { FOUND, OK } from "./http-status.js";
 import { NOT_DONE_YET, type IRequest, type IRequestContent, type IResource, type RenderResult } from "./iweb.js";
 import { quoteSegment } from "./path-segments.js";
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
+import { isThenable } from "../internet/thenable.js";
 
 /** A fake request, as twisted.web.test.requesthelper.DummyRequest. */
 export class DummyRequest implements IRequest {
