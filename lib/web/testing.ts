@@ -16,6 +16,7 @@ import { Deferred, fail, succeed } from "../internet/defer.js";
 import { ConnectionDone } from "../internet/error.js";
 import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
+import { cooperate } from "../internet/task.js";
 import { Headers, type HeaderInput } from "./http-headers.js";
 import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
 import { FOUND, OK } from "./http-status.js";
@@ -150,9 +151,10 @@ export class DummyRequest implements IRequest {
   }
 
   /**
-   * Register a producer. A push producer runs on its own; a pull producer is driven here, one
-   * resumeProducing() per turn of the event loop until it unregisters (Twisted's DummyRequest
-   * loops synchronously, which an asynchronous producer could never leave).
+   * Register a producer. A push producer runs on its own; a pull producer is driven by the
+   * global Cooperator (`cooperate`, as HTTPChannel drives one), a resumeProducing() a step
+   * until it unregisters (Twisted's DummyRequest loops synchronously, which an asynchronous
+   * producer could never leave). One that throws fails the request (processingFailed).
    */
   registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
     if (this.producer !== null) throw new Error("a producer is already registered");
@@ -162,13 +164,19 @@ export class DummyRequest implements IRequest {
     }
     this.producer = producer;
     this.streaming = streaming;
-    if (!streaming) {
-      const pull = (): void => {
-        if (this.producer !== producer) return;
+    if (!streaming) cooperate(this.pull(producer));
+  }
+
+  private *pull(producer: IPullProducer): Generator<undefined, void, unknown> {
+    while (this.producer === producer) {
+      try {
         producer.resumeProducing();
-        setImmediate(pull);
-      };
-      setImmediate(pull);
+      } catch (err) {
+        this.producer = null;
+        this.processingFailed(Failure.from(err));
+        return;
+      }
+      yield undefined;
     }
   }
 
