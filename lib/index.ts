@@ -19,17 +19,15 @@ export * from "./internet/endpoints.js";
 export * from "./internet/testing.js";
 export type * from "./internet/interfaces.js";
 export { reactor, NodeReactor, ThreePhaseEvent, type SystemEventTriggerID } from "./internet/reactor.js";
-export { FileDescriptor, type TransportCounters, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
+export { FileDescriptor, TransportCounters, type TransportCounterName, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
 export {
   Port as TCPPort,
   Connector as TCPConnector,
   Server as TCPServer,
   Client as TCPClient,
   Connection as TCPConnection,
-  BasePort,
-  BaseConnector,
-  connectErrorFor,
 } from "./internet/tcp.js";
+export { BasePort, BaseConnector, connectErrorFor } from "./internet/port-connector.js";
 export {
   Port as UNIXPort,
   Connector as UNIXConnector,

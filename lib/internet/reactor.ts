@@ -11,7 +11,7 @@
  * performance.timeOrigin + performance.now(), so it never jumps back with the wall clock.
  */
 
-import { FileDescriptor, type ShutdownResource } from "./abstract.js";
+import { TransportCounters, type ShutdownResource } from "./abstract.js";
 import { DelayedCall } from "./base.js";
 import { Deferred } from "./deferred.js";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./error.js";
@@ -509,10 +509,11 @@ export class NodeReactor
     return c;
   }
 
-  /** Process-wide transport counters (open connections, producers stopped, ...). */
-  get counters(): typeof FileDescriptor.counters {
-    return FileDescriptor.counters;
-  }
+  /**
+   * This reactor's transport counters (open connections, producers stopped, ...): the sum of
+   * its ports' and connectors' own counters (port.counters, connector.counters).
+   */
+  readonly counters = new TransportCounters();
 }
 
 /** The global reactor: every class that needs time or I/O uses it unless given another. */
