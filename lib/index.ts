@@ -103,6 +103,7 @@ export {
 } from "./web/server.js";
 export { redirectTo, Redirect, ParentRedirect, DeferredResource, formatFailure } from "./web/util.js";
 export * from "./web/static.js";
+export { AddHeadersResource } from "./web/add-headers-resource.js";
 export { DummyRequest, render as renderResource, renderBody } from "./web/testing.js";
 export type * from "./web/iweb.js";
 export {
