@@ -28,17 +28,15 @@ export {
   whenReactorInstalled,
   type SystemEventTriggerID,
 } from "./internet/reactor.js";
-export { FileDescriptor, type TransportCounters, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
+export { FileDescriptor, TransportCounters, type TransportCounterName, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
 export {
   Port as TCPPort,
   Connector as TCPConnector,
   Server as TCPServer,
   Client as TCPClient,
   Connection as TCPConnection,
-  BasePort,
-  BaseConnector,
-  connectErrorFor,
 } from "./internet/tcp.js";
+export { BasePort, BaseConnector, connectErrorFor } from "./internet/port-connector.js";
 export {
   Port as UNIXPort,
   Connector as UNIXConnector,
@@ -115,6 +113,7 @@ export {
 } from "./web/server.js";
 export { redirectTo, Redirect, ParentRedirect, DeferredResource, formatFailure } from "./web/util.js";
 export * from "./web/static.js";
+export { AddHeadersResource } from "./web/add-headers-resource.js";
 export { DummyRequest, render as renderResource, renderBody } from "./web/testing.js";
 export type * from "./web/iweb.js";
 export {

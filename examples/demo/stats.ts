@@ -1,8 +1,8 @@
 /**
  * /stats and /stats.json: the counters of the disconnect chain, as an operator sees them.
  *
- * - transport: the process-wide counters of every connection (FileDescriptor.counters, also
- *   reactor.counters): open connections, producers stopped because their connection closed,
+ * - transport: the counters of every connection of the reactor (reactor.counters, the sum
+ *   of its ports' and connectors' counters): open connections, producers stopped because their connection closed,
  *   connections aborted, protocol errors;
  * - site: the counters of the Site that answered (Site.statistics()): its open and closed
  *   connections, and the responses cut short because their connection was lost;

@@ -22,7 +22,8 @@ import type { NodeReactor } from "../internet/reactor.js";
 import { stopThreadPool } from "../internet/threads.js";
 import type { ThreadPool } from "../internet/threadpool.js";
 import type { WorkRef } from "../internet/work-ref.js";
-import type { IRequest, IResource, RenderResult } from "../web/iweb.js";
+import type { IResource } from "../web/iweb.js";
+import { AddHeadersResource } from "../web/add-headers-resource.js";
 import { Site } from "../web/server.js";
 import { File } from "../web/static.js";
 import { WSGIResource } from "../web/wsgi.js";
@@ -278,48 +279,6 @@ function isResource(value: unknown): value is IResource {
     typeof (value as IResource).render === "function" &&
     typeof (value as IResource).getChildWithDefault === "function"
   );
-}
-
-/**
- * Adds headers to every response, then lets the resource it wraps answer (Twisted's
- * _AddHeadersResource). It stands in for the root, so it is a leaf exactly when that is.
- */
-export class AddHeadersResource implements IResource {
-  private readonly byName = new Map<string, string[]>();
-
-  constructor(
-    readonly originalResource: IResource,
-    readonly headers: ReadonlyArray<readonly [string, string]>,
-  ) {
-    for (const [name, value] of headers) {
-      const values = this.byName.get(name.toLowerCase());
-      if (values === undefined) this.byName.set(name.toLowerCase(), [value]);
-      else values.push(value);
-    }
-  }
-
-  get isLeaf(): boolean {
-    return this.originalResource.isLeaf;
-  }
-
-  // Set, not added: a HEAD answered by render_GET renders twice, and must not get them twice.
-  private addHeaders(request: IRequest): void {
-    for (const [name, values] of this.byName) request.responseHeaders.setRawHeaders(name, values);
-  }
-
-  getChildWithDefault(name: string, request: IRequest): IResource {
-    this.addHeaders(request);
-    return this.originalResource.getChildWithDefault(name, request);
-  }
-
-  putChild(path: string | Uint8Array, child: IResource): void {
-    this.originalResource.putChild(path, child);
-  }
-
-  render(request: IRequest): RenderResult {
-    this.addHeaders(request);
-    return this.originalResource.render(request);
-  }
 }
 
 async function wsgiResource(root: Extract<RootSpec, { kind: "wsgi" }>, context: ResourceContext): Promise<IResource> {

@@ -11,6 +11,7 @@ import { Deferred } from "./deferred.js";
 import { AlreadyCalled, AlreadyCancelled } from "./error.js";
 import type { IDelayedCall, SystemEventPhase } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { isThenable } from "./thenable.js";
 
 const log = new Logger("torsion.internet.reactor");
 
@@ -187,14 +188,6 @@ export interface Trigger {
   readonly args: readonly unknown[];
 }
 
-/** @internal */
-export function _isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
 
 /**
  * Call `done` once every one of `results` has settled (at once, synchronously, when there are
@@ -272,7 +265,7 @@ export class ThreePhaseEvent {
       const t = this.before.shift()!;
       this.finishedBefore.push(t);
       const r = runTrigger(t);
-      if (_isThenable(r)) results.push(r);
+      if (isThenable(r)) results.push(r);
     }
     _whenAllSettled(results, "before", () => this.continueFiring(done));
   }
@@ -283,7 +276,7 @@ export class ThreePhaseEvent {
     const results: PromiseLike<unknown>[] = [];
     while (this.during.length) {
       const r = runTrigger(this.during.shift()!);
-      if (_isThenable(r)) results.push(r);
+      if (isThenable(r)) results.push(r);
     }
     _whenAllSettled(results, "during", () => {
       while (this.after.length) runTrigger(this.after.shift()!);

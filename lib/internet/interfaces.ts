@@ -9,7 +9,7 @@
  */
 
 import type { PeerCertificate, SecureContext } from "node:tls";
-import type { Deferred } from "./defer.js";
+import type { Deferred } from "./deferred.js";
 import type { Failure } from "./failure.js";
 
 /** Bytes, as torsion passes them. A Buffer is a Uint8Array, so either is accepted. */

@@ -17,8 +17,8 @@
  * default NodeReactor on first use, so importing this module builds nothing.
  */
 
-import { FileDescriptor, type ShutdownResource } from "./abstract.js";
-import { DelayedCall, _isThenable as isThenable, ThreePhaseEvent, _whenAllSettled as whenAllSettled, type Trigger } from "./base.js";
+import { TransportCounters, type ShutdownResource } from "./abstract.js";
+import { DelayedCall, ThreePhaseEvent, _whenAllSettled as whenAllSettled, type Trigger } from "./base.js";
 import { Deferred } from "./deferred.js";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./error.js";
 import type {
@@ -51,6 +51,7 @@ import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
 import * as threads from "./reactor-threadpool.js";
 import type { TaskHandle, ThreadPool } from "./threadpool.js";
 import type { Work, WorkArgs } from "./work-ref.js";
+import { isThenable } from "./thenable.js";
 
 const log = new Logger("torsion.internet.reactor");
 
@@ -378,10 +379,11 @@ export class NodeReactor
     return c;
   }
 
-  /** Process-wide transport counters (open connections, producers stopped, ...). */
-  get counters(): typeof FileDescriptor.counters {
-    return FileDescriptor.counters;
-  }
+  /**
+   * This reactor's transport counters (open connections, producers stopped, ...): the sum of
+   * its ports' and connectors' own counters (port.counters, connector.counters).
+   */
+  readonly counters = new TransportCounters();
 }
 
 // The default global reactor (see global-reactor.ts): built on first use, not on import.

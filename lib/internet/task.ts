@@ -15,6 +15,7 @@ import type { IDelayedCall, IReactorTime } from "./interfaces.js";
 // (as Twisted's task.py imports its reactor inside LoopingCall): importing task.ts for Clock
 // builds no reactor.
 import { getReactor } from "./reactor.js";
+import { isThenable } from "./thenable.js";
 
 // --- Clock -------------------------------------------------------------------------------
 
@@ -416,14 +417,6 @@ function fireWith<T>(d: Deferred<T>, result: T | Failure): void {
   } else {
     d.callback(result);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 export interface CooperatorOptions {

@@ -11,6 +11,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { BridgeClient, installBridgeClient, type BridgeInit } from "./thread-bridge.js";
 import { serializeError, type SerializedError } from "./thread-error.js";
+import { isThenable } from "./thenable.js";
+import { loadFunction } from "./work-loader.js";
 
 /** One call of a task: module, export, arguments. */
 export interface WireCall {
@@ -43,41 +45,13 @@ if (port === null) throw new Error("worker-main runs only as a ThreadPool worker
 installBridgeClient(new BridgeClient((workerData as WorkerInitData).bridge));
 
 type Fn = (...args: unknown[]) => unknown;
-const modules = new Map<string, Promise<Record<string, unknown>>>();
 /** Resolved exports, so a warm call is a Map lookup and a synchronous call. */
 const functions = new Map<string, Fn>();
 
-function load(specifier: string): Promise<Record<string, unknown>> {
-  let loading = modules.get(specifier);
-  if (loading === undefined) {
-    loading = import(specifier) as Promise<Record<string, unknown>>;
-    modules.set(specifier, loading);
-    // A module that failed to load is tried again by the next task that names it.
-    loading.catch(() => modules.delete(specifier));
-  }
-  return loading;
-}
-
 async function resolve(call: WireCall, key: string): Promise<Fn> {
-  const namespace = await load(call.m);
-  const fn = namespace[call.e];
-  if (typeof fn !== "function") {
-    throw new TypeError(
-      fn === undefined
-        ? `module ${call.m} has no export named ${JSON.stringify(call.e)}`
-        : `export ${JSON.stringify(call.e)} of ${call.m} is not a function`,
-    );
-  }
-  functions.set(key, fn as Fn);
-  return fn as Fn;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
+  const fn = await loadFunction({ module: call.m, export: call.e });
+  functions.set(key, fn);
+  return fn;
 }
 
 /** Call one function; synchronous when it is loaded and returns a plain value. */

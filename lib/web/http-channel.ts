@@ -10,7 +10,7 @@
  *   pauses its transport (stops reading) until the request is answered. It keeps reading up
  *   to that point, rather than pausing at once, so that a client closing its connection is
  *   seen while the request is still being processed: a paused socket would hide the FIN, and
- *   notifyFinish() could not tell the application (DESIGN.md, the disconnect chain). Set
+ *   notifyFinish() could not tell the application (docs/design.md, the disconnect chain). Set
  *   eagerReadSize to 0 to pause as soon as a request is being answered.
  * - Keep-alive: HTTP/1.1 unless either side says "Connection: close"; HTTP/1.0 only when the
  *   request says "Connection: keep-alive" and the response has a length (it then says

@@ -10,7 +10,7 @@
  * application/x-www-form-urlencoded POST body, percent-decoded and then UTF-8 decoded, as
  * `Map<string, string[]>` (invalid UTF-8 becomes U+FFFD: read `content` for raw bytes).
  *
- * When the connection is lost before finish() (see DESIGN.md, the disconnect chain):
+ * When the connection is lost before finish() (see docs/design.md, the disconnect chain):
  * connectionLost(reason) marks the request disconnected, stops a producer registered on it,
  * closes its body, and errbacks every notifyFinish() Deferred with the reason (ConnectionDone
  * or ConnectionLost). From then on write() is silently ignored and finish() raises an error
@@ -22,15 +22,14 @@ import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer, ITransport } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { RequestContent } from "./http-content.js";
-import { datetimeToString, stringToDatetime } from "./http-dates.js";
+import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
+import { datetimeToString } from "./http-dates.js";
 import { Headers, headerString, type HeaderInput } from "./http-headers.js";
 import { parseQs } from "./http-query.js";
-import { FOUND, NOT_FOUND, NOT_MODIFIED, NO_BODY_CODES, OK, PRECONDITION_FAILED, responsePhrase } from "./http-status.js";
+import { FOUND, NOT_FOUND, NO_BODY_CODES, OK, responsePhrase } from "./http-status.js";
 import type { HTTPChannel } from "./http-channel.js";
 
-/** Returned by setLastModified/setETag when the request is conditional and the condition holds: write no body. */
-export const CACHED: unique symbol = Symbol("CACHED");
-export type CACHED = typeof CACHED;
+export { CACHED } from "./http-conditional.js";
 
 /** What a requestFactory is: a Request class (or subclass) taking the channel. */
 export type RequestFactory = new (channel: HTTPChannel) => Request;
@@ -110,7 +109,7 @@ export class Request {
     this.host = channel.getHost();
   }
 
-  /** True once the connection was lost before the response finished (DESIGN.md, chain step 4). */
+  /** True once the connection was lost before the response finished (docs/design.md, chain step 4). */
   get disconnected(): boolean {
     return this._disconnected;
   }
@@ -306,20 +305,7 @@ export class Request {
   setLastModified(when: number): CACHED | null {
     when = Math.ceil(when);
     if (this.lastModified === null || this.lastModified < when) this.lastModified = when;
-    const since = this.getHeader("if-modified-since");
-    if (since) {
-      let sinceTime: number;
-      try {
-        sinceTime = stringToDatetime(since.split(";", 1)[0]);
-      } catch {
-        return null;
-      }
-      if (sinceTime >= this.lastModified) {
-        this.setResponseCode(NOT_MODIFIED);
-        return CACHED;
-      }
-    }
-    return null;
+    return checkLastModified(this, this.lastModified);
   }
 
   /**
@@ -328,19 +314,7 @@ export class Request {
    */
   setETag(etag: string): CACHED | null {
     if (etag) this.etag = headerString(etag);
-    const tags = this.getHeader("if-none-match");
-    if (tags) {
-      // RFC 9110 13.1.2: a comma-separated list compared weakly (W/ ignored on both sides).
-      // Whitespace also separates, as Twisted splits on it: an entity-tag cannot contain any.
-      const weak = (tag: string) => (tag.startsWith("W/") ? tag.slice(2) : tag);
-      const wanted = weak(etag);
-      const list = tags.split(/[\s,]+/).map(weak);
-      if (list.includes(wanted) || list.includes("*")) {
-        this.setResponseCode(this.method === "HEAD" || this.method === "GET" ? NOT_MODIFIED : PRECONDITION_FAILED);
-        return CACHED;
-      }
-    }
-    return null;
+    return checkETag(this, etag);
   }
 
   /** Add a Set-Cookie to the response. CR, LF and ';' in any part become spaces. */

@@ -18,7 +18,7 @@ import type { Deferred } from "../internet/defer.js";
 import type { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
 import type { HeaderInput, Headers } from "./http-headers.js";
-import type { CACHED } from "./http-request.js";
+import type { CACHED } from "./http-conditional.js";
 
 /**
  * What render() may return: bytes (written as the whole body), a string (encoded as UTF-8),
@@ -28,8 +28,16 @@ import type { CACHED } from "./http-request.js";
  */
 export type RenderResult = Uint8Array | string | NotDoneYet | PromiseLike<Uint8Array | string>;
 
-/** The type of server.NOT_DONE_YET. */
-export type NotDoneYet = typeof import("./server.js").NOT_DONE_YET;
+/**
+ * Returned by render() to say the resource will write() and finish() the response itself
+ * later (after a Deferred fires, a producer ends...); the connection stays open meanwhile
+ * (twisted.web.server.NOT_DONE_YET; server.ts re-exports it). It sits beside IRequest because
+ * every resource speaks it and none should need the Site for it.
+ */
+export const NOT_DONE_YET: unique symbol = Symbol("NOT_DONE_YET");
+
+/** The type of NOT_DONE_YET. */
+export type NotDoneYet = typeof NOT_DONE_YET;
 
 /** The body of a request, as much of Twisted's file-like Request.content as resources use. */
 export interface IRequestContent {

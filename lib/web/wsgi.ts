@@ -40,8 +40,7 @@ import { deserializeError, type SerializedError } from "../internet/thread-error
 import type { TaskHandle, ThreadPool, WorkerInfo } from "../internet/threadpool.js";
 import { describeWorkRef, toWorkRef, workRef, type Work, type WorkRef } from "../internet/work-ref.js";
 import { INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE } from "./http-status.js";
-import type { IRequest, IResource, RenderResult } from "./iweb.js";
-import { NOT_DONE_YET } from "./server.js";
+import { NOT_DONE_YET, type IRequest, type IResource, type RenderResult } from "./iweb.js";
 import { INPUT_INLINE_LIMIT } from "./wsgi-input.js";
 import { buildEnviron } from "./wsgi-environ.js";
 import {

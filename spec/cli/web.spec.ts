@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../lib/cli/options.js";
 import {
-  AddHeadersResource,
   buildRoot,
   parseWebOptions,
   startWeb,
@@ -19,11 +18,11 @@ import { serverFromString } from "../../lib/internet/endpoints.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
 import { stopThreadPool } from "../../lib/internet/threads.js";
+import { AddHeadersResource } from "../../lib/web/add-headers-resource.js";
 import { Resource } from "../../lib/web/resource.js";
 import { File } from "../../lib/web/static.js";
-import { DummyRequest } from "../../lib/web/testing.js";
 import { WSGIResource } from "../../lib/web/wsgi.js";
-import { hello, makeRoot } from "../fixtures/cli-resources.js";
+import { hello } from "../fixtures/cli-resources.js";
 import { ROOT } from "./cli-helpers.js";
 
 const FIXTURES = "./build/spec/fixtures";
@@ -165,31 +164,6 @@ describe("torsion web (lib/cli/web.ts)", () => {
       const started = await startWeb(options, newReactor(), { stdout: process.stdout, stderr: process.stderr, cwd: ROOT });
       expect(started.site.displayTracebacks).to.equal(false);
       await started.shutdown.drain();
-    });
-  });
-
-  // twisted/web/test/test_tap.py
-  describe("AddHeadersResourceTests", () => {
-    it("test_getChildWithDefault: adds the headers to the response, repeated names in order", () => {
-      const resource = new AddHeadersResource(makeRoot(contextFor(newReactor(), parse("--path", dir))), [
-        ["K1", "V1"],
-        ["K2", "V2"],
-        ["K1", "V3"],
-      ]);
-      const request = new DummyRequest([]);
-      resource.getChildWithDefault("", request);
-      expect(request.responseHeaders.getRawHeaders("K1")).to.deep.equal(["V1", "V3"]);
-      expect(request.responseHeaders.getRawHeaders("K2")).to.deep.equal(["V2"]);
-    });
-
-    it("is a leaf exactly when the resource it wraps is, and renders it with the headers", () => {
-      const leaf = new AddHeadersResource(hello, [["X-A", "1"]]);
-      expect(leaf.isLeaf).to.equal(true);
-      expect(new AddHeadersResource(new Resource(), []).isLeaf).to.equal(false);
-      const request = new DummyRequest([]);
-      expect(leaf.render(request)).to.equal("hello\n");
-      leaf.render(request); // a HEAD faked as GET renders twice: still one value
-      expect(request.responseHeaders.getRawHeaders("X-A")).to.deep.equal(["1"]);
     });
   });
 
