@@ -31,6 +31,9 @@
  *   so `2;`, `2;=v` and `2;a;` are 400); the chunk data must be followed by exactly CRLF.
  * - The request-target is visible ASCII only (RFC 9112 3.2, RFC 3986): bytes 0x80-0xFF are
  *   400 (UTF-8 must be percent-encoded).
+ * - Host (RFC 9112 3.2): an HTTP/1.1 request without one (unless allowMissingHost), any
+ *   request with more than one, or with a value that is not `host [":" port]` (RFC 3986), is
+ *   400. An absolute-form target's authority wins (RFC 9112 3.2.2): Host is replaced by it.
  * - Limits: request line (414), header block bytes and header count (431), body bytes (413),
  *   unknown method (501), HTTP version other than 1.0/1.1 (505; HTTP/0.9 requests, which have
  *   no version, are 400).
@@ -72,6 +75,11 @@ export interface HTTPLimits {
   maxChunkSizeLineLength: number;
   /** The methods accepted (501 for any other token). */
   methods: ReadonlySet<string>;
+  /**
+   * Accept an HTTP/1.1 request with no Host (RFC 9112 3.2 says 400, the default). For the
+   * rare deployment whose clients omit it; more than one Host, or an invalid one, is 400 still.
+   */
+  allowMissingHost: boolean;
 }
 
 export type HTTPParserOptions = Partial<HTTPLimits>;
@@ -83,6 +91,7 @@ export const DEFAULT_LIMITS: Readonly<HTTPLimits> = Object.freeze({
   maxBodySize: Infinity,
   maxChunkSizeLineLength: 4096,
   methods: DEFAULT_METHODS,
+  allowMissingHost: false,
 });
 
 /** What the parser calls; HTTPChannel is one. Methods, not closures, so nothing is allocated per request. */
@@ -191,6 +200,7 @@ export class HTTPRequestParser {
   /** Content-Length, -1 when chunked, 0 when there is no body. */
   private bodyLength = 0;
   private contentLengthSeen = false;
+  private hostSeen = false;
   /** Any Transfer-Encoding line was seen. */
   private transferEncodingSeen = false;
   /** A coding other than chunked was listed (501 if chunked ends the list, 400 otherwise). */
@@ -247,6 +257,7 @@ export class HTTPRequestParser {
     this.headers = new Headers();
     this.bodyLength = 0;
     this.contentLengthSeen = false;
+    this.hostSeen = false;
     this.transferEncodingSeen = false;
     this.otherCodingSeen = false;
     this.remaining = 0;
@@ -439,7 +450,10 @@ export class HTTPRequestParser {
         case Scan.NAME:
           if (c === COLON) {
             phase = Scan.VALUE;
-            this.scanDigitsOnly = state === State.HEADERS && isContentLength(line, start, start + i);
+            if (state === State.HEADERS && this.hostSeen && isName(line, start, start + i, "host")) {
+              throw new HTTPParseError(400, "more than one Host");
+            }
+            this.scanDigitsOnly = state === State.HEADERS && isName(line, start, start + i, CONTENT_LENGTH);
             this.scanDigitPart = 0;
             this.scanMark = i + 1;
           } else if (TOKEN[c] === 0) {
@@ -694,6 +708,11 @@ export class HTTPRequestParser {
     const value = latin1(data, vs, ve);
     if (name === "content-length") this.contentLength(value);
     else if (name === "transfer-encoding") this.transferEncoding(value);
+    else if (name === "host") {
+      if (this.hostSeen) throw new HTTPParseError(400, "more than one Host");
+      this.hostSeen = true;
+      if (!HOST_VALUE.test(value)) throw new HTTPParseError(400, "invalid Host");
+    }
     this.headers._addParsed(name, value);
   }
 
@@ -733,6 +752,20 @@ export class HTTPRequestParser {
       if (this.bodyLength !== -1) throw new HTTPParseError(400, "Transfer-Encoding does not end in chunked");
       if (this.otherCodingSeen) throw new HTTPParseError(501, "transfer coding not implemented");
     }
+    const authority = absoluteAuthority(this.uri);
+    if (authority !== null) {
+      // RFC 9112 3.2.2: the target's authority wins over Host. An http(s) URI has a host
+      // (RFC 9110 4.2.1) and no userinfo (4.2.4: a recipient should treat it as an error).
+      if (authority === "" || authority.charCodeAt(0) === 58 || !HOST_VALUE.test(authority)) {
+        throw new HTTPParseError(400, "invalid authority in the request-target");
+      }
+      if (!this.hostSeen && this.version === "HTTP/1.1" && !this.limits.allowMissingHost) {
+        throw new HTTPParseError(400, "HTTP/1.1 request without Host");
+      }
+      this.headers.setRawHeaders("host", [authority]);
+    } else if (!this.hostSeen && this.version === "HTTP/1.1" && !this.limits.allowMissingHost) {
+      throw new HTTPParseError(400, "HTTP/1.1 request without Host");
+    }
     const bodyLength = this.bodyLength;
     this.handler.headReceived(this.method, this.uri, this.version, this.headers, bodyLength);
     if (bodyLength === 0) {
@@ -765,11 +798,27 @@ export class HTTPRequestParser {
   }
 }
 
-/** line[start..end) is "Content-Length", in any case. */
-function isContentLength(line: Buffer, start: number, end: number): boolean {
-  if (end - start !== CONTENT_LENGTH.length) return false;
-  for (let i = 0; i < CONTENT_LENGTH.length; i++) if ((line[start + i] | 0x20) !== CONTENT_LENGTH.charCodeAt(i)) return false;
+/** line[start..end) is the token `lowerName`, in any case. */
+function isName(line: Buffer, start: number, end: number, lowerName: string): boolean {
+  if (end - start !== lowerName.length) return false;
+  for (let i = 0; i < lowerName.length; i++) if ((line[start + i] | 0x20) !== lowerName.charCodeAt(i)) return false;
   return true;
+}
+
+/**
+ * uri-host [":" port] (RFC 3986 3.2.2, 3.2.3): an IP-literal in brackets, or a reg-name (which
+ * covers IPv4 addresses), possibly empty, then an optional port of digits.
+ */
+const HOST_VALUE =
+  /^(?:\[(?:[0-9A-Fa-f:.]+|[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+
+/** The authority of an absolute-form http(s) target, or null if the target is not one. */
+function absoluteAuthority(uri: string): string | null {
+  const c = uri.charCodeAt(0);
+  if (c === 47 /* / */ || c === 42 /* * */) return null; // origin-form, asterisk-form: the fast path
+  const m = /^https?:\/\/([^/?#]*)/i.exec(uri);
+  if (m === null) return null;
+  return m[1];
 }
 
 /** The lower-case latin1 string of a token (tokens are ASCII, so a byte-wise fold is exact). */

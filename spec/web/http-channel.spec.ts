@@ -19,8 +19,14 @@ import {
   makeChannel,
   type ChannelFixture,
 } from "./http-test-helpers.js";
+import { HTTPFactory } from "../../lib/web/http-factory.js";
+import { Resource } from "../../lib/web/resource.js";
+import { Site } from "../../lib/web/server.js";
+import type { IRequest } from "../../lib/web/iweb.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
+import { loopback, type Loopback } from "../support/loopback.js";
 import { DummyProducer } from "../support/producers.js";
+import { within } from "../support/wait.js";
 
 const http10Requests = "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n";
 const http10Expected = [["HTTP/1.0 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.0", "Content-Length: 13", "'''\nNone\n'''\n"]];
@@ -741,4 +747,106 @@ describe("twisted.web.http HTTPChannel", () => {
       expect(text).to.contain("Server: mine\r\n");
     });
   });
+
+  describe("Host (RFC 9112 3.2, 3.2.2), on real sockets", () => {
+    const lo = loopback(); // first, so that its ports close while the logs are still captured
+    captureLogsOfEachTest();
+
+    /** Answers "<getRequestHostname()> <path> <Host header>". */
+    class HostEcho extends Request {
+      override process(): void {
+        const body = Buffer.from(`${this.getRequestHostname()} ${this.path} ${this.getHeader("host")}`, "latin1");
+        this.setHeader("content-length", String(body.length));
+        this.write(body);
+        this.finish();
+      }
+    }
+
+    async function statusFor(request: string, options: { allowMissingHost?: boolean } = {}): Promise<{ status: string; body: string; closed: boolean }> {
+      const port = lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory: HostEcho, ...options })).getHost().port;
+      return exchange(lo, port, request);
+    }
+
+    it("an HTTP/1.1 request without Host is 400 and the connection closes", async () => {
+      const r = await statusFor("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      expect(r.status).to.equal("HTTP/1.1 400 Bad Request");
+      expect(r.closed).to.equal(true);
+      expect(r.body.match(/HTTP\/1\.1/g)!.length, "nothing after it is answered").to.equal(1);
+    });
+
+    it("two Host field lines are 400, whatever the version", async () => {
+      expect((await statusFor("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")).status).to.equal("HTTP/1.1 400 Bad Request");
+      expect((await statusFor("GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n")).status).to.equal("HTTP/1.1 400 Bad Request");
+    });
+
+    it("an invalid Host is 400", async () => {
+      for (const host of ["a b", "a/b", "user@a", "[::1", "a:b", "a;b=\"c\"", "\"a\""]) {
+        const r = await statusFor(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        expect(r.status, host).to.equal("HTTP/1.1 400 Bad Request");
+        expect(r.closed, host).to.equal(true);
+      }
+    });
+
+    it("valid Hosts are answered: names, ports, IPv4, IPv6 literals, an empty value", async () => {
+      for (const host of ["example.com", "example.com:8080", "127.0.0.1:80", "[::1]:8080", "[v1.x]", "xn--caf-dma.example", "a%41"]) {
+        const r = await statusFor(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        expect(r.status, host).to.equal("HTTP/1.1 200 OK");
+      }
+      expect((await statusFor("GET / HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n")).status, "empty").to.equal("HTTP/1.1 200 OK");
+    });
+
+    it("HTTP/1.0 without Host is answered", async () => {
+      expect((await statusFor("GET / HTTP/1.0\r\n\r\n")).status).to.equal("HTTP/1.0 200 OK");
+    });
+
+    it("the absolute-form target's authority wins over Host, and its path is the path", async () => {
+      const r = await statusFor("GET http://real.example:8080/a/b?q=1 HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n");
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect(r.body.split("\r\n\r\n")[1]).to.equal("real.example /a/b real.example:8080");
+      const bare = await statusFor("GET HTTP://bare.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(bare.body.split("\r\n\r\n")[1]).to.equal("bare.example / bare.example");
+    });
+
+    it("an absolute-form target with userinfo or no host is 400", async () => {
+      for (const target of ["http://user@a/", "http:///x", "http://:80/"]) {
+        expect((await statusFor(`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`)).status, target).to.equal("HTTP/1.1 400 Bad Request");
+      }
+    });
+
+    it("Site's allowMissingHost option (off by default) accepts a Host-less HTTP/1.1 request", async () => {
+      class Hello extends Resource {
+        override isLeaf = true;
+        render_GET(_request: IRequest): string {
+          return "hello";
+        }
+      }
+      const strict = lo.listenTCP(new Site(new Hello(), { reactor: lo.reactor })).getHost().port;
+      expect((await exchange(lo, strict, "GET / HTTP/1.1\r\n\r\n")).status).to.equal("HTTP/1.1 400 Bad Request");
+      const lenient = lo.listenTCP(new Site(new Hello(), { reactor: lo.reactor, allowMissingHost: true })).getHost().port;
+      const r = await exchange(lo, lenient, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect((await exchange(lo, lenient, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")).status, "two Hosts still").to.equal(
+        "HTTP/1.1 400 Bad Request",
+      );
+    });
+  });
 });
+
+/**
+ * Send `request` to 127.0.0.1:`port` (then a FIN if `end`), and collect what comes back until
+ * the server closes (bounded: 5 s).
+ */
+export async function exchange(lo: Loopback, port: number, request: string | Buffer, end = false): Promise<{ status: string; body: string; closed: boolean }> {
+  const s = await lo.connect(port, { allowHalfOpen: true });
+  let text = "";
+  s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  // The server's FIN ('end'; the client is half-open so that it can send its own FIN first).
+  const closed = new Promise<void>((resolve) => {
+    s.on("end", () => resolve());
+    s.on("close", () => resolve());
+  });
+  s.write(typeof request === "string" ? Buffer.from(request, "latin1") : request);
+  if (end) s.end();
+  await within(closed, 5, `the server to close after ${JSON.stringify(String(request).slice(0, 40))}`);
+  return { status: text.split("\r\n", 1)[0], body: text, closed: true };
+}

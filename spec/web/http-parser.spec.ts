@@ -23,9 +23,10 @@ class Recorder implements HTTPParserHandler {
   }
 }
 
+/** Twisted's parser tests send HTTP/1.1 requests without Host: allowed here unless asked (see "Host"). */
 function parser(options: HTTPParserOptions = {}): { p: HTTPRequestParser; r: Recorder } {
   const r = new Recorder();
-  return { p: new HTTPRequestParser(r, options), r };
+  return { p: new HTTPRequestParser(r, { allowMissingHost: true, ...options }), r };
 }
 
 /** A parser that has already read the head of a chunked POST. */
@@ -783,6 +784,7 @@ describe("twisted.web.http parser", () => {
       ["a chunk not followed by CRLF", CH + "2\r\nabX", 400],
       ["a CR not followed by LF after a chunk", CH + "2\r\nab\rX", 400],
       ["a trailer starting with a space", CH + "0\r\n ", 400],
+      ["a second Host, at its colon", "GET / HTTP/1.0\r\nHost: a\r\nhOST:", 400],
     ];
 
     function feedBytes(p: HTTPRequestParser, data: Buffer): HTTPParseError | null {
@@ -809,6 +811,20 @@ describe("twisted.web.http parser", () => {
         expect(whole.code).to.equal(code);
       });
     }
+
+    it("Host: missing from HTTP/1.1 (at the empty line), twice, or invalid is 400; allowMissingHost lets the first through", () => {
+      const strict = { allowMissingHost: false };
+      expect(statusOf("GET / HTTP/1.1\r\n\r\n", strict)).to.equal(400);
+      expect(statusOf("GET / HTTP/1.0\r\n\r\n", strict)).to.equal(0);
+      expect(statusOf("GET / HTTP/1.1\r\nHost: a\r\n\r\n", strict)).to.equal(0);
+      expect(statusOf("GET / HTTP/1.1\r\n\r\n", { allowMissingHost: true })).to.equal(0);
+      expect(statusOf("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", { allowMissingHost: true })).to.equal(400);
+      expect(statusOf("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", { allowMissingHost: true })).to.equal(400);
+      const { p, r } = parser(strict);
+      feed(p, "GET http://b.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n");
+      expect(r.heads[0].headers.getRawHeaders("host"), "the authority wins").to.deep.equal(["b.example"]);
+      expect(r.heads[0].uri).to.equal("http://b.example/x");
+    });
 
     it("limits are refused at the first byte past them, split or whole", () => {
       const limited: [string, HTTPParserOptions, number][] = [
@@ -866,7 +882,7 @@ describe("twisted.web.http parser", () => {
     });
 
     function encode(r: { method: string; path: string; headers: [string, string][]; body: Uint8Array; chunked: boolean; chunkSizes: number[] }): Buffer {
-      let head = `${r.method} /${r.path} HTTP/1.1\r\n`;
+      let head = `${r.method} /${r.path} HTTP/1.1\r\nHost: example.com\r\n`;
       for (const [n, v] of r.headers) {
         if (n === "content-length" || n === "transfer-encoding") continue;
         head += `x-${n}: ${v}\r\n`;

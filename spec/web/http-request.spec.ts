@@ -526,7 +526,7 @@ describe("twisted.web.http Request", () => {
         const proto = factory.buildProtocol(null);
         proto.makeConnection(new StringTransport());
         proto.dataReceived(bytes("GET /path HTTP/1.1\r\n"));
-        proto.dataReceived(bytes("\r\n\r\n"));
+        proto.dataReceived(bytes("Host: a\r\n\r\n"));
         proto.requests[0].finish();
         expect(lines.length).to.equal(1);
         expect(lines[0]).to.contain('[01/Jan/1970:00:00:00 +0000] "GET /path HTTP/1.1"');
