@@ -26,6 +26,14 @@
  *   aborted if still open.
  * - A bad request gets its 4xx (or 5xx for an unsupported method/version) with a short body,
  *   and the connection closes: nothing after it is parsed.
+ * - Half-close (IHalfCloseableProtocol): a client may send its requests and then shut down its
+ *   write side (a FIN, `shutdown(SHUT_WR)`), as some clients and proxies do. The channel then
+ *   parses nothing new, answers every request it has already received (in order, producers
+ *   and all; their notifyFinish() succeeds), and closes. A request whose body the FIN cut is
+ *   answered 400; a head cut short is dropped. Twisted's HTTPChannel treats the FIN as the
+ *   connection lost. A client that closed entirely rather than half-closed is seen when the
+ *   response is written (the peer resets the connection); `halfClose: false` restores
+ *   Twisted's reading, for applications that must learn at once that a client left.
  */
 
 import { Failure } from "../internet/failure.js";
@@ -33,6 +41,7 @@ import type {
   Bytes,
   IAddress,
   IDelayedCall,
+  IHalfCloseableProtocol,
   IPullProducer,
   IPushProducer,
   IReactorTime,
@@ -72,6 +81,12 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
   sendDate?: boolean;
   /** Request bodies above this many bytes go to a temporary file. Default 100000. */
   contentSpillThreshold?: number;
+  /**
+   * Answer the requests received before a client's FIN, then close (true, the default); false
+   * takes the FIN as the client gone (Twisted's and node:http's way), which tells a long
+   * request's notifyFinish() at once, at the cost of clients that half-close.
+   */
+  halfClose?: boolean;
 }
 
 /**
@@ -114,7 +129,7 @@ type PushableTransport = ITransport & Partial<IPushProducer> & {
   isSecure?(): boolean;
 };
 
-export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHandler {
+export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseableProtocol, HTTPParserHandler {
   /** Requests received and not yet finished: the one being answered, then one being received. */
   requests: Request[] = [];
   requestFactory: RequestFactory;
@@ -125,6 +140,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   serverVersion: string | null;
   sendDate: boolean;
   contentSpillThreshold: number;
+  /** Answer what was received before the client's FIN (see HTTPChannelOptions.halfClose). */
+  halfClose: boolean;
   /** False once the connection must close after the current response. */
   persistent = true;
   readonly parser: HTTPRequestParser;
@@ -136,6 +153,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private _parsing = false;
   /** The connection is closing: no more input is parsed. */
   private _closing = false;
+  /** The client half-closed (its FIN arrived): no more input will come. */
+  private _inputEnded = false;
   private _dataBuffer: Buffer[] = [];
   private _dataBufferSize = 0;
   private _pausedForPipelining = false;
@@ -161,6 +180,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     this.serverVersion = options.serverVersion === undefined ? SERVER_VERSION : options.serverVersion;
     this.sendDate = options.sendDate ?? true;
     this.contentSpillThreshold = options.contentSpillThreshold ?? DEFAULT_SPILL_THRESHOLD;
+    this.halfClose = options.halfClose ?? true;
     this.parser = new HTTPRequestParser(this, options);
   }
 
@@ -230,6 +250,38 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     this._dataBufferSize = 0;
   }
 
+  /**
+   * IHalfCloseableProtocol: the client sent its FIN. Answer what was received, then close
+   * (see the file comment); the transport keeps the write side open until then.
+   */
+  readConnectionLost(): void {
+    if (this._closing || !this.connected) return;
+    if (!this.halfClose) {
+      // The FIN is the client gone: close, and connectionLost tells every request.
+      this.loseConnection();
+      return;
+    }
+    this._inputEnded = true;
+    this.closeIfInputEnded();
+  }
+
+  /** IHalfCloseableProtocol: the channel never half-closes its own side, so this is not called. */
+  writeConnectionLost(): void {}
+
+  /**
+   * After the client's FIN, once nothing received is left to answer: close. A request whose
+   * body was cut short is answered 400 (its Content-Length or chunks promised more).
+   */
+  private closeIfInputEnded(): void {
+    if (!this._inputEnded || this._closing || this._handlingRequest || this._parsing || this._dataBufferSize > 0) return;
+    if (this.parser.inBody) {
+      log.info("Client {peer} closed its side in the middle of a request body", { peer: describePeer(this.transport) });
+      this.respondToBadRequestAndDisconnect(400);
+      return;
+    }
+    this.loseConnection();
+  }
+
   // --- parsing -------------------------------------------------------------------------
 
   private bufferInput(data: Buffer): void {
@@ -288,6 +340,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       this._parsing = false;
     }
     if (this._closing) return;
+    if (this._inputEnded) {
+      this.closeIfInputEnded();
+      return;
+    }
     if (this._handlingRequest) {
       if (this.eagerReadSize === 0 || this._dataBufferSize > this.eagerReadSize) {
         if (!this._pausedForPipelining && !this._waitingForTransport) this.pauseTransport();
@@ -382,6 +438,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     if (!this._parsing) {
       const data = this.takeBuffered();
       if (data !== null) this.parseLoop(data);
+      else this.closeIfInputEnded();
     }
   }
 

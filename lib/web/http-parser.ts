@@ -234,6 +234,12 @@ export class HTTPRequestParser {
     return (this.state === State.REQUEST_LINE && (this.pending !== null || this.headBytes > 0)) || this.state === State.HEADERS;
   }
 
+  /** True between the end of a head and the end of its message: the body is being received. */
+  get inBody(): boolean {
+    const state = this.state;
+    return state === State.BODY || state === State.CHUNK_SIZE || state === State.CHUNK_DATA || state === State.CHUNK_CRLF || state === State.TRAILERS;
+  }
+
   /** True when a message has completed and the parser waits for reset(). */
   get messageDone(): boolean {
     return this.state === State.DONE;

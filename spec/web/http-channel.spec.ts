@@ -26,7 +26,7 @@ import type { IRequest } from "../../lib/web/iweb.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
 import { loopback, type Loopback } from "../support/loopback.js";
 import { DummyProducer } from "../support/producers.js";
-import { within } from "../support/wait.js";
+import { until, within } from "../support/wait.js";
 
 const http10Requests = "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n";
 const http10Expected = [["HTTP/1.0 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.0", "Content-Length: 13", "'''\nNone\n'''\n"]];
@@ -830,6 +830,123 @@ describe("twisted.web.http HTTPChannel", () => {
       );
     });
   });
+
+  describe("half-close (IHalfCloseableProtocol), on real sockets with socket.end()", () => {
+    const lo = loopback();
+    captureLogsOfEachTest();
+
+    const finished: string[] = [];
+    const lostReasons: string[] = [];
+    /** Answers "<uri> done" 50 ms after it arrives (on the spec's reactor), recording notifyFinish. */
+    class LaterRequest extends Request {
+      override process(): void {
+        const uri = this.uri;
+        this.notifyFinish().then(
+          () => finished.push(uri),
+          (e: Error) => lostReasons.push(`${uri}: ${e.message}`),
+        );
+        lo.reactor.callLater(0.05, () => {
+          if (this.disconnected) return;
+          const body = Buffer.from(`${uri} done\n`);
+          this.setHeader("content-length", String(body.length));
+          this.write(body);
+          this.finish();
+        });
+      }
+    }
+    /** Streams 200 KiB through a push producer, as a file download would. */
+    class StreamingRequest extends Request {
+      override process(): void {
+        const uri = this.uri;
+        this.notifyFinish().then(() => finished.push(uri), (e: Error) => lostReasons.push(`${uri}: ${e.message}`));
+        let left = 25;
+        let paused = false;
+        const produce = (): void => {
+          while (!paused && left > 0 && !this.disconnected) {
+            left--;
+            this.write(Buffer.alloc(8192, 0x61));
+          }
+          if (left === 0 && !this.disconnected && this.producer !== null) {
+            this.unregisterProducer();
+            this.finish();
+          }
+        };
+        this.registerProducer(
+          {
+            pauseProducing: () => void (paused = true),
+            resumeProducing: () => {
+              paused = false;
+              lo.reactor.callLater(0, produce);
+            },
+            stopProducing: () => void (left = -1),
+          },
+          true,
+        );
+        lo.reactor.callLater(0, produce);
+      }
+    }
+
+    beforeEach(() => {
+      finished.length = 0;
+      lostReasons.length = 0;
+    });
+
+    function serve(requestFactory: typeof Request): number {
+      return lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory })).getHost().port;
+    }
+
+    it("a request followed by the client's FIN is answered, its notifyFinish succeeds, then the server closes", async () => {
+      const r = await exchange(lo, serve(LaterRequest), "GET /one HTTP/1.1\r\nHost: a\r\n\r\n", true);
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect(r.body).to.match(/\r\n\r\n\/one done\n$/);
+      expect(finished).to.deep.equal(["/one"]);
+      expect(lostReasons).to.deep.equal([]);
+    });
+
+    it("pipelined requests before the FIN are all answered, in order", async () => {
+      const r = await exchange(
+        lo,
+        serve(LaterRequest),
+        "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /3 HTTP/1.1\r\nHost: a\r\n\r\n",
+        true,
+      );
+      expect([...r.body.matchAll(/(\/\d) done/g)].map((m) => m[1])).to.deep.equal(["/1", "/2", "/3"]);
+      expect(finished).to.deep.equal(["/1", "/2", "/3"]);
+    });
+
+    it("a response made by a producer is sent whole after the FIN", async () => {
+      const r = await exchange(lo, serve(StreamingRequest), "GET /big HTTP/1.1\r\nHost: a\r\n\r\n", true);
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect(dechunkLength(r.body)).to.equal(25 * 8192);
+      expect(finished).to.deep.equal(["/big"]);
+    });
+
+    it("a body cut short by the FIN is answered 400", async () => {
+      const r = await exchange(lo, serve(LaterRequest), "POST /cut HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", true);
+      expect(r.status).to.equal("HTTP/1.1 400 Bad Request");
+      const chunked = await exchange(lo, serve(LaterRequest), "POST /cut HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true);
+      expect(chunked.status).to.equal("HTTP/1.1 400 Bad Request");
+    });
+
+    it("after an answered request, a body cut by the FIN is 400 after the first response", async () => {
+      const r = await exchange(lo, serve(LaterRequest), "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nab", true);
+      expect(r.body).to.match(/^HTTP\/1\.1 200 OK\r\n[^]*\/1 done\nHTTP\/1\.1 400 Bad Request\r\n/);
+    });
+
+    it("halfClose: false takes the FIN as the client gone: notifyFinish errbacks at once, nothing is answered", async () => {
+      const port = lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory: LaterRequest, halfClose: false })).getHost().port;
+      const r = await exchange(lo, port, "GET /gone HTTP/1.1\r\nHost: a\r\n\r\n", true);
+      expect(r.body).to.equal("");
+      await until(() => lostReasons.length > 0, 2, "notifyFinish to errback");
+      expect(lostReasons).to.deep.equal(["/gone: Connection was closed cleanly."]);
+    });
+
+    it("a head cut short by the FIN, or a FIN on an idle connection, closes without a response", async () => {
+      expect((await exchange(lo, serve(LaterRequest), "GET /half HTTP/1.1\r\nHo", true)).body).to.equal("");
+      expect((await exchange(lo, serve(LaterRequest), "", true)).body).to.equal("");
+      expect(finished).to.deep.equal([]);
+    });
+  });
 });
 
 /**
@@ -849,4 +966,17 @@ export async function exchange(lo: Loopback, port: number, request: string | Buf
   if (end) s.end();
   await within(closed, 5, `the server to close after ${JSON.stringify(String(request).slice(0, 40))}`);
   return { status: text.split("\r\n", 1)[0], body: text, closed: true };
+}
+
+/** The length of a chunked body (the text after the head). */
+function dechunkLength(response: string): number {
+  let rest = response.slice(response.indexOf("\r\n\r\n") + 4);
+  let n = 0;
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) return n;
+    n += size;
+    rest = rest.slice(eol + 2 + size + 2);
+  }
 }
