@@ -22,8 +22,11 @@
  *   nothing while no request is being answered, or that reads nothing of a response for that
  *   long (its transport's buffer full all along); `headersTimeout` (30 s) answers 408 to a
  *   request whose header block is not complete in time however slowly it trickles in
- *   (slowloris); after a timeout closes the connection, `abortTimeout` (15 s) later it is
- *   aborted if still open.
+ *   (slowloris); `bodyTimeout` (30 s from the end of the head) answers 408 to a body that is
+ *   not complete in time (a body trickled at a byte a second), except while reading is paused
+ *   (back-pressure is not slowness); after a timeout closes the connection, `abortTimeout`
+ *   (15 s) later it is aborted if still open. All of them are decided in one place
+ *   (nextDeadline and onTimer), on one timer.
  * - A bad request gets its 4xx (or 5xx for an unsupported method/version) with a short body,
  *   and the connection closes: nothing after it is parsed.
  * - Half-close (IHalfCloseableProtocol): a client may send its requests and then shut down its
@@ -69,6 +72,11 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
   timeOut?: number | null;
   /** Seconds allowed to receive a whole request line and header block; null disables. Default 30. */
   headersTimeout?: number | null;
+  /**
+   * Seconds allowed to receive a request's body, from the end of its head; 408 and a close
+   * beyond. Time while reading is paused (back-pressure) does not count. null disables. Default 30.
+   */
+  bodyTimeout?: number | null;
   /** Seconds after a timeout's close before the connection is aborted; null never aborts. Default 15. */
   abortTimeout?: number | null;
   /** The class (or subclass) of Request to build. Default Request. */
@@ -135,6 +143,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   requestFactory: RequestFactory;
   timeOut: number | null;
   headersTimeout: number | null;
+  bodyTimeout: number | null;
   abortTimeout: number | null;
   eagerReadSize: number;
   serverVersion: string | null;
@@ -166,6 +175,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   private _abortingCall: IDelayedCall | null = null;
   private _lastActivity = 0;
   private _headStart = 0;
+  /** When the body being received began (the end of its head). */
+  private _bodyStart = 0;
   /** When the transport last paused the channel (its write buffer full: the client reads nothing). */
   private _pausedSince = 0;
 
@@ -174,6 +185,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     this._reactor = options.reactor ?? null;
     this.timeOut = options.timeOut === undefined ? 60 : options.timeOut;
     this.headersTimeout = options.headersTimeout === undefined ? 30 : options.headersTimeout;
+    this.bodyTimeout = options.bodyTimeout === undefined ? 30 : options.bodyTimeout;
     this.abortTimeout = options.abortTimeout === undefined ? 15 : options.abortTimeout;
     this.requestFactory = options.requestFactory ?? Request;
     this.eagerReadSize = options.eagerReadSize ?? 0x4000;
@@ -352,6 +364,9 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       // A head split across reads (rare, and what slowloris does): make sure the timer
       // fires by its deadline. Heads that arrive whole never get here, so cost nothing.
       this.ensureTimerBy(this._headStart + this.headersTimeout);
+    } else if (parser.inBody && this.bodyTimeout !== null && this.bodyTimeout > 0) {
+      // Likewise a body still to come: it must be complete by its deadline.
+      this.ensureTimerBy(this._bodyStart + this.bodyTimeout);
     }
   }
 
@@ -374,6 +389,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       this.persistent = tokens !== null && tokens.includes("keep-alive");
     }
     request.gotLength(bodyLength >= 0 ? bodyLength : null);
+    if (bodyLength !== 0) this._bodyStart = this.reactor.seconds();
     if (version === "HTTP/1.1") {
       const expect = headers.getRawHeaders("expect");
       if (expect !== undefined && expect[0].toLowerCase() === "100-continue") this.transport!.write(CONTINUE_100);
@@ -622,6 +638,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       const h = this._headStart + this.headersTimeout;
       if (next === null || h < next) next = h;
     }
+    if (this.bodyTimeout !== null && this.bodyTimeout > 0 && this.parser.inBody && !this._handlingRequest) {
+      const b = this._bodyStart + this.bodyTimeout;
+      if (next === null || b < next) next = b;
+    }
     return next;
   }
 
@@ -650,6 +670,23 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       log.info("Timing out client {peer}: header block not received in time", { peer: describePeer(this.transport) });
       this.respondToBadRequestAndDisconnect(408);
       return;
+    }
+    if (
+      this.bodyTimeout !== null && this.bodyTimeout > 0 && this.parser.inBody && !this._handlingRequest &&
+      now - this._bodyStart >= this.bodyTimeout
+    ) {
+      if (readingPaused(this.transport)) {
+        // The application (or a proxy in front) paused reading: back-pressure is not a slow
+        // client. The deadline starts again from now.
+        this._bodyStart = now;
+      } else {
+        log.info("Timing out client {peer}: request body not received in {bodyTimeout} s", {
+          peer: describePeer(this.transport),
+          bodyTimeout: this.bodyTimeout,
+        });
+        this.respondToBadRequestAndDisconnect(408);
+        return;
+      }
     }
     if (this.timeOut !== null && this.timeOut > 0 && !this._handlingRequest && now - this._lastActivity >= this.timeOut) {
       this.timeoutConnection();
@@ -687,6 +724,17 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     if (this.connected) this.scheduleTimer();
     return previous;
   }
+}
+
+/**
+ * Whether reading from `transport` is paused (pauseProducing() in force): a TCP/TLS
+ * transport's socket is paused, or a StringTransport's producerState says so.
+ */
+function readingPaused(transport: ITransport | null): boolean {
+  const t = transport as { socket?: { isPaused?(): boolean }; producerState?: string } | null;
+  if (t === null) return false;
+  if (t.producerState !== undefined) return t.producerState === "paused";
+  return typeof t.socket?.isPaused === "function" ? t.socket.isPaused() : false;
 }
 
 function describePeer(transport: ITransport | null): string {

@@ -79,7 +79,8 @@ function httpVersionSuite(name: string, requests: string, expected: string[][]):
     });
 
     it("test_requestBodyTimeout: the idle timeout is reset by each piece of a body", () => {
-      const { channel, transport, clock } = makeChannel({ timeOut: 100, requestFactory: SilentRequest });
+      // bodyTimeout (torsion's, not Twisted's) off: this is the idle timeout alone.
+      const { channel, transport, clock } = makeChannel({ timeOut: 100, bodyTimeout: null, requestFactory: SilentRequest });
       channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
       clock.advance(99);
       expect(transport.disconnecting).to.equal(false);
@@ -110,8 +111,9 @@ describe("twisted.web.http HTTPChannel", () => {
     const logs = captureLogsOfEachTest();
 
     /** A factory's channel that has the head of a POST whose body never comes. */
+    /** Twisted has no body deadline: bodyTimeout is off here, so the idle timeout alone is shown. */
     function waitingForBody(options: HTTPFactoryOptions = {}): ChannelFixture {
-      const fixture = factoryChannel(options);
+      const fixture = factoryChannel({ bodyTimeout: null, ...options });
       fixture.channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
       return fixture;
     }
@@ -587,6 +589,94 @@ describe("twisted.web.http HTTPChannel", () => {
       }
     });
 
+    describe("bodyTimeout (a body trickled in)", () => {
+      const POST = "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
+
+      it("a body trickling at a byte a second gets 408 bodyTimeout seconds after its head, and is closed", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: 30 });
+          channel.dataReceived(bytes(POST));
+          for (let i = 0; i < 29; i++) {
+            clock.advance(1);
+            channel.dataReceived(bytes("x"));
+          }
+          expect(transport.value().length, "nothing answered at 29 s").to.equal(0);
+          expect(transport.disconnecting).to.equal(false);
+          clock.advance(1);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 Request Time-out\r\n/);
+          expect(transport.disconnecting).to.equal(true);
+          expect(channel.requests.length, "the request was never processed").to.equal(1);
+          expect(logs.messages().some((m) => /request body not received in 30 s/.test(m))).to.equal(true);
+        } finally {
+          logs.stop();
+        }
+      });
+
+      it("the default is 30 s, chunked bodies too", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, timeOut: null });
+          channel.dataReceived(bytes("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"));
+          clock.advance(29.9);
+          expect(transport.disconnecting).to.equal(false);
+          clock.advance(0.1);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 /);
+        } finally {
+          logs.stop();
+        }
+      });
+
+      it("time while reading is paused (back-pressure) does not count; the deadline starts again from then", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: 30, timeOut: null });
+          channel.dataReceived(bytes(POST + "abc"));
+          transport.pauseProducing(); // as an application holding the body back would
+          clock.advance(100);
+          expect(transport.value().length).to.equal(0);
+          expect(transport.disconnecting).to.equal(false);
+          transport.resumeProducing();
+          clock.advance(29);
+          expect(transport.disconnecting).to.equal(false);
+          clock.advance(1);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 /);
+        } finally {
+          logs.stop();
+        }
+      });
+
+      it("a body complete in time is answered, and bodyTimeout no longer applies to it", () => {
+        const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: 30, timeOut: null });
+        channel.dataReceived(bytes(POST + "x".repeat(50)));
+        clock.advance(20);
+        channel.dataReceived(bytes("y".repeat(50)));
+        expect(channel.requests[0].content!.read().length).to.equal(100);
+        clock.advance(1000); // the application takes its time: not the client's fault
+        expect(transport.disconnecting).to.equal(false);
+      });
+
+      it("bodyTimeout null disables it", () => {
+        const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: null, timeOut: null });
+        channel.dataReceived(bytes(POST + "abc"));
+        clock.advance(10000);
+        expect(transport.disconnecting).to.equal(false);
+      });
+
+      it("HTTPFactory passes bodyTimeout to its channels", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = factoryChannel({ requestFactory: SilentRequest, bodyTimeout: 2, timeOut: null });
+          expect(channel.bodyTimeout).to.equal(2);
+          channel.dataReceived(bytes(POST));
+          clock.advance(2);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 /);
+        } finally {
+          logs.stop();
+        }
+      });
+    });
+
     it("headersTimeout null leaves only the idle timeout", () => {
       const { channel, transport, clock } = makeChannel({ timeOut: 60, headersTimeout: null });
       channel.dataReceived(bytes("GET / HTTP/1.1\r\n"));
@@ -945,6 +1035,27 @@ describe("twisted.web.http HTTPChannel", () => {
       expect((await exchange(lo, serve(LaterRequest), "GET /half HTTP/1.1\r\nHo", true)).body).to.equal("");
       expect((await exchange(lo, serve(LaterRequest), "", true)).body).to.equal("");
       expect(finished).to.deep.equal([]);
+    });
+  });
+
+  describe("bodyTimeout, on a real socket and the real reactor", () => {
+    const lo = loopback();
+    captureLogsOfEachTest();
+
+    it("a body trickled a byte every 50 ms gets 408 after bodyTimeout (0.3 s) and the connection closes", async () => {
+      const port = lo.listenTCP(new Site(new Resource(), { reactor: lo.reactor, bodyTimeout: 0.3 })).getHost().port;
+      const s = await lo.connect(port);
+      let text = "";
+      s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+      const closed = new Promise<void>((resolve) => s.on("close", () => resolve()));
+      s.write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+      const trickle = setInterval(() => s.writable && s.write("x"), 50);
+      try {
+        await within(closed, 5, "the server to answer 408 and close");
+      } finally {
+        clearInterval(trickle);
+      }
+      expect(text).to.match(/^HTTP\/1\.1 408 Request Time-out\r\n/);
     });
   });
 });

@@ -539,7 +539,8 @@ describe("twisted.web.http Request", () => {
     it("test_requestBodyTimeoutFromFactory: a factory's timeout applies to its channels", () => {
       const logs = captureLogEvents();
       try {
-        const { channel: proto, transport, clock } = factoryChannel({ timeout: 100 });
+        // bodyTimeout (torsion's, not Twisted's) off: this is the idle timeout alone.
+        const { channel: proto, transport, clock } = factoryChannel({ timeout: 100, bodyTimeout: null });
         expect(proto.timeOut).to.equal(100);
         proto.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
         clock.advance(99);
