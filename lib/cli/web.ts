@@ -68,6 +68,7 @@ export const WEB_OPTIONS: readonly OptionSpec[] = [
   { name: "workers", value: "N", default: "1", help: "Serve from N processes sharing the ports (node:cluster); 'auto' is one per CPU." },
   { name: "access-log", short: "l", aliases: ["logfile"], value: "FILE", help: "Append an access log in the combined log format to FILE ('-' is standard output)." },
   { name: "timeout", value: "SECONDS", default: "60", help: "Close a connection idle this long (0 never)." },
+  { name: "body-timeout", value: "SECONDS", default: "30", help: "Answer 408 to a request body not received this long after its head (0 never)." },
   { name: "max-body", value: "BYTES", default: "unlimited", help: "Answer 413 to a request body larger than this (K, M, G suffixes allowed)." },
   { name: "shutdown-grace", value: "SECONDS", default: "10", help: "On SIGINT/SIGTERM, let responses in flight finish this long before aborting them." },
   { name: "display-tracebacks", help: "Show tracebacks of rendering errors to clients (a security risk: for development only)." },
@@ -97,6 +98,8 @@ export interface WebOptions {
   readonly accessLog: string | null;
   /** The idle timeout in seconds, or null for none. */
   readonly timeout: number | null;
+  /** Seconds allowed to receive a request body after its head, or null for no limit. */
+  readonly bodyTimeout: number | null;
   /** The largest request body in bytes, or null for no limit. */
   readonly maxBody: number | null;
   readonly shutdownGrace: number;
@@ -205,6 +208,8 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
   if (accessLog !== null && accessLog !== "-") checkWritable(resolve(cwd, accessLog), accessLog, spelled.get("access-log")!);
   const timeoutText = last(values, "timeout");
   const timeout = timeoutText === undefined ? 60 : parseSeconds("--timeout", timeoutText) || null;
+  const bodyTimeoutText = last(values, "body-timeout");
+  const bodyTimeout = bodyTimeoutText === undefined ? 30 : parseSeconds("--body-timeout", bodyTimeoutText) || null;
   const maxBodyText = last(values, "max-body");
   const maxBody = maxBodyText === undefined ? null : parseSize("--max-body", maxBodyText);
   const graceText = last(values, "shutdown-grace");
@@ -221,6 +226,7 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
     workers,
     accessLog: accessLog === null || accessLog === "-" ? accessLog : resolve(cwd, accessLog),
     timeout,
+    bodyTimeout,
     maxBody,
     shutdownGrace,
     displayTracebacks: values.has("display-tracebacks"),
@@ -380,6 +386,7 @@ export async function startWeb(options: WebOptions, reactor: NodeReactor, io: We
     const site = new Site(root, {
       reactor,
       timeout: options.timeout,
+      bodyTimeout: options.bodyTimeout,
       maxBodySize: options.maxBody ?? undefined,
       displayTracebacks: options.displayTracebacks,
       logPath: options.accessLog !== null && options.accessLog !== "-" ? options.accessLog : null,

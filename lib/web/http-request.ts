@@ -147,6 +147,7 @@ export class Request {
     this.clientproto = version;
     const q = uri.indexOf("?");
     this.path = q === -1 ? uri : uri.slice(0, q);
+    if (this.path.charCodeAt(0) !== 47 /* / */) this.path = absoluteFormPath(this.path);
     this._args = null;
     this.process();
   }
@@ -555,6 +556,17 @@ export class Request {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+
+/**
+ * The path of an absolute-form target ("http://host/a/b" -> "/a/b", "http://host" -> "/"), as
+ * RFC 9112 3.2.2 has a server read it (its authority is the Host, see the parser). Any other
+ * target (asterisk-form "*", authority-form of CONNECT) is returned as it is.
+ */
+function absoluteFormPath(path: string): string {
+  const m = /^https?:\/\/[^/]*/i.exec(path);
+  if (m === null) return path;
+  return m[0].length === path.length ? "/" : path.slice(m[0].length);
+}
 
 function cookiePart(value: HeaderInput): string {
   return headerString(value).replace(/;/g, " ");

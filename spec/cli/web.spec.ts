@@ -181,6 +181,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         workers: 1,
         accessLog: null,
         timeout: 60,
+        bodyTimeout: 30,
         maxBody: null,
         shutdownGrace: 10,
         displayTracebacks: false,
@@ -204,6 +205,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         "--workers", "3",
         "--access-log", join(dir, "access.log"),
         "--timeout", "2.5",
+        "--body-timeout", "4",
         "--max-body", "1M",
         "--shutdown-grace", "0.5",
         "--display-tracebacks",
@@ -215,6 +217,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
       expect(options.workers).to.equal(3);
       expect(options.accessLog).to.equal(join(dir, "access.log"));
       expect(options.timeout).to.equal(2.5);
+      expect(options.bodyTimeout).to.equal(4);
       expect(options.maxBody).to.equal(1024 * 1024);
       expect(options.shutdownGrace).to.equal(0.5);
       expect(options.displayTracebacks).to.equal(true);
@@ -238,6 +241,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
     it("--threads MAX means 0,MAX; --timeout 0 means none; --workers auto is one per CPU", () => {
       expect(parse("--path", dir, "--threads", "4").threads).to.deep.equal({ min: 0, max: 4 });
       expect(parse("--path", dir, "--timeout", "0").timeout).to.equal(null);
+      expect(parse("--path", dir, "--body-timeout", "0").bodyTimeout).to.equal(null);
       expect(parse("--path", dir, "--workers", "auto").workers).to.be.a("number").and.at.least(1);
       expect(parse("--path", dir, "--max-body", "512").maxBody).to.equal(512);
       expect(parse("--path", dir, "--max-body", "2k").maxBody).to.equal(2048);

@@ -300,7 +300,9 @@ describe("hardening: web faults", function () {
 
   it("a client that pipelines requests and closes: every request is told (notifyFinish errbacks), no timer left", async () => {
     const clock = new Clock();
-    const p = serve({ reactor: clock });
+    // halfClose: false, so the FIN of a closed socket is the client gone (by default a FIN is
+    // a half-close and the requests received are answered: HTTPChannel's half-close specs).
+    const p = serve({ reactor: clock, halfClose: false });
     const openBefore = reactor.counters.openConnections;
     const c = await connectRaw(p);
     c.socket.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3) + "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -316,7 +318,7 @@ describe("hardening: web faults", function () {
 
   it("requests answered in turn and a client that leaves mid-pipeline: each request is finished or told, no timer left", async () => {
     const clock = new Clock();
-    const p = serve({ reactor: clock });
+    const p = serve({ reactor: clock, halfClose: false }); // as above: the FIN is the client gone
     const c = await connectRaw(p);
     c.socket.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3));
     await until(() => record.requests.length === 1, 5, "the first request");

@@ -116,7 +116,7 @@ describe("twisted.web.server", () => {
       const root = new SimpleResource();
       const site = new Site(root, { sendDate: false });
       const f = connectSite(site);
-      sendRequest(f, "GET / HTTP/1.1");
+      sendRequest(f, "GET / HTTP/1.1", "Host: a");
       expect(httpHeader(f.transport.value(), "Server")).to.equal(version);
     });
   });
