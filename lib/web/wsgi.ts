@@ -313,13 +313,16 @@ class WSGIResponse implements IPushProducer {
     const resource = this.resource;
     const request = this.request;
     // The application is in control of the response headers (as in Twisted).
-    if ("defaultContentType" in request) (request as { defaultContentType: string | null }).defaultContentType = null;
+    if ("defaultContentType" in request) request.defaultContentType = null;
     const environ = buildEnviron(request);
     const input = this.input();
     live.set(this.id, this);
     resource.active.add(this);
     totals.active++;
-    request.notifyFinish().addErrback(this.lost);
+    // The producer route exists before the first chunk: a disconnect (HTTPChannel.stopProducing)
+    // and the transport's flow control reach this response from its start, by one route.
+    this.producing = true;
+    request.registerProducer(this, true);
     this.task = resource.threadpool.submit(
       RUN_WSGI,
       [resource.application.module, resource.application.export, environ, input, this.block!.buffer, this.id, resource.onDisconnect === "drain"],
@@ -342,10 +345,6 @@ class WSGIResponse implements IPushProducer {
   written(chunk: Uint8Array, status: string | undefined, headers: WSGIHeader[] | undefined): void {
     const request = this.request;
     if (status !== undefined) this.sendHead(status, headers!);
-    if (!this.producing && !this.disconnected) {
-      this.producing = true;
-      request.registerProducer(this, true);
-    }
     request.write(chunk);
   }
 
@@ -356,8 +355,9 @@ class WSGIResponse implements IPushProducer {
 
   /** A bridged read of the request body. */
   readBody(offset: number, size: number): Uint8Array {
-    const content = this.request.content as (IRequest["content"] & { closed?: boolean }) | null;
-    if (content === null || content.closed === true || this.disconnected) {
+    const content = this.request.content;
+    // A lost connection has released the body (Request.connectionLost).
+    if (content === null || this.request.disconnected) {
       throw new ConnectionLost("the request body is gone: the client disconnected");
     }
     content.seek(offset);
@@ -384,10 +384,6 @@ class WSGIResponse implements IPushProducer {
     this.wake();
   }
 
-  private get disconnected(): boolean {
-    return (this.request as { disconnected?: boolean }).disconnected === true;
-  }
-
   // --- IPushProducer: the transport's flow control ---------------------------------------
 
   pauseProducing(): void {
@@ -400,19 +396,16 @@ class WSGIResponse implements IPushProducer {
     this.wake();
   }
 
-  /** The transport will take nothing more (disconnect chain, step 1): as a disconnect. */
+  /**
+   * The client is gone: the channel stops its request's producer (HTTPChannel.stopProducing),
+   * the one route by which a disconnect reaches this response. The worker sees the flag.
+   */
   stopProducing(): void {
     this.producing = false;
     this.setFlag(DISCONNECTED);
   }
 
   // --- the end of the response ---------------------------------------------------------
-
-  /** notifyFinish() errbacked: the client is gone (disconnect chain, step 5). */
-  private readonly lost = (_reason: Failure): null => {
-    this.setFlag(DISCONNECTED);
-    return null;
-  };
 
   /** Asked to end by the resource (shutdown). False if already ended. */
   stop(): boolean {
@@ -455,7 +448,7 @@ class WSGIResponse implements IPushProducer {
     totals.active--;
     if (this.producing) {
       this.producing = false;
-      if (!this.disconnected) this.request.unregisterProducer();
+      this.request.unregisterProducer();
     }
     const block = this.block;
     const flags = block === null ? STOPPING : Atomics.load(block, FLAGS);
@@ -466,7 +459,7 @@ class WSGIResponse implements IPushProducer {
       else this.failed((value as Failure).value);
     } catch (err) {
       log.failure("Error ending the response of {application} to {request}", err, { application: resource.name, request: String(this.request) });
-      if (!this.disconnected) (this.request as { loseConnection?: () => void }).loseConnection?.();
+      if (!this.request.disconnected) this.request.loseConnection();
     }
   };
 
@@ -487,7 +480,7 @@ class WSGIResponse implements IPushProducer {
     this.remember(end);
     // "completed": the application ran to its end, even when its client left before the answer went out.
     resource.count(end);
-    if (this.disconnected) return;
+    if (request.disconnected) return;
     if (result.stopped || (result.drained && (flags & STOPPING) !== 0)) {
       // The server is stopping (a client that left needs nothing more).
       this.endBadly(SERVICE_UNAVAILABLE);
@@ -575,9 +568,9 @@ class WSGIResponse implements IPushProducer {
   /** Before the head: answer `code` with no body. After it: drop the connection (as Twisted). */
   private endBadly(code: number): void {
     const request = this.request;
-    if (this.disconnected || (request as { finished?: boolean }).finished === true) return;
+    if (request.disconnected || request.finished) return;
     if (this.headSent || request.startedWriting) {
-      (request as { loseConnection?: () => void }).loseConnection?.();
+      request.loseConnection();
       return;
     }
     request.setResponseCode(code);
