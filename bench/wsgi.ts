@@ -24,7 +24,7 @@ import { workRef } from "../lib/internet/work-ref.js";
 import type { IRequest } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
-import { WSGIResource } from "../lib/web/wsgi.js";
+import { WSGIResource } from "../lib/web/wsgi/resource.js";
 import { BulkProducer, writeBulk } from "./support/bulk.js";
 import { autocannonRound } from "./support/load.js";
 import { roundOrder } from "./support/rounds.js";

@@ -119,7 +119,7 @@ export {
   type WSGIWrite,
   type WSGIBody,
   type WSGIHeader,
-} from "./web/wsgi.js";
+} from "./web/wsgi/resource.js";
 
 // the torsion command, usable as a library
 export { GracefulShutdown, type GracefulShutdownOptions, type DrainResult } from "./cli/graceful.js";

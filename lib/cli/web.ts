@@ -25,7 +25,7 @@ import type { WorkRef } from "../internet/work-ref.js";
 import type { IRequest, IResource, RenderResult } from "../web/iweb.js";
 import { Site } from "../web/server.js";
 import { File } from "../web/static.js";
-import { WSGIResource } from "../web/wsgi.js";
+import { WSGIResource } from "../web/wsgi/resource.js";
 import { GracefulShutdown } from "./graceful.js";
 import { LoadError, importExport, oneLine, parseReference } from "./load.js";
 import {

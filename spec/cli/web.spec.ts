@@ -22,7 +22,7 @@ import { stopThreadPool } from "../../lib/internet/threads.js";
 import { Resource } from "../../lib/web/resource.js";
 import { File } from "../../lib/web/static.js";
 import { DummyRequest } from "../../lib/web/testing.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import { WSGIResource } from "../../lib/web/wsgi/resource.js";
 import { hello, makeRoot } from "../fixtures/cli-resources.js";
 import { ROOT } from "./cli-helpers.js";
 

@@ -5,7 +5,7 @@
 // "InputStreamTests (end to end)" in wsgi.spec.ts.
 
 import { expect } from "chai";
-import { InputStream } from "../../lib/web/wsgi-input.js";
+import { InputStream } from "../../../lib/web/wsgi/input.js";
 
 type Factory = (body: string) => InputStream;
 
