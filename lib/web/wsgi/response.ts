@@ -118,8 +118,8 @@ export class WSGIResponse implements IPushProducer {
     this.producing = true;
     request.registerProducer(this, true);
     const app = resource.application;
-    const head = `${app.module}\0${app.export}\0${this.id}\0${resource.onDisconnect === "drain" ? 1 : 0}\0${request.isSecure() ? "https" : "http"}`;
-    this.task = resource.threadpool.submit(RUN_WSGI, [head, environ, input, this.reader.buffer], { onResult: this.taskEnded });
+    const head = `${app.module}\0${app.export}\0${this.id}\0${resource.onDisconnect === "drain" ? 1 : 0}\0${request.isSecure() ? "https" : "http"}\0${input.length}`;
+    this.task = resource.threadpool.submit(RUN_WSGI, [head, environ, input.body, this.reader.buffer], { onResult: this.taskEnded });
     this.wait();
     if (resource.timeout !== null && !this.done) this.timer = resource.reactor.callLater(resource.timeout, this.overran);
   }

@@ -371,14 +371,15 @@ function runApplication(run: Run, app: WSGIApplication, environ: WSGIEnviron): v
 
 /**
  * The task WSGIResource runs in a pool worker for each request (not for applications to call).
- * `head` is "module\0export\0id\0drain\0url_scheme"; everything the response produces goes
+ * `head` is "module\0export\0id\0drain\0url_scheme\0body length"; `body` is the request body
+ * when it travels with the task (else it is read through the bridge). Everything the response produces goes
  * into `channel`, and the task itself returns nothing. Synchronous when the application is
  * loaded and returns a synchronous iterable.
  */
-export function runWSGI(head: string, environ: WireEnviron, input: WireInput, channel: SharedArrayBuffer): void | Promise<void> {
-  const [module, exportName, id, drain, urlScheme] = head.split("\0");
+export function runWSGI(head: string, environ: WireEnviron, body: Uint8Array | null, channel: SharedArrayBuffer): void | Promise<void> {
+  const [module, exportName, id, drain, urlScheme, length] = head.split("\0");
   const run = new Run(Number(id), channel, drain === "1");
-  const env = run.environ(environ, input, urlScheme);
+  const env = run.environ(environ, { length: Number(length), body }, urlScheme);
   const key = module + "\0" + exportName;
   const app = applications.get(key);
   if (app !== undefined) return runApplication(run, app, env);
