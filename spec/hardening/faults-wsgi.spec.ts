@@ -1,5 +1,5 @@
 /**
- * Faults of WSGI applications, on real loopback sockets (lib/web/wsgi.ts): an iterable whose
+ * Faults of WSGI applications, on real loopback sockets (lib/web/wsgi/): an iterable whose
  * close() throws, and a worker that dies in the middle of a response. Each time the client gets
  * what PEP 3333 and Twisted's WSGIResource say (an error status before the head, a dropped
  * connection after it), the fault is logged and counted, the pool is whole again, and the

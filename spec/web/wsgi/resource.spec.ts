@@ -1,7 +1,7 @@
 // WSGIResource: ports of twisted/web/test/test_wsgi.py (WSGIResourceTests, EnvironTests,
 // InputStream*Tests end to end, StartResponseTests, ApplicationTests), each through a real pool
-// worker and a Site's channel on a StringTransport. Real sockets: wsgi-socket.spec.ts; a real
-// database in the workers: wsgi-sqlite.spec.ts; InputStream on its own: wsgi-input.spec.ts.
+// worker and a Site's channel on a StringTransport. Real sockets: response.spec.ts; a real
+// database in the workers: spec/examples/wsgi-sqlite.spec.ts; InputStream on its own: input.spec.ts.
 
 import { expect } from "chai";
 import { ipAddress } from "../../../lib/internet/address.js";
