@@ -115,6 +115,7 @@ export {
   type WSGIApplication,
   type WSGIEnviron,
   type WSGIErrors,
+  type WSGIInput,
   type StartResponse,
   type WSGIWrite,
   type WSGIBody,

@@ -4,6 +4,7 @@
 // database in the workers: spec/examples/wsgi-sqlite.spec.ts; InputStream on its own: input.spec.ts.
 
 import { expect } from "chai";
+import sinon from "sinon";
 import { ipAddress } from "../../../lib/internet/address.js";
 import { captureLogEvents, type LogCapture } from "../../../lib/internet/log.js";
 import { Clock } from "../../../lib/internet/task.js";
@@ -12,6 +13,7 @@ import type { ThreadPool } from "../../../lib/internet/threadpool.js";
 import { Resource } from "../../../lib/web/resource.js";
 import { DummyRequest } from "../../../lib/web/testing.js";
 import { WSGIResource, wsgiStatistics } from "../../../lib/web/wsgi/resource.js";
+import { WSGIResponse } from "../../../lib/web/wsgi/response.js";
 import { stopPools } from "../../fixtures/thread-helpers.js";
 import { dechunk, httpBody, httpCode } from "../site-helpers.js";
 import { RecordingRequest, Reports, app, dropConnection, lowLevelRender, wsgiPool, type RenderOptions } from "./helpers.js";
@@ -417,6 +419,26 @@ describe("ApplicationTests", () => {
     const { response } = await lowLevelRender(pool, "environ");
     // The environ's own streams exist only in the worker: the application saw them there.
     expect(JSON.parse(dechunk(httpBody(response)))["wsgi.input"]).to.equal("<object>");
+  });
+
+  it("the response is its request's producer from its start, and a closed connection reaches it once, through the channel", async () => {
+    const stops = sinon.spy(WSGIResponse.prototype, "stopProducing");
+    try {
+      const pending = lowLevelRender(pool, "gateFirst", {}, reports);
+      await reports.atGate();
+      const request = lastRequest();
+      // Before any chunk: the producer route already exists.
+      expect(request.producer).to.be.an.instanceOf(WSGIResponse);
+      dropConnection(request.channel!);
+      reports.open();
+      const { resource } = await pending;
+      expect(stops.callCount).to.equal(1);
+      await reports.reportedAtLeast(1);
+      expect(reports.reported).to.deep.equal([{ disconnected: true }]);
+      expect(resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, active: 0 });
+    } finally {
+      stops.restore();
+    }
   });
 
   it("test_connectionClosedDuringIteration: iteration stops when the connection is lost", async () => {
