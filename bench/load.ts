@@ -32,7 +32,7 @@ import type { IRequest, RenderResult } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
 import { File } from "../lib/web/static.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi/resource.js";
 import { inLanes } from "./support/load.js";
 import { listenTorsion, withServer } from "./support/servers.js";
 

@@ -14,7 +14,7 @@ import { isInIOThread } from "../lib/internet/threads.js";
 import { ThreadPool } from "../lib/internet/threadpool.js";
 import { workRef } from "../lib/internet/work-ref.js";
 import { Site } from "../lib/web/server.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi/resource.js";
 
 // --- the application: runs in a worker thread ------------------------------------------------
 

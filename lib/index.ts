@@ -124,11 +124,12 @@ export {
   type WSGIApplication,
   type WSGIEnviron,
   type WSGIErrors,
+  type WSGIInput,
   type StartResponse,
   type WSGIWrite,
   type WSGIBody,
   type WSGIHeader,
-} from "./web/wsgi.js";
+} from "./web/wsgi/resource.js";
 
 // the torsion command, usable as a library
 export { GracefulShutdown, type GracefulShutdownOptions, type DrainResult } from "./cli/graceful.js";

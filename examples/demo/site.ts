@@ -23,7 +23,7 @@ import { workRef } from "../../lib/internet/work-ref.js";
 import type { IRequest, IResource } from "../../lib/web/iweb.js";
 import { Resource, NoResource } from "../../lib/web/resource.js";
 import { File } from "../../lib/web/static.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import { WSGIResource } from "../../lib/web/wsgi/resource.js";
 import { DocsResource } from "./docs.js";
 import { page } from "./layout.js";
 import { Stats, StatsJSON, StatsPage, type CounterGroup } from "./stats.js";

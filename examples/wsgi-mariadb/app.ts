@@ -29,7 +29,7 @@ import type { Connection, ConnectionConfig } from "mariadb";
 import type { Readable } from "node:stream";
 import { callFromThread } from "../../lib/internet/threads.js";
 import { threadable } from "../../lib/internet/work-ref.js";
-import type { StartResponse, WSGIBody, WSGIEnviron } from "../../lib/web/wsgi-worker.js";
+import type { StartResponse, WSGIBody, WSGIEnviron } from "../../lib/web/wsgi/application.js";
 
 /** The table setup.ts creates and fills. */
 export const TABLE = "wsgi_rows";

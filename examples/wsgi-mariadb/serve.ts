@@ -16,7 +16,7 @@ import { isInIOThread } from "../../lib/internet/threads.js";
 import { ThreadPool } from "../../lib/internet/threadpool.js";
 import type { IListeningPort } from "../../lib/internet/interfaces.js";
 import { Site } from "../../lib/web/server.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import { WSGIResource } from "../../lib/web/wsgi/resource.js";
 import { startMariaDB } from "../../spec/support/mariadb.js";
 import { application } from "./app.js";
 import { setupDatabase } from "./setup.js";

@@ -26,7 +26,7 @@ import type { IResource } from "../web/iweb.js";
 import { AddHeadersResource } from "../web/add-headers-resource.js";
 import { Site } from "../web/server.js";
 import { File } from "../web/static.js";
-import { WSGIResource } from "../web/wsgi.js";
+import { WSGIResource } from "../web/wsgi/resource.js";
 import { GracefulShutdown } from "./graceful.js";
 import { LoadError, importExport, oneLine, parseReference } from "./load.js";
 import {

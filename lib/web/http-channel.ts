@@ -243,6 +243,9 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       this._abortingCall = null;
       if (call.active()) call.cancel();
     }
+    // The producer route first, as the transport takes it when this channel is registered with
+    // it (a channel that called loseConnection no longer is): then the requests hear of the loss.
+    this.stopProducing();
     const requests = this.requests;
     this.requests = [];
     for (const request of requests) {
@@ -251,12 +254,6 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       } catch (err) {
         log.failure("Error in connectionLost of {request}", err, { request: String(request) });
       }
-    }
-    // A producer left behind by a request that had already finished.
-    const producer = this._requestProducer;
-    if (producer !== null) {
-      this.unregisterProducer();
-      producer.stopProducing();
     }
     this._dataBuffer = [];
     this._dataBufferSize = 0;
@@ -567,17 +564,22 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     if (!this._handlingRequest && !this._pausedForPipelining) this.net.resumeProducing?.();
   }
 
-  /** The transport will take no more data (the peer is gone): stop the request's producer. */
+  /**
+   * The transport will take no more data (the peer is gone): stop the request's producer, once.
+   * The one route by which a response's producer learns of a disconnect (Twisted's
+   * HTTPChannel.stopProducing); the request learns of it in connectionLost.
+   */
   stopProducing(): void {
-    if (this._requestProducer === null) return;
-    const request = this.requests[0];
-    if (request !== undefined && request.producer !== null) {
-      request._stopProducer();
-      return;
-    }
     const producer = this._requestProducer;
-    this.unregisterProducer();
-    producer.stopProducing();
+    if (producer === null) return;
+    // Forgotten first, so a re-entrant call stops it only once; a PullToPush ends its own streaming.
+    this._requestProducer = null;
+    this._requestProducerStreaming = null;
+    try {
+      producer.stopProducing();
+    } catch (err) {
+      log.failure("Error stopping the producer of {request}", err, { request: String(this.requests[0]) });
+    }
   }
 
   // --- errors and timeouts ---------------------------------------------------------------

@@ -11,9 +11,10 @@
  * `Map<string, string[]>` (invalid UTF-8 becomes U+FFFD: read `content` for raw bytes).
  *
  * When the connection is lost before finish() (see docs/design.md, the disconnect chain):
- * connectionLost(reason) marks the request disconnected, stops a producer registered on it,
- * closes its body, and errbacks every notifyFinish() Deferred with the reason (ConnectionDone
- * or ConnectionLost). From then on write() is silently ignored and finish() raises an error
+ * connectionLost(reason) marks the request disconnected, closes its body, and errbacks every
+ * notifyFinish() Deferred with the reason (ConnectionDone or ConnectionLost). A producer
+ * registered on the request is not its business: the channel stops it (as in Twisted, one
+ * route for the producer and one for notifications). From then on write() is silently ignored and finish() raises an error
  * that says to use notifyFinish.
  */
 
@@ -413,29 +414,19 @@ export class Request {
   }
 
   /**
-   * The connection is gone: mark the request disconnected, stop its producer, release its
-   * body, errback every notifyFinish() Deferred with `reason`. Called once, by the channel.
+   * The connection is gone: mark the request disconnected, release its body, errback every
+   * notifyFinish() Deferred with `reason`. Called once, by the channel, after the channel has
+   * stopped the request's producer (HTTPChannel.stopProducing).
    */
   connectionLost(reason: Failure): void {
     if (this._disconnected) return;
     this._disconnected = true;
     this._lostReason = reason;
-    const channel = this.channel;
     this.channel = null;
-    this.stopProducerForDisconnect(channel);
     this.content?.close();
     const notifications = this.notifications;
     this.notifications = [];
     for (const d of notifications) d.errback(reason);
-  }
-
-  /** For the channel: the transport stopped the channel's producer; stop ours, once. */
-  _stopProducer(): void {
-    const producer = this.producer;
-    if (producer === null) return;
-    this.producer = null;
-    this.channel?.unregisterProducer();
-    producer.stopProducing();
   }
 
   toString(): string {
@@ -443,18 +434,6 @@ export class Request {
   }
 
   // --- internals -------------------------------------------------------------------------
-
-  private stopProducerForDisconnect(channel: HTTPChannel | null): void {
-    const producer = this.producer;
-    if (producer === null) return;
-    this.producer = null;
-    channel?.unregisterProducer();
-    try {
-      producer.stopProducing();
-    } catch (err) {
-      log.failure("Error stopping the producer of {request}", err, { request: String(this) });
-    }
-  }
 
   /** Send the status line and headers, with `data` (and the last chunk when finishing) in one write. */
   private writeHead(data: Buffer | Uint8Array, finishing: boolean): void {

@@ -103,6 +103,12 @@ export interface IRequest {
   unregisterProducer(): void;
   /** Answer 500 (with the traceback only if the site displays tracebacks) and log `reason`. */
   processingFailed(reason: Failure): unknown;
+  /** True once the connection was lost before the response finished: writes are dropped from then on. */
+  readonly disconnected: boolean;
+  /** Truthy once finish() was called (DummyRequest counts the calls, as Twisted's does). */
+  readonly finished: boolean | number;
+  /** Close the connection once what was written is sent: for a response that cannot be completed. */
+  loseConnection(): void;
 
   getClientAddress(): IAddress | null;
   getHost(): IAddress | null;

@@ -185,6 +185,16 @@ export class DummyRequest implements IRequest {
     this.streaming = null;
   }
 
+  /** True once connectionLost() was played. */
+  get disconnected(): boolean {
+    return this.lostReason !== null;
+  }
+
+  /** As a real request's (the connection closes once written data is sent): plays connectionLost. */
+  loseConnection(): void {
+    this.connectionLost(new Failure(new ConnectionDone()));
+  }
+
   /**
    * Play the client going away: stop the producer, errback notifyFinish() Deferreds with
    * `reason` (ConnectionDone by default); writes are ignored from now on.

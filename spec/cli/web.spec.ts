@@ -21,7 +21,7 @@ import { stopThreadPool } from "../../lib/internet/threads.js";
 import { AddHeadersResource } from "../../lib/web/add-headers-resource.js";
 import { Resource } from "../../lib/web/resource.js";
 import { File } from "../../lib/web/static.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import { WSGIResource } from "../../lib/web/wsgi/resource.js";
 import { hello } from "../fixtures/cli-resources.js";
 import { ROOT } from "./cli-helpers.js";
 

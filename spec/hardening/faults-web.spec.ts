@@ -2,7 +2,7 @@
  * Faults at the web level, on real loopback sockets (lib/web/http-channel.ts, http-request.ts,
  * server.ts): resources and producers that throw, clients that never read, slowloris clients,
  * bodies over the limit, and clients that pipeline requests and leave. WSGI faults come later,
- * with lib/web/wsgi.ts.
+ * with lib/web/wsgi/.
  */
 
 import { expect } from "chai";

@@ -15,10 +15,10 @@ import { ThreadPool } from "../../lib/internet/threadpool.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import type { HTTPChannel } from "../../lib/web/http-channel.js";
 import { Request, Site } from "../../lib/web/server.js";
-import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi.js";
+import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi/resource.js";
 import { ROWS, ensureDatabase } from "../../examples/wsgi-sqlite.js";
 import type { SqliteReport } from "../fixtures/wsgi-sqlite-app.js";
-import { RawClient, Reports, getRequest } from "./wsgi-helpers.js";
+import { RawClient, Reports, getRequest } from "../web/wsgi/helpers.js";
 import { until, within } from "../support/wait.js";
 
 const APP = workRef(new URL("../fixtures/wsgi-sqlite-app.js", import.meta.url), "rows");
