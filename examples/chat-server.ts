@@ -9,11 +9,16 @@
  * examples/chat-test.ts can test them without a socket and without waiting.
  */
 import { pathToFileURL } from "node:url";
-import type { Failure } from "../lib/internet/failure.js";
-import type { IAddress, IDelayedCall, IPv4Address, IReactorTime } from "../lib/internet/interfaces.js";
-import { Factory } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { LineReceiver } from "../lib/protocols/basic.js";
+import {
+  Factory,
+  LineReceiver,
+  reactor,
+  type Failure,
+  type IAddress,
+  type IDelayedCall,
+  type IPv4Address,
+  type IReactorTime,
+} from "torsion";
 
 export class Chat extends LineReceiver {
   private name: string | null = null;

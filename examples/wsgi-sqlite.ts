@@ -21,12 +21,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
-import { reactor } from "../lib/internet/reactor.js";
-import { isInIOThread } from "../lib/internet/threads.js";
-import { ThreadPool } from "../lib/internet/threadpool.js";
-import { workRef } from "../lib/internet/work-ref.js";
-import { Site } from "../lib/web/server.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import {
+  isInIOThread,
+  reactor,
+  Site,
+  ThreadPool,
+  workRef,
+  WSGIResource,
+  type StartResponse,
+  type WSGIEnviron,
+} from "torsion";
 
 export const ROWS = 50_000;
 const ROWS_PER_CHUNK = 500;

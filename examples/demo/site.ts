@@ -17,13 +17,18 @@
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { reactor as globalReactor, type NodeReactor } from "../../lib/internet/reactor.js";
-import type { ThreadPool } from "../../lib/internet/threadpool.js";
-import { workRef } from "../../lib/internet/work-ref.js";
-import type { IRequest, IResource } from "../../lib/web/iweb.js";
-import { Resource, NoResource } from "../../lib/web/resource.js";
-import { File } from "../../lib/web/static.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import {
+  File,
+  NoResource,
+  reactor as globalReactor,
+  Resource,
+  workRef,
+  WSGIResource,
+  type IRequest,
+  type IResource,
+  type NodeReactor,
+  type ThreadPool,
+} from "torsion";
 import { DocsResource } from "./docs.js";
 import { page } from "./layout.js";
 import { Stats, StatsJSON, StatsPage, type CounterGroup } from "./stats.js";

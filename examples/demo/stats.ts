@@ -14,10 +14,7 @@
  * /stats is an HTML page that reloads itself every two seconds; /stats.json the same numbers.
  */
 
-import type { TransportCounters } from "../../lib/internet/abstract.js";
-import type { IRequest } from "../../lib/web/iweb.js";
-import type { HTTPFactoryStatistics } from "../../lib/web/http-factory.js";
-import { Resource } from "../../lib/web/resource.js";
+import { Resource, type HTTPFactoryStatistics, type IRequest, type TransportCounters } from "torsion";
 import { escapeHtml, page } from "./layout.js";
 import type { StreamStats } from "./stream.js";
 
