@@ -16,9 +16,10 @@ import { Deferred, fail, succeed } from "../internet/defer.js";
 import { ConnectionDone } from "../internet/error.js";
 import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
+import { RequestContent } from "./http-content.js";
 import { stringToDatetime } from "./http-dates.js";
 import { Headers, type HeaderInput } from "./http-headers.js";
-import { CACHED } from "./http-request.js";
+import { CACHED, type CookieOptions } from "./http-request.js";
 import { FOUND, NOT_MODIFIED, OK, PRECONDITION_FAILED } from "./http-status.js";
 import type { IRequest, IRequestContent, IResource, RenderResult } from "./iweb.js";
 import { NOT_DONE_YET, quoteSegment } from "./server.js";
@@ -39,7 +40,8 @@ export class DummyRequest implements IRequest {
   sitepath: string[] = [];
   requestHeaders = new Headers();
   responseHeaders = new Headers();
-  content: IRequestContent | null = null;
+  /** The request body: empty unless a test sets one (any IRequestContent). */
+  content: IRequestContent = new RequestContent();
   /** The code given to setResponseCode, or null if it was never called. */
   responseCode: number | null = null;
   responseMessage: string | null = null;
@@ -86,8 +88,29 @@ export class DummyRequest implements IRequest {
     return this.requestHeaders.getAllLast();
   }
 
-  getCookie(_name: string): string | undefined {
-    return undefined;
+  /** The cookies the request carries (set them before rendering): name -> value. */
+  receivedCookies = new Map<string, string>();
+  /** What addCookie was given, in order. */
+  cookies: Array<{ name: string; value: string; options: CookieOptions }> = [];
+  /** What getUser() and getPassword() answer (HTTP Basic authentication). */
+  user = "";
+  password = "";
+
+  getCookie(name: string): string | undefined {
+    return this.receivedCookies.get(name);
+  }
+
+  addCookie(name: HeaderInput, value: HeaderInput, options: CookieOptions = {}): void {
+    const text = (v: HeaderInput) => (typeof v === "string" ? v : Buffer.from(v).toString("latin1"));
+    this.cookies.push({ name: text(name), value: text(value), options });
+  }
+
+  getUser(): string {
+    return this.user;
+  }
+
+  getPassword(): string {
+    return this.password;
   }
 
   setHeader(name: HeaderInput, value: HeaderInput): void {
