@@ -5,7 +5,8 @@
  *
  *     node build/examples/chat-server.js [port]     (default 8123; Ctrl-C stops it)
  *
- * Try it with two terminals running `nc 127.0.0.1 8123`. The protocol classes are exported so
+ * Try it with two terminals running `telnet 127.0.0.1 8123` (or `nc -C`: LineReceiver waits for
+ * CRLF, which plain `nc` does not send). The protocol classes are exported so
  * examples/chat-test.ts can test them without a socket and without waiting.
  */
 import { pathToFileURL } from "node:url";
