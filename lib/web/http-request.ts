@@ -35,6 +35,13 @@ export type CACHED = typeof CACHED;
 /** What a requestFactory is: a Request class (or subclass) taking the channel. */
 export type RequestFactory = new (channel: HTTPChannel) => Request;
 
+/** Request.write's TypeError for anything but bytes: what it got, and what to write instead. */
+function notBytes(data: unknown): TypeError {
+  const got = data === null ? "null" : typeof data;
+  const fix = typeof data === "string" ? `: write Buffer.from(${JSON.stringify(data.length > 40 ? data.slice(0, 37) + "..." : data)}) (UTF-8), or return the string from render()` : "";
+  return new TypeError(`Request.write takes bytes (a Uint8Array), not ${got}${fix}`);
+}
+
 /** The body of a request that has none yet, or none any more: empty, closed, shared. */
 const NO_CONTENT = new RequestContent();
 NO_CONTENT.close();
@@ -378,7 +385,7 @@ export class Request {
    * headers. Ignored after the connection is lost; an error after finish().
    */
   write(data: Bytes): void {
-    if (!(data instanceof Uint8Array)) throw new TypeError(`Request.write takes bytes, not ${typeof data}`);
+    if (!(data instanceof Uint8Array)) throw notBytes(data);
     if (this.finished) throw new Error("Request.write called on a request after Request.finish was called.");
     if (this._disconnected) return;
     if (!this.startedWriting) {
