@@ -100,8 +100,11 @@ export {
   type HTTPFactoryStatistics,
 } from "./web/http.js";
 export * from "./web/resource.js";
+// twisted.web.server.Request under its own name; ServerRequest is its earlier name, kept as an
+// alias. twisted.web.http.Request is http.Request (and HTTPRequest).
 export {
   Site,
+  Request,
   Request as ServerRequest,
   NOT_DONE_YET,
   version as serverVersion,

@@ -292,6 +292,15 @@ async function wsgiResource(root: Extract<RootSpec, { kind: "wsgi" }>, context: 
   if (typeof app !== "function") {
     throw new LoadError(`--wsgi ${root.text}: the export is a ${app === null ? "null" : typeof app}, not a WSGI application (a function)`);
   }
+  // A class passes typeof but throws when called as application(environ, startResponse): say so
+  // now, as --resource does, not at the first request. (Python's WSGI allows a class; a
+  // JavaScript class cannot be called without new.)
+  if (/^class[\s{]/.test(Function.prototype.toString.call(app))) {
+    throw new LoadError(
+      `--wsgi ${root.text}: the export is a class, which cannot be called without new: ` +
+        `export a function (environ, startResponse) that returns the iterable (e.g. (environ, startResponse) => new ${app.name || "App"}(environ, startResponse))`,
+    );
+  }
   return new WSGIResource(context.reactor, context.threadPool, root.ref);
 }
 

@@ -31,10 +31,15 @@ export const connectionDone = new Failure(new ConnectionDone());
 /**
  * The base class of protocols. `transport` is set by makeConnection; `factory` by the
  * factory that built it; `connected` is true between makeConnection and connectionLost.
+ *
+ * `F` is the factory's type, so a protocol reads its factory's state typed, as Twisted's
+ * `self.factory.clients`: `class Chat extends Protocol<ChatFactory>` has
+ * `this.factory!.clients`. (The factory sets it in buildProtocol; the type is the protocol's
+ * promise about which factory builds it.)
  */
-export class Protocol implements IProtocol {
+export class Protocol<F extends IProtocolFactory = IProtocolFactory> implements IProtocol {
   transport: ITransport | null = null;
-  factory: IProtocolFactory | null = null;
+  factory: F | null = null;
   connected = false;
 
   makeConnection(transport: ITransport): void {

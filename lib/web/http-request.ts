@@ -35,6 +35,17 @@ export { CACHED } from "./http-conditional.js";
 /** What a requestFactory is: a Request class (or subclass) taking the channel. */
 export type RequestFactory = new (channel: HTTPChannel) => Request;
 
+/** Request.write's TypeError for anything but bytes: what it got, and what to write instead. */
+function notBytes(data: unknown): TypeError {
+  const got = data === null ? "null" : typeof data;
+  const fix = typeof data === "string" ? `: write Buffer.from(${JSON.stringify(data.length > 40 ? data.slice(0, 37) + "..." : data)}) (UTF-8), or return the string from render()` : "";
+  return new TypeError(`Request.write takes bytes (a Uint8Array), not ${got}${fix}`);
+}
+
+/** The body of a request that has none yet, or none any more: empty, closed, shared. */
+const NO_CONTENT = new RequestContent();
+NO_CONTENT.close();
+
 /** addCookie's optional attributes (RFC 6265 section 4.1). */
 export interface CookieOptions {
   expires?: HeaderInput;
@@ -65,7 +76,11 @@ export class Request {
   clientproto = "(no clientproto yet)";
   requestHeaders = new Headers();
   /** The body; null until the head is parsed and after the request ends. */
-  content: RequestContent | null = null;
+  /**
+   * The request body, as Twisted's Request.content: never null. Empty and closed until the
+   * channel knows the body's length (before process() runs), and again once the request is done.
+   */
+  content: RequestContent = NO_CONTENT;
   /** Cookies the client sent: name -> value. */
   receivedCookies = new Map<string, string>();
   /** The peer and local addresses, as when the request arrived. */
@@ -137,12 +152,12 @@ export class Request {
 
   /** Some body bytes arrived. */
   handleContentChunk(data: Bytes): void {
-    this.content?.write(data);
+    this.content.write(data);
   }
 
   /** The whole request has arrived: set the request fields and process() it. */
   requestReceived(command: string, uri: string, version: string): void {
-    this.content?.seek(0);
+    if (this.content !== NO_CONTENT) this.content.seek(0);
     this.method = command;
     this.uri = uri;
     this.clientproto = version;
@@ -186,7 +201,7 @@ export class Request {
     const q = this.uri.indexOf("?");
     if (q !== -1) parseQs(this.uri.slice(q + 1), args);
     const content = this.content;
-    if (this.method === "POST" && content !== null && !content.closed && content.length > 0) {
+    if (this.method === "POST" && !content.closed && content.length > 0) {
       const ctype = this.requestHeaders.getRawHeaders("content-type")?.[0];
       if (ctype !== undefined && ctype.split(";", 1)[0].trim().toLowerCase() === "application/x-www-form-urlencoded") {
         parseQs(content.getvalue().toString("latin1"), args);
@@ -346,7 +361,7 @@ export class Request {
    * headers. Ignored after the connection is lost; an error after finish().
    */
   write(data: Bytes): void {
-    if (!(data instanceof Uint8Array)) throw new TypeError(`Request.write takes bytes, not ${typeof data}`);
+    if (!(data instanceof Uint8Array)) throw notBytes(data);
     if (this.finished) throw new Error("Request.write called on a request after Request.finish was called.");
     if (this._disconnected) return;
     if (!this.startedWriting) {
@@ -524,9 +539,9 @@ export class Request {
     const channel = this.channel;
     this.channel = null;
     channel?.requestDone(this);
-    if (this.content !== null) {
+    if (this.content !== NO_CONTENT) {
       this.content.close();
-      this.content = null;
+      this.content = NO_CONTENT;
     }
     const notifications = this.notifications;
     this.notifications = [];

@@ -19,6 +19,7 @@ import type { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
 import type { HeaderInput, Headers } from "./http-headers.js";
 import type { CACHED } from "./http-conditional.js";
+import type { CookieOptions } from "./http-request.js";
 
 /**
  * What render() may return: bytes (written as the whole body), a string (encoded as UTF-8),
@@ -68,8 +69,11 @@ export interface IRequest {
   postpath: string[];
   requestHeaders: Headers;
   responseHeaders: Headers;
-  /** The request body, or null. */
-  content: IRequestContent | null;
+  /**
+   * The request body, as Twisted's file-like Request.content: never null (empty when the request
+   * had none). Closed once the request is done.
+   */
+  content: IRequestContent;
   /** The response code so far. */
   code: number;
   /** True once the status line and headers have been written. */
@@ -77,7 +81,17 @@ export interface IRequest {
 
   getHeader(name: HeaderInput): string | undefined;
   getAllHeaders(): Record<string, string>;
+  /** The value of the request's cookie `name`, or undefined. */
   getCookie(name: string): string | undefined;
+  /**
+   * Add a Set-Cookie header to the response (RFC 6265 section 4.1). As Twisted, CR, LF and ";"
+   * in any part become spaces; a sameSite other than lax, strict or none is a RangeError.
+   */
+  addCookie(name: HeaderInput, value: HeaderInput, options?: CookieOptions): void;
+  /** The user name of HTTP Basic authentication (RFC 7617), or "" when there is none. */
+  getUser(): string;
+  /** The password of HTTP Basic authentication (RFC 7617), or "" when there is none. */
+  getPassword(): string;
   setHeader(name: HeaderInput, value: HeaderInput): void;
   setResponseCode(code: number, message?: HeaderInput): void;
   /**

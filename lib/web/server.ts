@@ -54,6 +54,11 @@ const EMPTY = Buffer.alloc(0);
 
 const log = new Logger("torsion.web.server");
 
+/** What the log and the 500 page say when a render method returns anything else. */
+const RENDER_MAY_RETURN =
+  "a render method must return a string (sent as UTF-8), bytes (a Uint8Array), NOT_DONE_YET " +
+  "(it then writes and finishes the request itself), or a Promise of a string or bytes";
+
 function safeRepr(value: unknown): string {
   try {
     if (typeof value === "string") return JSON.stringify(value);
@@ -205,7 +210,16 @@ export class Request extends HTTPRequest implements IRequest {
       }
       bytes = Buffer.from(body, "utf8");
     } else {
-      const detail = `Request: ${safeRepr(this)}\nResource: ${safeRepr(resrc)}\nValue: ${safeRepr(body)}`;
+      // Twisted answers 500 and logs nothing; the developer needs to hear why, on the server.
+      const hint = body === undefined ? " (did the render method forget to return?)" : "";
+      log.error("{resource} rendered {value} for {method} {uri}{hint}: " + RENDER_MAY_RETURN, {
+        resource: safeRepr(resrc),
+        value: safeRepr(body),
+        method: this.method,
+        uri: this.uri,
+        hint,
+      });
+      const detail = `Request: ${safeRepr(this)}\nResource: ${safeRepr(resrc)}\nValue: ${safeRepr(body)}\n\n${RENDER_MAY_RETURN}`;
       bytes = new ErrorPage(INTERNAL_SERVER_ERROR, "Request did not return bytes", detail).render(this) as Buffer;
     }
     if (this.method === "HEAD") {

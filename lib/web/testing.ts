@@ -17,8 +17,10 @@ import { ConnectionDone } from "../internet/error.js";
 import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
 import { cooperate } from "../internet/task.js";
+import { RequestContent } from "./http-content.js";
 import { Headers, type HeaderInput } from "./http-headers.js";
 import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
+import type { CookieOptions } from "./http-request.js";
 import { FOUND, OK } from "./http-status.js";
 import { NOT_DONE_YET, type IRequest, type IRequestContent, type IResource, type RenderResult } from "./iweb.js";
 import { quoteSegment } from "./path-segments.js";
@@ -36,7 +38,8 @@ export class DummyRequest implements IRequest {
   sitepath: string[] = [];
   requestHeaders = new Headers();
   responseHeaders = new Headers();
-  content: IRequestContent | null = null;
+  /** The request body: empty unless a test sets one (any IRequestContent). */
+  content: IRequestContent = new RequestContent();
   /** The code given to setResponseCode, or null if it was never called. */
   responseCode: number | null = null;
   responseMessage: string | null = null;
@@ -83,8 +86,29 @@ export class DummyRequest implements IRequest {
     return this.requestHeaders.getAllLast();
   }
 
-  getCookie(_name: string): string | undefined {
-    return undefined;
+  /** The cookies the request carries (set them before rendering): name -> value. */
+  receivedCookies = new Map<string, string>();
+  /** What addCookie was given, in order. */
+  cookies: Array<{ name: string; value: string; options: CookieOptions }> = [];
+  /** What getUser() and getPassword() answer (HTTP Basic authentication). */
+  user = "";
+  password = "";
+
+  getCookie(name: string): string | undefined {
+    return this.receivedCookies.get(name);
+  }
+
+  addCookie(name: HeaderInput, value: HeaderInput, options: CookieOptions = {}): void {
+    const text = (v: HeaderInput) => (typeof v === "string" ? v : Buffer.from(v).toString("latin1"));
+    this.cookies.push({ name: text(name), value: text(value), options });
+  }
+
+  getUser(): string {
+    return this.user;
+  }
+
+  getPassword(): string {
+    return this.password;
   }
 
   setHeader(name: HeaderInput, value: HeaderInput): void {

@@ -439,3 +439,27 @@ describe("ReconnectingClientFactory on the global reactor", () => {
     expect(clock.getDelayedCalls()).to.deep.equal([]);
   });
 });
+
+describe("Protocol<F>: a protocol typed over its factory", () => {
+  it("reads the state of the factory that built it, typed (self.factory.clients in Twisted)", () => {
+    class ChatFactory extends Factory {
+      readonly clients = new Set<Chat>();
+    }
+    class Chat extends Protocol<ChatFactory> {
+      override connectionMade(): void {
+        this.factory!.clients.add(this); // typed: no cast to ChatFactory
+      }
+      override connectionLost(reason?: Failure): void {
+        super.connectionLost(reason);
+        this.factory!.clients.delete(this);
+      }
+    }
+    const factory = ChatFactory.forProtocol(Chat);
+    const chat = factory.buildProtocol(ipAddress("127.0.0.1", 1)) as Chat;
+    expect(chat.factory).to.equal(factory);
+    chat.makeConnection(new StringTransport());
+    expect([...factory.clients]).to.deep.equal([chat]);
+    chat.connectionLost();
+    expect(factory.clients.size).to.equal(0);
+  });
+});

@@ -477,9 +477,13 @@ describe("twisted.web.http Request", () => {
       expect(transport.value().length).to.equal(0);
     });
 
-    it("write rejects a string with a TypeError", () => {
+    it("write rejects a string with a TypeError that says what to write instead", () => {
       const { req } = newRequest();
-      expect(() => req.write("text" as unknown as Uint8Array)).to.throw(TypeError);
+      expect(() => req.write("text" as unknown as Uint8Array)).to.throw(
+        TypeError,
+        'Request.write takes bytes (a Uint8Array), not string: write Buffer.from("text") (UTF-8), or return the string from render()',
+      );
+      expect(() => req.write(42 as unknown as Uint8Array)).to.throw(TypeError, "Request.write takes bytes (a Uint8Array), not number");
     });
 
     it("test_reprUninitialized / test_reprInitialized: toString names class, method, uri, version", () => {
