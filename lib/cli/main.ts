@@ -2,8 +2,12 @@
 /**
  * The `torsion` command (package.json "bin": ./build/lib/cli/main.js), as Twisted's `twist`:
  *
- *     torsion web [options]     serve a web site (lib/cli/web.ts); torsion web --help
+ *     torsion [--log-level LEVEL] [--log-format text|json] web [options]
+ *                               serve a web site (lib/cli/web.ts); torsion web --help
  *     torsion --help | --version
+ *
+ * The log options may come before the command, as twist's do, or among its options; they are
+ * handed to the command, which begins logging itself (a library never does).
  *
  * main(argv, io) is the whole command and starts nothing until told to by argv, so specs
  * import it; it resolves with the exit status (0 done, 2 a usage or startup error, printed as
@@ -30,7 +34,31 @@ export interface MainIO {
 const TOP_OPTIONS: readonly OptionSpec[] = [
   { name: "help", short: "h", help: "Show this help and exit." },
   { name: "version", help: "Show torsion's version and exit." },
+  { name: "log-level", value: "LEVEL", multiple: true, default: "info", help: "Log events at LEVEL and above (debug, info, warn, error, critical), or NAMESPACE=LEVEL." },
+  { name: "log-format", value: "FORMAT", default: "text", help: "The log's format on stderr: text or json." },
 ];
+
+/** The log options main() hands on to the command: the arguments they take, and how to spot them. */
+const LOG_OPTIONS = new Set(["--log-level", "--log-format"]);
+
+/** Split leading --log-level/--log-format (with their values) from the rest of argv. */
+function takeLogOptions(argv: readonly string[]): { log: string[]; rest: string[] } {
+  const log: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    const name = arg.split("=", 1)[0]!;
+    if (!LOG_OPTIONS.has(name)) break;
+    if (arg.includes("=")) {
+      log.push(arg);
+      i += 1;
+    } else {
+      log.push(arg, ...argv.slice(i + 1, i + 2));
+      i += 2;
+    }
+  }
+  return { log, rest: argv.slice(i) };
+}
 
 const COMMANDS: ReadonlyArray<readonly [string, string]> = [["web", "Serve a web site: static files, a WSGI application or a resource tree."]];
 
@@ -54,10 +82,11 @@ export function topHelp(): string {
 }
 
 /** Run the `torsion` command with `argv` (the arguments after the program name). */
-export async function main(argv: readonly string[], io: MainIO = {}): Promise<number> {
+export async function main(args: readonly string[], io: MainIO = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const cwd = io.cwd ?? process.cwd();
+  const { log, rest: argv } = takeLogOptions(args);
   const first = argv[0];
   if (first === undefined) {
     stderr.write("torsion: no command given (try torsion --help)\n");
@@ -72,7 +101,7 @@ export async function main(argv: readonly string[], io: MainIO = {}): Promise<nu
     stdout.write(`torsion ${version()}\n`);
     return 0;
   }
-  if (first === "web") return webCommand(argv.slice(1), io.reactor ?? globalReactor, { stdout, stderr, cwd });
+  if (first === "web") return webCommand([...log, ...argv.slice(1)], io.reactor ?? globalReactor, { stdout, stderr, cwd });
   if (first.startsWith("-")) stderr.write(`torsion: unknown option ${first.split("=", 1)[0]} (try torsion --help)\n`);
   else stderr.write(`torsion: unknown command ${JSON.stringify(first)} (known commands: ${COMMANDS.map((c) => c[0]).join(", ")})\n`);
   return 2;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as net from "node:net";
-import { GracefulShutdown } from "../../lib/cli/graceful.js";
+import { GracefulShutdown } from "../../lib/application/graceful.js";
 import type { IDelayedCall, IListeningPort } from "../../lib/internet/interfaces.js";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
@@ -97,7 +97,7 @@ class Client {
   }
 }
 
-describe("GracefulShutdown (lib/cli/graceful.ts)", () => {
+describe("GracefulShutdown (lib/application/graceful.ts)", () => {
   let reactor: NodeReactor;
   let root: Root;
   let site: Site;
