@@ -32,6 +32,38 @@ class Recording extends Service {
 describe("application/service", () => {
   const logs = captureLogsOfEachTest();
 
+  describe("IService (twisted/application/test/test_service.py)", () => {
+    it("test_realService, test_hasAll: Service and MultiService have every IService method", () => {
+      for (const s of [new Service(), new MultiService(), new Application("a")]) {
+        for (const m of ["setName", "setServiceParent", "disownServiceParent", "privilegedStartService", "startService", "stopService"] as const) {
+          expect(s[m], m).to.be.a("function");
+        }
+      }
+      const m = new MultiService();
+      for (const name of ["getServiceNamed", "addService", "removeService"] as const) expect(m[name], name).to.be.a("function");
+      expect([...m]).to.deep.equal([]);
+    });
+
+    it("test_noName: a new service has no name", () => {
+      expect(new Service().name).to.equal(null);
+    });
+
+    it("test_noParent: a new service has no parent", () => {
+      expect(new Service().parent).to.equal(null);
+    });
+
+    it("test_noRunning: a new service is not running", () => {
+      expect(new Service().running).to.equal(false);
+    });
+
+    it("test_applicationComponents: an Application is a named MultiService; a name that is not a string throws", () => {
+      const app = new Application("app");
+      expect(app).to.be.instanceOf(MultiService);
+      expect(app.name).to.equal("app");
+      expect(() => new Application(undefined as unknown as string)).to.throw(TypeError, /needs a name/);
+    });
+  });
+
   describe("Service and MultiService (twisted.test.test_application.ServiceTests)", () => {
     it("testName: setName sets the name", () => {
       const s = new Service();

@@ -87,27 +87,43 @@ export interface LimitedHistoryLogObserver {
   (event: LogEvent): void;
 }
 export class LimitedHistoryLogObserver {
-  private buffer!: LogEvent[];
+  // A ring of `size` slots (Twisted's deque(maxlen=size)): keeping an event costs the same
+  // however full it is.
+  private ring!: Array<LogEvent | undefined>;
+  private first!: number;
+  private count!: number;
   size!: number;
 
   constructor(size = 2 ** 16) {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`size must be an integer >= 0, got ${size}`);
-    const self = callableInstance<LimitedHistoryLogObserver>(new.target.prototype, (event: LogEvent) => {
-      self.buffer.push(event);
-      if (self.buffer.length > self.size) self.buffer.shift();
-    });
-    self.buffer = [];
+    const self = callableInstance<LimitedHistoryLogObserver>(new.target.prototype, (event: LogEvent) => self.keep(event));
+    self.ring = [];
+    self.first = 0;
+    self.count = 0;
     self.size = size;
     return self;
   }
 
+  private keep(event: LogEvent): void {
+    if (this.size === 0) return;
+    if (this.count < this.size) {
+      this.ring[(this.first + this.count) % this.size] = event;
+      this.count++;
+    } else {
+      this.ring[this.first] = event;
+      this.first = (this.first + 1) % this.size;
+    }
+  }
+
   /** Hand every kept event, oldest first, to `observer`. */
   replayTo(observer: LogObserver): void {
-    for (const event of this.buffer.slice()) observer(event);
+    const events: LogEvent[] = [];
+    for (let i = 0; i < this.count; i++) events.push(this.ring[(this.first + i) % this.size]!);
+    for (const event of events) observer(event);
   }
 
   get length(): number {
-    return this.buffer.length;
+    return this.count;
   }
 }
 
