@@ -19,6 +19,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { reactor as globalReactor, type NodeReactor } from "../internet/reactor.js";
 import { oneLine } from "./load.js";
+import { LOG_OPTIONS } from "./log-options.js";
 import { formatOptions, type OptionSpec } from "./options.js";
 import { webCommand } from "./web.js";
 
@@ -34,12 +35,11 @@ export interface MainIO {
 const TOP_OPTIONS: readonly OptionSpec[] = [
   { name: "help", short: "h", help: "Show this help and exit." },
   { name: "version", help: "Show torsion's version and exit." },
-  { name: "log-level", value: "LEVEL", multiple: true, default: "info", help: "Log events at LEVEL and above (debug, info, warn, error, critical), or NAMESPACE=LEVEL." },
-  { name: "log-format", value: "FORMAT", default: "text", help: "The log's format on stderr: text or json." },
+  ...LOG_OPTIONS,
 ];
 
-/** The log options main() hands on to the command: the arguments they take, and how to spot them. */
-const LOG_OPTIONS = new Set(["--log-level", "--log-format"]);
+/** The log options main() hands on to the command, by how they are spelled. */
+const LOG_OPTION_NAMES = new Set(LOG_OPTIONS.map((o) => `--${o.name}`));
 
 /** Split leading --log-level/--log-format (with their values) from the rest of argv. */
 function takeLogOptions(argv: readonly string[]): { log: string[]; rest: string[] } {
@@ -48,7 +48,7 @@ function takeLogOptions(argv: readonly string[]): { log: string[]; rest: string[
   while (i < argv.length) {
     const arg = argv[i]!;
     const name = arg.split("=", 1)[0]!;
-    if (!LOG_OPTIONS.has(name)) break;
+    if (!LOG_OPTION_NAMES.has(name)) break;
     if (arg.includes("=")) {
       log.push(arg);
       i += 1;
@@ -71,7 +71,7 @@ export function version(): string {
 /** `torsion --help`. */
 export function topHelp(): string {
   return (
-    "Usage: torsion [--help] [--version] COMMAND [options]\n\n" +
+    "Usage: torsion [--help] [--version] [--log-level LEVEL] [--log-format FORMAT] COMMAND [options]\n\n" +
     "Run a torsion server.\n\n" +
     "Options:\n" +
     formatOptions(TOP_OPTIONS) +

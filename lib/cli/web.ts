@@ -23,16 +23,7 @@ import * as strports from "../application/strports.js";
 import { serverFromString } from "../internet/endpoints.js";
 import { Failure } from "../internet/failure.js";
 import type { IAddress, IListeningPort } from "../internet/interfaces.js";
-import {
-  FilteringLogObserver,
-  InvalidLogLevelError,
-  LogLevel,
-  LogLevelFilterPredicate,
-  globalLogBeginner,
-  jsonFileLogObserver,
-  textFileLogObserver,
-  type LogBeginner,
-} from "../internet/log.js";
+import type { LogBeginner } from "../internet/log.js";
 import type { NodeReactor } from "../internet/reactor.js";
 import { stopThreadPool } from "../internet/threads.js";
 import type { ThreadPool } from "../internet/threadpool.js";
@@ -42,6 +33,7 @@ import { Site } from "../web/server.js";
 import { File } from "../web/static.js";
 import { WSGIResource } from "../web/wsgi.js";
 import { LoadError, importExport, oneLine, parseReference } from "./load.js";
+import { LOG_OPTIONS, beginLogging, parseLogOptions, type LogOptions } from "./log-options.js";
 import {
   UsageError,
   formatOptions,
@@ -84,27 +76,9 @@ export const WEB_OPTIONS: readonly OptionSpec[] = [
   { name: "max-body", value: "BYTES", default: "unlimited", help: "Answer 413 to a request body larger than this (K, M, G suffixes allowed)." },
   { name: "shutdown-grace", value: "SECONDS", default: "10", help: "On SIGINT/SIGTERM, let responses in flight finish this long before aborting them." },
   { name: "display-tracebacks", help: "Show tracebacks of rendering errors to clients (a security risk: for development only)." },
-  {
-    name: "log-level",
-    value: "LEVEL",
-    multiple: true,
-    default: "info",
-    help:
-      "Log events at LEVEL and above to stderr: debug, info, warn, error or critical. " +
-      "NAMESPACE=LEVEL sets one namespace and those under it (torsion.web=debug).",
-  },
-  { name: "log-format", value: "FORMAT", default: "text", help: "The log's format on stderr: text (one line an event) or json (Twisted's JSON records)." },
+  ...LOG_OPTIONS,
   { name: "help", short: "h", help: "Show this help and exit." },
 ];
-
-/** --log-level and --log-format, parsed. */
-export interface LogOptions {
-  /** The least level logged from namespaces not named below. */
-  readonly level: LogLevel;
-  /** [namespace, level] for each NAMESPACE=LEVEL, in order. */
-  readonly namespaces: ReadonlyArray<readonly [string, LogLevel]>;
-  readonly format: "text" | "json";
-}
 
 /** Where the root resource comes from. */
 export type RootSpec =
@@ -262,44 +236,6 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
     log,
     warnings,
   };
-}
-
-function parseLevel(option: string, text: string): LogLevel {
-  try {
-    return LogLevel.levelWithName(text.trim().toLowerCase());
-  } catch (err) {
-    if (!(err instanceof InvalidLogLevelError)) throw err;
-    throw new UsageError(`${option} expects debug, info, warn, error or critical, got ${JSON.stringify(text)}`);
-  }
-}
-
-/** Parse the values of --log-level (LEVEL or NAMESPACE=LEVEL) and --log-format. */
-export function parseLogOptions(levels: readonly string[], format: string | undefined): LogOptions {
-  let level = LogLevel.info;
-  const namespaces: Array<[string, LogLevel]> = [];
-  for (const text of levels) {
-    const eq = text.indexOf("=");
-    if (eq < 0) {
-      level = parseLevel("--log-level", text);
-      continue;
-    }
-    const namespace = text.slice(0, eq).trim();
-    if (!/^[\w$-]+(\.[\w$-]+)*$/.test(namespace)) throw new UsageError(`--log-level expects NAMESPACE=LEVEL with a dotted namespace, got ${JSON.stringify(text)}`);
-    namespaces.push([namespace, parseLevel("--log-level", text.slice(eq + 1))]);
-  }
-  if (format !== undefined && format !== "text" && format !== "json") throw new UsageError(`--log-format expects text or json, got ${JSON.stringify(format)}`);
-  return { level, namespaces, format: format ?? "text" };
-}
-
-/**
- * Begin logging as --log-level and --log-format say, to `stderr`: the command is the program,
- * so it chooses where the log goes (a library never does).
- */
-export function beginLogging(options: LogOptions, stderr: { write(text: string): unknown }, beginner: LogBeginner = globalLogBeginner): void {
-  const levels = new LogLevelFilterPredicate(options.level);
-  for (const [namespace, level] of options.namespaces) levels.setLogLevelForNamespace(namespace, level);
-  const output = options.format === "json" ? jsonFileLogObserver(stderr) : textFileLogObserver(stderr);
-  beginner.beginLoggingTo([new FilteringLogObserver(output, [levels])]);
 }
 
 function checkReadable(path: string, shown: string): void {
