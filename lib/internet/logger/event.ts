@@ -21,7 +21,7 @@ export interface LogEvent {
    * The formatted text of each field named in log_format, added when an event is written as
    * JSON, so a field that cannot be written (a protocol, a socket) still formats when read back.
    */
-  log_flattened?: Record<string, string>;
+  log_flattened?: Record<string, unknown>;
   /** When present, each publisher and filter appends [itself, the observer it called] (Twisted's log_trace). */
   log_trace?: Array<[unknown, LogObserver]>;
   [field: string]: unknown;

@@ -33,7 +33,12 @@ export function formatEvent(event: LogEvent): string {
   return format.replace(/\{\{|\}\}|\{([^{}]*)\}/g, (match, name: string | undefined) => {
     if (match === "{{") return "{";
     if (match === "}}") return "}";
-    if (flattened !== undefined && name && Object.prototype.hasOwnProperty.call(flattened, name)) return flattened[name]!;
+    if (flattened !== undefined && name) {
+      // torsion keys its flattened fields by name; Twisted by "name!conversion:spec".
+      for (const key of [name, `${name}!s:`, `${name}!:`]) {
+        if (Object.prototype.hasOwnProperty.call(flattened, key)) return fieldText(flattened[key]);
+      }
+    }
     if (!name || !(name in event)) return `${match}?`;
     return fieldText(event[name]);
   });

@@ -23,23 +23,57 @@ const LEVEL_UUID = "02E59486-F24D-46AD-8224-3ACDF2A5732A";
 const FAILURE_UUID = "E76887E2-20ED-49BF-A8F8-BA25CC586F2D";
 const UNPERSISTABLE = { unpersistable: true } as const;
 
-/** A Failure as JSON: its type's name, its message and its traceback. */
+/** The frames of a V8 stack as Twisted's Failure keeps them: [function, file, line, locals, globals]. */
+function framesOf(stack: string): Array<[string, string, number, [], []]> {
+  const frames: Array<[string, string, number, [], []]> = [];
+  for (const line of stack.split("\n")) {
+    const m = /^\s+at (?:(.*?) \()?(.+?):(\d+):\d+\)?$/.exec(line);
+    if (m !== null) frames.push([m[1] ?? "<anonymous>", m[2]!, Number(m[3]), [], []]);
+  }
+  // Twisted lists the outermost call first, as a Python traceback does; V8 the innermost.
+  return frames.reverse();
+}
+
+/**
+ * A Failure as JSON, in the shape of Twisted's Failure state (so Twisted's eventsFromJSONLogFile
+ * reads it and can print its traceback), plus `traceback`: the JavaScript stack as it was.
+ */
 export function failureAsJSON(failure: Failure): Record<string, unknown> {
+  const traceback = failure.getTraceback();
   return {
     type: { __name__: failure.value.name, __module__: "javascript" },
     value: failure.value.message,
-    traceback: failure.getTraceback(),
+    count: 1,
+    captureVars: false,
+    frames: framesOf(traceback),
+    stack: [],
+    tb: null,
+    parents: [`javascript.${failure.value.name}`],
+    pickled: 1,
+    traceback,
     __class_uuid__: FAILURE_UUID,
   };
 }
 
-/** A failure read back from JSON: an Error of the same name, message and stack. */
+/**
+ * A failure read back from JSON: an Error of the same name, message and stack. For a failure
+ * Twisted wrote (no `traceback`, a value it could not save), the stack is made from its frames.
+ */
 export function failureFromJSON(saved: Record<string, unknown>): Failure {
   const type = (saved.type ?? {}) as { __name__?: unknown };
   const message = typeof saved.value === "string" ? saved.value : "";
   const error = new Error(message);
   error.name = typeof type.__name__ === "string" ? type.__name__ : "Error";
-  error.stack = typeof saved.traceback === "string" ? saved.traceback : `${error.name}: ${message}`;
+  if (typeof saved.traceback === "string") {
+    error.stack = saved.traceback;
+  } else {
+    const lines = ["Traceback (most recent call last):"];
+    for (const frame of Array.isArray(saved.frames) ? saved.frames : []) {
+      if (Array.isArray(frame)) lines.push(`  File "${String(frame[1])}", line ${String(frame[2])}, in ${String(frame[0])}`);
+    }
+    lines.push(`${error.name}: ${message}`);
+    error.stack = lines.join("\n");
+  }
   return new Failure(error);
 }
 
@@ -69,13 +103,15 @@ function persistable(value: unknown, seen: Set<object>): unknown {
 }
 
 /** The text of each field log_format names, as formatEvent writes it. */
-function flatten(event: LogEvent): Record<string, string> | undefined {
+function flatten(event: LogEvent): Record<string, unknown> | undefined {
   if (typeof event.log_format !== "string") return undefined;
-  const flat: Record<string, string> = { ...event.log_flattened };
+  const flat: Record<string, unknown> = { ...event.log_flattened };
   for (const m of event.log_format.matchAll(/\{\{|\}\}|\{([^{}]+)\}/g)) {
     const name = m[1];
-    if (name === undefined || !(name in event) || name in flat) continue;
-    flat[name] = formatEvent({ ...event, log_format: `{${name}}`, log_flattened: undefined });
+    // Twisted's key for the text of "{name}": a reader from either side finds it.
+    const key = `${name}!s:`;
+    if (name === undefined || !(name in event) || key in flat) continue;
+    flat[key] = formatEvent({ ...event, log_format: `{${name}}`, log_flattened: undefined });
   }
   return Object.keys(flat).length > 0 ? flat : undefined;
 }

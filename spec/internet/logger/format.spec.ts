@@ -35,6 +35,8 @@ describe("logger/format", () => {
 
     it("prefers the text kept in log_flattened (an event read back from JSON)", () => {
       expect(formatEvent(event("{p}", { p: { unpersistable: true }, log_flattened: { p: "<Echo #3>" } }))).to.equal("<Echo #3>");
+      // Twisted's key for the same text: "name!conversion:spec".
+      expect(formatEvent(event("{p}", { p: { unpersistable: true }, log_flattened: { "p!s:": "<Echo #4>" } }))).to.equal("<Echo #4>");
     });
   });
 

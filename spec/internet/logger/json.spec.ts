@@ -1,4 +1,9 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Failure } from "../../../lib/internet/failure.js";
 import {
   LogLevel,
@@ -179,6 +184,59 @@ describe("logger/json", () => {
       const seen: unknown[] = [];
       for await (const e of eventsFromJSONLogStream(chunks())) seen.push(e);
       expect(seen).to.deep.equal([{ x: 1 }, { y: "\u20ac" }]);
+    });
+  });
+
+  describe("with Twisted (python3-twisted): the same files", function () {
+    const PYTHON = "/usr/bin/python3";
+    const SCRIPT = fileURLToPath(new URL("../../../../spec/fixtures/twisted-json-log.py", import.meta.url));
+    const twisted = (...args: string[]) => spawnSync(PYTHON, [SCRIPT, ...args], { encoding: "utf8", timeout: 20000 });
+    before(function () {
+      if (!existsSync(PYTHON) || spawnSync(PYTHON, ["-c", "import twisted.logger"]).status !== 0) {
+        console.log("      (skipped: needs /usr/bin/python3 with Twisted: apt-get install python3-twisted)");
+        this.skip();
+      }
+    });
+    const logs = captureLogsOfEachTest();
+
+    it("a log Twisted wrote reads here: levels, fields, and the failure's traceback from its frames", () => {
+      const run = twisted("write");
+      expect(run.status, run.stderr).to.equal(0);
+      const events = read(run.stdout) as LogEvent[];
+      expect(events.map((e) => [e.log_namespace, e.log_level, formatEvent(e)])).to.deep.equal([
+        ["twisted.side", LogLevel.info, "hello torsion"],
+        ["twisted.side", LogLevel.critical, "it broke 3"],
+      ]);
+      const failure = events[1]!.log_failure!;
+      expect(failure.value.name).to.equal("ZeroDivisionError");
+      expect(failure.getTraceback()).to.match(/^Traceback \(most recent call last\):\n  File ".*twisted-json-log.py", line \d+, in <module>\nZeroDivisionError: $/);
+      expect(logs.events).to.have.length(0);
+    });
+
+    it("a log torsion wrote reads in Twisted: levels, formatted messages, and a traceback it can print", () => {
+      const dir = mkdtempSync(join(tmpdir(), "torsion-json-"));
+      try {
+        let text = "";
+        const publisher = new LogPublisher(jsonFileLogObserver({ write: (t: string) => (text += t) }));
+        class Echo {
+          toString(): string {
+            return "<Echo #1>";
+          }
+        }
+        publisher(bare({ log_namespace: "torsion.side", log_level: LogLevel.warn, log_format: "lost {protocol}", log_time: 1, protocol: new Echo() }));
+        publisher(bare({ log_namespace: "torsion.side", log_level: LogLevel.error, log_format: "failed", log_time: 2, log_failure: new Failure(new RangeError("out of range")) }));
+        const file = join(dir, "torsion.json");
+        writeFileSync(file, text);
+        const run = twisted("read", file);
+        expect(run.status, run.stderr).to.equal(0);
+        expect(run.stdout.trimEnd().split("\n")).to.deep.equal([
+          "torsion.side#warn: lost <Echo #1>",
+          "torsion.side#error: failed",
+          "traceback ends: javascript.RangeError: out of range",
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
