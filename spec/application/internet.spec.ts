@@ -7,7 +7,7 @@ import { Failure } from "../../lib/internet/failure.js";
 import type { IAddress, IListeningPort, IProtocol, IProtocolFactory, IStreamClientEndpoint, IStreamServerEndpoint } from "../../lib/internet/interfaces.js";
 import { LogLevel } from "../../lib/internet/log.js";
 import { Factory, Protocol } from "../../lib/internet/protocol.js";
-import { NodeReactor } from "../../lib/internet/reactor.js";
+import { NodeReactor, reactor as globalReactor } from "../../lib/internet/reactor.js";
 import { StringTransport } from "../../lib/internet/string-transport.js";
 import { Clock } from "../../lib/internet/task.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
@@ -220,6 +220,18 @@ describe("application/internet", () => {
     it("test_startServiceRunsCallImmediately: the first call is at start", () => {
       timer.startService();
       expect(calls).to.equal(1);
+    });
+
+    it("test_startServiceUsesGlobalReactor: without a clock, the calls are scheduled on the global reactor", () => {
+      const t = new TimerService(3600, () => {});
+      const before = globalReactor.getDelayedCalls().length;
+      t.startService();
+      try {
+        expect(globalReactor.getDelayedCalls().length).to.equal(before + 1);
+      } finally {
+        t.stopService();
+      }
+      expect(globalReactor.getDelayedCalls().length).to.equal(before);
     });
 
     it("test_stopServiceWaits: stopService waits for a call in progress", () => {
@@ -574,6 +586,23 @@ describe("application/internet", () => {
       lose(cq, 0);
       const second = fired(service.stopService());
       expect([first, second]).to.deep.equal([{ value: undefined }, { value: undefined }]);
+    });
+
+    it("test_prepareConnectionCalledWhenServiceStarts: prepareConnection runs once the first connection is made", () => {
+      let calls = 0;
+      makeReconnector({ prepareConnection: () => void calls++ });
+      expect(calls).to.equal(1);
+    });
+
+    it("test_prepareConnectionCalledAfterConnectionMade: prepareConnection sees a protocol whose connectionMade has run", () => {
+      let hadTransport: boolean | null = null;
+      makeReconnector({ prepareConnection: (p) => void (hadTransport = (p as Protocol).transport !== null) });
+      expect(hadTransport).to.equal(true);
+    });
+
+    it("test_prepareConnectionReturnValueIgnored: whatever prepareConnection returns, whenConnected gives the protocol", () => {
+      const { cq, service } = makeReconnector({ prepareConnection: () => "ignored" });
+      expect(fired(service.whenConnected()).value).to.equal(cq.constructedProtocols[0]);
     });
 
     it("test_prepareConnectionCalledWithProtocol: prepareConnection gets each new protocol, before whenConnected", () => {
