@@ -69,10 +69,12 @@ export class StreamServerEndpointService extends Service {
       (failure: Failure) => {
         this.listenFailure = failure;
         const waiters = this.takeWaiters();
+        for (const w of waiters) w.errback(failure);
         if (this.raiseSynchronously) raisedNow.push(failure);
-        else if (waiters.length > 0) for (const w of waiters) w.errback(failure);
         // Nobody is waiting for the port: the log is the only place the failure can go.
-        else if (failure.check(CancelledError) === null) serverLog.failure("Error listening on {endpoint}", failure, { endpoint: describe(this.endpoint) }, LogLevel.error);
+        else if (waiters.length === 0 && failure.check(CancelledError) === null) {
+          serverLog.failure("Error listening on {endpoint}", failure, { endpoint: describe(this.endpoint) }, LogLevel.error);
+        }
         return undefined;
       },
     );

@@ -452,6 +452,8 @@ export async function startWeb(options: WebOptions, reactor: NodeReactor, io: We
     shutdown.addFactory(site).setServiceParent(app);
     const listeners = options.listen.map((description) => {
       const service = strports.service(description, site, reactor);
+      // The command reports a port it cannot bind through whenListening, naming the option.
+      service.raiseSynchronously = false;
       service.setServiceParent(app);
       // Asked before listening: a port that cannot be bound is this command's error to report.
       return [description, service.whenListening()] as const;

@@ -9,7 +9,7 @@
 
 import { Failure } from "../failure.js";
 import type { LogEvent, LogObserver } from "./event.js";
-import { LogLevel } from "./levels.js";
+import { InvalidLogLevelError, LogLevel, isLogLevel } from "./levels.js";
 import { globalLogPublisher } from "./global.js";
 
 export class Logger {
@@ -23,6 +23,11 @@ export class Logger {
   }
 
   emit(level: LogLevel, format: string, fields?: Record<string, unknown>): void {
+    if (!isLogLevel(level)) {
+      // As Twisted's: the bad call is reported, not thrown at the code that logged.
+      this.failure("Got invalid log level {invalidLevel} in {logger}.emit()", new InvalidLogLevelError(level), { invalidLevel: level, logger: this.namespace });
+      return;
+    }
     const event: LogEvent = {
       ...fields,
       log_namespace: this.namespace,

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { LogLevel, LogPublisher, Logger, type LogEvent, type LogObserver } from "../../../lib/internet/log.js";
+import { InvalidLogLevelError, LogLevel, LogPublisher, Logger, type LogEvent, type LogObserver } from "../../../lib/internet/log.js";
 
 describe("logger/logger: Logger", () => {
-  it("test_namespace: publishes events with namespace, level, time and fields", () => {
+  it("test_namespaceAttribute: publishes events with namespace, level, time and fields", () => {
     const seen: LogEvent[] = [];
     new Logger("torsion.test", (e) => seen.push(e)).warn("disk {pct}% full", { pct: 91 });
     expect(seen).to.have.length(1);
@@ -22,10 +22,24 @@ describe("logger/logger: Logger", () => {
     expect(seen.map((e) => e.log_level)).to.deep.equal([LogLevel.debug, LogLevel.info, LogLevel.warn, LogLevel.error, LogLevel.critical]);
   });
 
-  it("test_logFailure: failure() attaches a Failure at critical level by default", () => {
+  it("test_defaultFailure: failure() attaches a Failure at critical level by default", () => {
     const seen: LogEvent[] = [];
     new Logger("t", new LogPublisher((e) => seen.push(e))).failure("it broke", new RangeError("out"));
     expect(seen[0]!.log_level).to.equal(LogLevel.critical);
     expect(seen[0]!.log_failure!.check(RangeError)).to.equal(RangeError);
+  });
+
+  it("test_conflictingKwargs: fields named like the event's own keys do not replace them", () => {
+    const seen: LogEvent[] = [];
+    new Logger("t", (e) => seen.push(e)).warn("*", { log_format: "#", log_level: LogLevel.error, log_namespace: "*namespace*" });
+    expect(seen[0]).to.include({ log_format: "*", log_level: LogLevel.warn, log_namespace: "t" });
+  });
+
+  it("test_logInvalidLogLevel: emit() with a level that is not a LogLevel logs an InvalidLogLevelError instead", () => {
+    const seen: LogEvent[] = [];
+    new Logger("t", (e) => seen.push(e)).emit(42 as LogLevel, "*bogus*");
+    expect(seen).to.have.length(1);
+    expect(seen[0]!.log_level).to.equal(LogLevel.critical);
+    expect(seen[0]!.log_failure!.check(InvalidLogLevelError)).to.equal(InvalidLogLevelError);
   });
 });
