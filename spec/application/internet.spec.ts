@@ -266,6 +266,17 @@ describe("application/internet", () => {
       expect(fired).to.have.length(1);
     });
 
+    it("testTimerRestart (TimerBasicTests): a stopped TimerService starts again, calling at once", () => {
+      timer.startService();
+      timer.stopService();
+      expect(calls).to.equal(1);
+      timer.startService();
+      expect(calls).to.equal(2);
+      clock.advance(2);
+      expect(calls).to.equal(3);
+      timer.stopService();
+    });
+
     it("a step that is not a number >= 0 throws RangeError naming it", () => {
       expect(() => new TimerService(-1, () => {})).to.throw(RangeError, /-1/);
     });

@@ -24,9 +24,17 @@ describe("logger/filter", () => {
       expect(shouldLogEvent([], event())).to.equal(true);
     });
 
-    it("test_shouldLogEventNoFilter / YesFilter: the first no or yes decides", () => {
-      expect(shouldLogEvent([always(PredicateResult.no), always(PredicateResult.yes)], event())).to.equal(false);
+    it("test_shouldLogEventNoFilter: a no drops the event", () => {
+      expect(shouldLogEvent([always(PredicateResult.no)], event())).to.equal(false);
+    });
+
+    it("test_shouldLogEventYesFilter: a yes logs the event", () => {
+      expect(shouldLogEvent([always(PredicateResult.yes)], event())).to.equal(true);
+    });
+
+    it("test_shouldLogEventYesNoFilter: the first yes or no decides; the predicates after it are not asked", () => {
       expect(shouldLogEvent([always(PredicateResult.yes), always(PredicateResult.no)], event())).to.equal(true);
+      expect(shouldLogEvent([always(PredicateResult.no), () => { throw new Error("asked"); }], event())).to.equal(false);
     });
 
     it("test_shouldLogEventYesYesNoFilter: maybes pass the question on; all maybes log", () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Failure } from "../../../lib/internet/failure.js";
-import { LogLevel, eventAsText, formatEvent, formatEventAsText, type LogEvent } from "../../../lib/internet/log.js";
+import { LogLevel, eventAsText, formatEvent, formatEventAsText, formatTime, type LogEvent } from "../../../lib/internet/log.js";
 
 function event(format: string, fields: Record<string, unknown> = {}): LogEvent {
   return { log_namespace: "t", log_level: LogLevel.info, log_format: format, log_time: 0, ...fields };
@@ -14,6 +14,10 @@ describe("logger/format", () => {
 
     it("test_formatEventNoFormat: an event without a format formats as the empty string", () => {
       expect(formatEvent({ log_time: 0 } as unknown as LogEvent)).to.equal("");
+    });
+
+    it("test_formatEmptyFormat: an empty format formats as the empty string", () => {
+      expect(formatEvent(event(""))).to.equal("");
     });
 
     it("keeps doubled braces as literal braces", () => {
@@ -37,6 +41,17 @@ describe("logger/format", () => {
       expect(formatEvent(event("{p}", { p: { unpersistable: true }, log_flattened: { p: "<Echo #3>" } }))).to.equal("<Echo #3>");
       // Twisted's key for the same text: "name!conversion:spec".
       expect(formatEvent(event("{p}", { p: { unpersistable: true }, log_flattened: { "p!s:": "<Echo #4>" } }))).to.equal("<Echo #4>");
+    });
+  });
+
+  describe("formatTime", () => {
+    it("test_formatTimeWithNoTime: no time (or not a number) is -", () => {
+      expect(formatTime(undefined)).to.equal("-");
+      expect(formatTime(NaN)).to.equal("-");
+    });
+
+    it("test_formatTimeDefault: ISO 8601 in UTC, to the millisecond", () => {
+      expect(formatTime(1e9 + 0.25)).to.equal("2001-09-09T01:46:40.250Z");
     });
   });
 
