@@ -134,6 +134,35 @@ export {
   type WSGIHeader,
 } from "./web/wsgi/resource.js";
 
+// twisted.application: services
+export {
+  Service,
+  MultiService,
+  Application,
+  startApplication,
+  type IService,
+  type IServiceCollection,
+  type StopResult,
+  type ApplicationReactor,
+} from "./application/service.js";
+export {
+  StreamServerEndpointService,
+  TimerService,
+  ClientService,
+  backoffPolicy,
+  type RetryPolicy,
+  type BackoffPolicyOptions,
+  type ClientServiceOptions,
+} from "./application/internet.js";
+export * as strports from "./application/strports.js";
+export {
+  GracefulShutdown,
+  type GracefulShutdownOptions,
+  type DrainResult,
+  type DrainableFactory,
+  type DrainableChannel,
+  type DrainableRequest,
+} from "./application/graceful.js";
+
 // the torsion command, usable as a library
-export { GracefulShutdown, type GracefulShutdownOptions, type DrainResult } from "./cli/graceful.js";
 export type { ResourceContext, ResourceFactory, WebOptions } from "./cli/web.js";

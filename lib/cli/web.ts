@@ -4,8 +4,10 @@
  * The root resource is one of: a directory of files (--path), a WSGI application run in the
  * reactor's thread pool (--wsgi), or a resource tree from a module (--resource). The Site
  * listens on every --listen endpoint; the process serves until SIGINT or SIGTERM, then shuts
- * down gracefully (lib/cli/graceful.ts). With --workers N, N processes share the ports
- * (lib/cli/workers.ts).
+ * down gracefully. The server is an Application of services (lib/application/): one
+ * StreamServerEndpointService per --listen and a GracefulShutdown, started once the reactor
+ * runs and stopped before it shuts down. With --workers N, N processes share the ports
+ * (lib/cli/workers.ts). The command begins logging itself (--log-level, --log-format) to stderr.
  *
  * parseWebOptions() only parses and checks; startWeb() builds and listens; runWeb() is the
  * command: start, print the URLs, run the reactor until it stops.
@@ -15,9 +17,13 @@ import cluster from "node:cluster";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { GracefulShutdown } from "../application/graceful.js";
+import { Application, startApplication } from "../application/service.js";
+import * as strports from "../application/strports.js";
 import { serverFromString } from "../internet/endpoints.js";
 import { Failure } from "../internet/failure.js";
 import type { IAddress, IListeningPort } from "../internet/interfaces.js";
+import type { LogBeginner } from "../internet/log.js";
 import type { NodeReactor } from "../internet/reactor.js";
 import { stopThreadPool } from "../internet/threads.js";
 import type { ThreadPool } from "../internet/threadpool.js";
@@ -27,8 +33,8 @@ import { AddHeadersResource } from "../web/add-headers-resource.js";
 import { Site } from "../web/server.js";
 import { File } from "../web/static.js";
 import { WSGIResource } from "../web/wsgi/resource.js";
-import { GracefulShutdown } from "./graceful.js";
 import { LoadError, importExport, oneLine, parseReference } from "./load.js";
+import { LOG_OPTIONS, beginLogging, parseLogOptions, type LogOptions } from "./log-options.js";
 import {
   UsageError,
   formatOptions,
@@ -72,6 +78,7 @@ export const WEB_OPTIONS: readonly OptionSpec[] = [
   { name: "max-body", value: "BYTES", default: "unlimited", help: "Answer 413 to a request body larger than this (K, M, G suffixes allowed)." },
   { name: "shutdown-grace", value: "SECONDS", default: "10", help: "On SIGINT/SIGTERM, let responses in flight finish this long before aborting them." },
   { name: "display-tracebacks", help: "Show tracebacks of rendering errors to clients (a security risk: for development only)." },
+  ...LOG_OPTIONS,
   { name: "help", short: "h", help: "Show this help and exit." },
 ];
 
@@ -104,6 +111,7 @@ export interface WebOptions {
   readonly maxBody: number | null;
   readonly shutdownGrace: number;
   readonly displayTracebacks: boolean;
+  readonly log: LogOptions;
   /** Messages about deprecated options, to print as warnings. */
   readonly warnings: readonly string[];
 }
@@ -215,6 +223,8 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
   const graceText = last(values, "shutdown-grace");
   const shutdownGrace = graceText === undefined ? 10 : parseSeconds("--shutdown-grace", graceText);
 
+  const log = parseLogOptions(values.get("log-level") ?? [], last(values, "log-format"));
+
   return {
     listen,
     root,
@@ -230,6 +240,7 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
     maxBody,
     shutdownGrace,
     displayTracebacks: values.has("display-tracebacks"),
+    log,
     warnings,
   };
 }
@@ -343,6 +354,8 @@ export interface WebIO {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   readonly cwd: string;
+  /** What runWeb begins logging on (default the process's globalLogBeginner). */
+  readonly logBeginner?: LogBeginner;
 }
 
 /** A server started by startWeb. */
@@ -351,6 +364,8 @@ export interface StartedWeb {
   readonly ports: readonly IListeningPort[];
   /** The URL of each port, in --listen order. */
   readonly urls: readonly string[];
+  /** The root of the services: stop it (stopService) to stop listening and drain. */
+  readonly service: Application;
   readonly shutdown: GracefulShutdown;
 }
 
@@ -374,9 +389,12 @@ function poolOf(reactor: NodeReactor, options: WebOptions): () => ThreadPool {
 }
 
 /**
- * Build the site and listen on every endpoint (in a node:cluster worker, TCP ports listen
- * through the primary: tcp.Port does that itself). Does not run the reactor. Raises LoadError or
- * UsageError (a port that cannot be bound) after undoing what it started.
+ * Build the site and its services, and listen on every endpoint (in a node:cluster worker, TCP
+ * ports listen through the primary: tcp.Port does that itself): an Application with one
+ * GracefulShutdown, then one StreamServerEndpointService per --listen, so that a stop closes the
+ * ports first (children stop in reverse) and then drains the connections. The application starts when the reactor runs and
+ * stops before it shuts down (startApplication); this does not run the reactor. Raises LoadError,
+ * or UsageError for a port that cannot be bound, after undoing what it started.
  */
 export async function startWeb(options: WebOptions, reactor: NodeReactor, io: WebIO): Promise<StartedWeb> {
   const pool = poolOf(reactor, options);
@@ -388,7 +406,9 @@ export async function startWeb(options: WebOptions, reactor: NodeReactor, io: We
     options,
   };
   if (options.threads !== null) pool();
-  const ports: IListeningPort[] = [];
+  const app = new Application("torsion web");
+  const shutdown = new GracefulShutdown(reactor, { grace: options.shutdownGrace });
+  let started = false;
   try {
     let root = await buildRoot(options, context);
     if (options.addHeaders.length > 0) root = new AddHeadersResource(root, options.addHeaders);
@@ -401,12 +421,27 @@ export async function startWeb(options: WebOptions, reactor: NodeReactor, io: We
       logPath: options.accessLog !== null && options.accessLog !== "-" ? options.accessLog : null,
       logFile: options.accessLog === "-" ? io.stdout : null,
     });
+    // The command announces what it serves itself: no "Starting factory" line for the Site.
     (site as { noisy?: boolean }).noisy = false;
+    // The first child, so the last stopped: the ports stop accepting before the drain begins.
+    shutdown.addFactory(site).setServiceParent(app);
+    const listeners = options.listen.map((description) => {
+      const service = strports.service(description, site, reactor);
+      // The command reports a port it cannot bind through whenListening, naming the option.
+      service.raiseSynchronously = false;
+      service.setServiceParent(app);
+      // Asked before listening: a port that cannot be bound is this command's error to report.
+      return [description, service.whenListening()] as const;
+    });
+    // Listens now (privilegedStartService); the rest starts once the reactor runs.
+    startApplication(app, reactor);
+    started = true;
+    const ports: IListeningPort[] = [];
     const urls: string[] = [];
-    for (const description of options.listen) {
+    for (const [description, listening] of listeners) {
       let port: IListeningPort;
       try {
-        port = await serverFromString(reactor, description).listen(site);
+        port = await listening;
       } catch (err) {
         const error = err instanceof Failure ? err.value : err;
         throw new UsageError(`--listen ${description}: ${oneLine(error).replace(/^\w+Error: /, "")}`);
@@ -414,13 +449,11 @@ export async function startWeb(options: WebOptions, reactor: NodeReactor, io: We
       ports.push(port);
       urls.push(urlFor(description, port.getHost()));
     }
-    const shutdown = new GracefulShutdown(reactor, { grace: options.shutdownGrace });
-    for (const port of ports) shutdown.addPort(port);
-    shutdown.addFactory(site).install();
-    return { site, ports, urls, shutdown };
+    return { site, ports, urls, service: app, shutdown };
   } catch (err) {
-    await Promise.allSettled(ports.map((p) => p.stopListening()));
-    await stopThreadPool(reactor, { grace: 0 });
+    // Stop what listened, and the thread pool; the services' own log of it is not wanted here.
+    if (started) await app.stopService();
+    else await stopThreadPool(reactor, { grace: 0 });
     throw err;
   }
 }
@@ -438,6 +471,7 @@ export interface WorkerHooks {
  * shutdown, 2 after a usage or startup error (one line on stderr).
  */
 export async function runWeb(options: WebOptions, reactor: NodeReactor, io: WebIO, worker?: WorkerHooks): Promise<number> {
+  beginLogging(options.log, io.stderr, io.logBeginner);
   let started: StartedWeb;
   try {
     started = await startWeb(options, reactor, io);

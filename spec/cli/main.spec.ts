@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main, topHelp, version } from "../../lib/cli/main.js";
 import { WEB_OPTIONS } from "../../lib/cli/web.js";
+import { LogLevel, eventsFromJSONLogFile, formatEvent } from "../../lib/internet/log.js";
 import { FIXTURES, MAIN, SSL_LOCAL, get, killAll, torsion } from "./cli-helpers.js";
 
 /** main() with its output captured. */
@@ -236,6 +237,28 @@ describe("torsion (lib/cli/main.ts)", () => {
         expect(response.body.split("\n").filter(Boolean)).to.have.length(8);
         expect(await t.exit(), t.stderr).to.equal(0);
         expect(t.stderr).to.include("waiting up to 15 s for 1 response(s) in flight");
+      });
+
+      it("--log-level warn (before the command, as twist's): the info line of the drain is not shown", async () => {
+        const t = torsion(["--log-level", "warn", "web", "--listen", LOCAL, "--resource", `${FIXTURES}/cli-resources.js:makeRoot`, "--shutdown-grace", "15"]);
+        const [url] = await t.urls();
+        const response = await get(url + "slow?chunks=4&interval=0.1", { onFirstData: () => t.signal("SIGTERM") });
+        expect(response.complete).to.equal(true);
+        expect(await t.exit(), t.stderr).to.equal(0);
+        expect(t.stderr).to.not.include("in flight");
+      });
+
+      it("--log-format json: the log on stderr is Twisted's JSON records, read back by eventsFromJSONLogFile", async () => {
+        const t = torsion(["web", "--log-format", "json", "--listen", LOCAL, "--resource", `${FIXTURES}/cli-resources.js:makeRoot`, "--shutdown-grace", "15"]);
+        const [url] = await t.urls();
+        await get(url + "slow?chunks=4&interval=0.1", { onFirstData: () => t.signal("SIGTERM") });
+        expect(await t.exit(), t.stderr).to.equal(0);
+        expect(t.stderr.startsWith("\x1e"), t.stderr).to.equal(true);
+        const events = [...eventsFromJSONLogFile(t.stderr)];
+        const drain = events.find((e) => e.log_namespace === "torsion.application.graceful");
+        expect(drain, t.stderr).to.not.equal(undefined);
+        expect(drain!.log_level).to.equal(LogLevel.info);
+        expect(formatEvent(drain!)).to.equal("Shutting down: waiting up to 15 s for 1 response(s) in flight");
       });
 
       it("a response that outlasts the grace period is aborted, and the process still exits 0", async () => {

@@ -15,7 +15,7 @@ import {
   type WebOptions,
 } from "../../lib/cli/web.js";
 import { serverFromString } from "../../lib/internet/endpoints.js";
-import { captureLogEvents } from "../../lib/internet/log.js";
+import { LogLevel, captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
 import { stopThreadPool } from "../../lib/internet/threads.js";
 import { AddHeadersResource } from "../../lib/web/add-headers-resource.js";
@@ -103,7 +103,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         expect((started.site.resource as File).path).to.equal(dir);
         expect(statSync(sock).isSocket()).to.equal(true);
       } finally {
-        await started.shutdown.drain();
+        await started.service.stopService();
       }
     });
 
@@ -148,7 +148,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         expect(resource.headers).to.deep.equal([["K1", "V1"], ["K2", "V2"]]);
         expect(resource.originalResource).to.be.instanceOf(File);
       } finally {
-        await started.shutdown.drain();
+        await started.service.stopService();
       }
     });
 
@@ -156,18 +156,29 @@ describe("torsion web (lib/cli/web.ts)", () => {
       const options = parse("--display-tracebacks", "--path", dir, "--listen", "tcp:0:interface=127.0.0.1");
       const started = await startWeb(options, newReactor(), { stdout: process.stdout, stderr: process.stderr, cwd: ROOT });
       expect(started.site.displayTracebacks).to.equal(true);
-      await started.shutdown.drain();
+      await started.service.stopService();
     });
 
     it("test_displayTracebacksNotGiven: without it the Site shows no tracebacks", async () => {
       const options = parse("--path", dir, "--listen", "tcp:0:interface=127.0.0.1");
       const started = await startWeb(options, newReactor(), { stdout: process.stdout, stderr: process.stderr, cwd: ROOT });
       expect(started.site.displayTracebacks).to.equal(false);
-      await started.shutdown.drain();
+      await started.service.stopService();
     });
   });
 
   describe("parseWebOptions", () => {
+    it("--log-level takes a level, or NAMESPACE=LEVEL for one namespace; --log-format text or json", () => {
+      const options = parse("--path", dir, "--log-level", "warn", "--log-level", "torsion.web=debug", "--log-format", "json");
+      expect(options.log).to.deep.equal({ level: LogLevel.warn, namespaces: [["torsion.web", LogLevel.debug]], format: "json" });
+    });
+
+    it("a bad --log-level or --log-format is a usage error naming it", () => {
+      expect(() => parse("--path", dir, "--log-level", "loud")).to.throw(UsageError, '--log-level expects debug, info, warn, error or critical, got "loud"');
+      expect(() => parse("--path", dir, "--log-level", "=debug")).to.throw(UsageError, "NAMESPACE=LEVEL");
+      expect(() => parse("--path", dir, "--log-format", "xml")).to.throw(UsageError, '--log-format expects text or json, got "xml"');
+    });
+
     it("has Twisted's defaults and torsion's", () => {
       const options = parse("--path", dir);
       expect(options).to.deep.equal({
@@ -185,6 +196,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         maxBody: null,
         shutdownGrace: 10,
         displayTracebacks: false,
+        log: { level: LogLevel.info, namespaces: [], format: "text" },
         warnings: [],
       });
     });
@@ -337,7 +349,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
     let started: StartedWeb | null = null;
 
     afterEach(async () => {
-      await started?.shutdown.drain();
+      await started?.service.stopService();
       started = null;
     });
 

@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import * as net from "node:net";
-import { GracefulShutdown } from "../../lib/cli/graceful.js";
+import { GracefulShutdown } from "../../lib/application/graceful.js";
+import { StreamServerEndpointService } from "../../lib/application/internet.js";
+import { Application, startApplication } from "../../lib/application/service.js";
+import { succeed } from "../../lib/internet/deferred.js";
 import type { IDelayedCall, IListeningPort } from "../../lib/internet/interfaces.js";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
@@ -97,7 +100,7 @@ class Client {
   }
 }
 
-describe("GracefulShutdown (lib/cli/graceful.ts)", () => {
+describe("GracefulShutdown (lib/application/graceful.ts)", () => {
   let reactor: NodeReactor;
   let root: Root;
   let site: Site;
@@ -228,6 +231,22 @@ describe("GracefulShutdown (lib/cli/graceful.ts)", () => {
     await c.waitClosed();
     expect(c.received).to.equal("");
     expect(root.lost).to.deep.equal(["/later"]);
+  });
+
+  it("as a service: the first child of an Application started with the reactor; the shutdown waits for its drain after the port has stopped", async () => {
+    setUp(0.2);
+    const app = new Application("web");
+    const shutdown = new GracefulShutdown(reactor, { grace: 5 }).addFactory(site);
+    shutdown.setServiceParent(app);
+    // The port's own service, last: stopped first, before the drain begins.
+    const listening = new StreamServerEndpointService({ listen: () => succeed(port) }, site);
+    listening.setServiceParent(app);
+    startApplication(app, reactor);
+    const c = await stopWhileRendering();
+    expect(c.received.endsWith("done\n")).to.equal(true);
+    expect(root.lost).to.deep.equal([]);
+    expect([shutdown.running, listening.running, app.running]).to.deep.equal([false, false, false]);
+    expect(logs.messages()).to.include("Shutting down: waiting up to 5 s for 1 response(s) in flight");
   });
 
   it("refuses a negative grace", () => {

@@ -1,5 +1,6 @@
 /**
- * Graceful shutdown of web servers, as a reactor "before shutdown" trigger.
+ * Graceful shutdown of web servers, as a service (its stopService) or a reactor "before
+ * shutdown" trigger.
  *
  * Twisted's reactor closes every connection at once when it stops ("during shutdown"), which
  * cuts off responses in flight. A GracefulShutdown, installed on the reactor, runs first:
@@ -15,23 +16,51 @@
  *    period, and at least `poolGrace` seconds, to see the disconnect and finish (a WSGI
  *    application's close() runs then); work still running after that is terminated.
  *
- * Only then does the reactor go on to "during shutdown". `torsion web` installs one; a program
- * using the library does the same:
+ * Only then does the reactor go on to "during shutdown". As a service, make it the first child
+ * of the application: children stop in reverse, so the listening services stop accepting first,
+ * and then it drains (`torsion web` is built so):
  *
+ *     const app = new Application("web");
  *     const site = new Site(root);
- *     const port = reactor.listenTCP(8080, site);
- *     new GracefulShutdown(reactor, { grace: 10 }).addPort(port).addFactory(site).install();
+ *     new GracefulShutdown(reactor, { grace: 10 }).addFactory(site).setServiceParent(app);
+ *     strports.service("tcp:8080", site).setServiceParent(app);
+ *     startApplication(app, reactor);
  *     await reactor.run();    // SIGTERM: stop accepting, let responses finish, then exit
+ *
+ * Without services, give it the ports and install() it as a trigger of its own:
+ *
+ *     new GracefulShutdown(reactor, { grace: 10 }).addPort(port).addFactory(site).install();
+ *
+ * It drains any factory that keeps its open HTTP channels (a Site, an HTTPFactory): it reads
+ * them through the small interfaces below, so lib/application does not import lib/web.
  */
 
 import { Deferred } from "../internet/deferred.js";
 import type { IListeningPort, IReactorCore, IReactorTime } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { stopThreadPool } from "../internet/threads.js";
-import type { HTTPChannel } from "../web/http-channel.js";
-import type { HTTPFactory } from "../web/http-factory.js";
+import { Service } from "./service.js";
 
-const log = new Logger("torsion.cli.graceful");
+const log = new Logger("torsion.application.graceful");
+
+/** What draining needs of a request: whether its head has gone out, and its headers. */
+export interface DrainableRequest {
+  readonly startedWriting: boolean | number;
+  readonly responseHeaders: { setRawHeaders(name: string, values: string[]): void };
+}
+
+/** What draining needs of a connection (HTTPChannel has it). */
+export interface DrainableChannel {
+  readonly requests: readonly DrainableRequest[];
+  persistent: boolean;
+  readonly transport: unknown;
+  loseConnection(): void;
+}
+
+/** A factory whose open connections can be drained (HTTPFactory, Site). */
+export interface DrainableFactory {
+  readonly openChannels: { readonly size: number; [Symbol.iterator](): Iterator<DrainableChannel> };
+}
 
 /** How often, in seconds, the open connections are counted while draining. */
 const POLL_INTERVAL = 0.05;
@@ -58,10 +87,10 @@ export interface DrainResult {
   aborted: number;
 }
 
-export class GracefulShutdown {
+export class GracefulShutdown extends Service {
   readonly grace: number;
   private readonly ports: IListeningPort[] = [];
-  private readonly factories: HTTPFactory[] = [];
+  private readonly factories: DrainableFactory[] = [];
   private readonly stopPool: boolean;
   private readonly poolGrace: number;
   private trigger: unknown = null;
@@ -71,6 +100,7 @@ export class GracefulShutdown {
     private readonly reactor: GracefulReactor,
     options: GracefulShutdownOptions = {},
   ) {
+    super();
     const grace = options.grace ?? 10;
     if (!(grace >= 0)) throw new RangeError(`grace must be a number of seconds >= 0, got ${grace}`);
     this.grace = grace;
@@ -85,12 +115,18 @@ export class GracefulShutdown {
   }
 
   /** An HTTPFactory (a Site) whose connections to drain. */
-  addFactory(factory: HTTPFactory): this {
+  addFactory(factory: DrainableFactory): this {
     if (!this.factories.includes(factory)) this.factories.push(factory);
     return this;
   }
 
-  /** Run drain() as a "before shutdown" trigger of the reactor (once). */
+  /** As a service: stopping is draining; the Deferred fires when the drain is done. */
+  override stopService(): Deferred<void> {
+    super.stopService();
+    return this.drain().addCallback(() => undefined);
+  }
+
+  /** Run drain() as a "before shutdown" trigger of the reactor (once), for a program without services. */
   install(): this {
     if (this.trigger === null) {
       this.trigger = this.reactor.addSystemEventTrigger("before", "shutdown", () => this.drain());
@@ -199,15 +235,15 @@ export class GracefulShutdown {
     return d;
   }
 
-  private channels(): HTTPChannel[] {
-    const all: HTTPChannel[] = [];
+  private channels(): DrainableChannel[] {
+    const all: DrainableChannel[] = [];
     for (const f of this.factories) for (const c of f.openChannels) all.push(c);
     return all;
   }
 }
 
 /** Make a connection that is answering a request close once its response is done. */
-function closeAfterResponse(channel: HTTPChannel): void {
+function closeAfterResponse(channel: DrainableChannel): void {
   channel.persistent = false;
   for (const request of channel.requests) {
     // Tell the client before it sends its next request, when the head has not gone out yet.
@@ -215,7 +251,7 @@ function closeAfterResponse(channel: HTTPChannel): void {
   }
 }
 
-function abort(channel: HTTPChannel): void {
+function abort(channel: DrainableChannel): void {
   const transport = channel.transport as { abortConnection?(): void; loseConnection(): void } | null;
   if (transport === null) return;
   if (typeof transport.abortConnection === "function") transport.abortConnection();
