@@ -69,6 +69,9 @@ export type {
   PoolWorkerOptions,
 } from "./internet/threadpool.js";
 export * from "./internet/work-ref.js";
+// twisted.internet: processes, standard I/O, UDP
+export { ProcessProtocol } from "./internet/process-protocol.js";
+export { Process, spawnProcess, signalNumber } from "./internet/process.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";

@@ -218,3 +218,67 @@ export class TLSError extends ConnectionLost {
     this.code = options?.code;
   }
 }
+
+// --- Processes -------------------------------------------------------------
+
+/**
+ * A child process exited with status 0, as twisted.internet.error.ProcessDone: the reason
+ * processEnded gets for a child that ended well. A kind of ConnectionDone.
+ */
+export class ProcessDone extends ConnectionDone {
+  readonly exitCode = 0;
+  readonly signal = null;
+
+  /** `status` is the raw wait status (0 here). */
+  constructor(readonly status: number = 0) {
+    super("process finished with exit code 0");
+  }
+}
+
+/**
+ * A child process exited with a non-zero status or was killed by a signal, as
+ * twisted.internet.error.ProcessTerminated. `exitCode` is null when a signal ended it,
+ * `signal` (its number, as Twisted's) null when it exited; `status` is the wait status
+ * (exitCode << 8, or the signal number), as os.WIFEXITED and friends read it.
+ */
+export class ProcessTerminated extends ConnectionLost {
+  constructor(
+    readonly exitCode: number | null = null,
+    readonly signal: number | null = null,
+    readonly status: number | null = null,
+    message?: string,
+  ) {
+    let s = message;
+    if (s === undefined) {
+      s = "process ended";
+      if (exitCode !== null) s += ` with exit code ${exitCode}`;
+      if (signal !== null) s += ` by signal ${signal}`;
+    }
+    super(s);
+  }
+}
+
+/**
+ * The child could not be started at all: the executable does not exist, is not executable, the
+ * working directory is missing. Twisted reports this as ProcessTerminated(exitCode=1) with a
+ * traceback on the child's stderr; torsion says why, and is still a ProcessTerminated (with
+ * no exit code: the program never ran). `code` is the system's (ENOENT, EACCES, ...).
+ */
+export class ProcessSpawnError extends ProcessTerminated {
+  constructor(
+    readonly executable: string,
+    readonly code: string,
+    cause: unknown,
+    readonly path?: string,
+  ) {
+    const where = path === undefined ? "" : ` in ${path}`;
+    super(null, null, null, `Couldn't run ${executable}${where}: ${code} (${(cause as Error)?.message ?? String(cause)})`);
+  }
+}
+
+/** The process has already exited: it can no longer be signalled, as ProcessExitedAlready. */
+export class ProcessExitedAlready extends TorsionError {
+  constructor(message = "The process has already exited.") {
+    super(message);
+  }
+}

@@ -24,6 +24,9 @@ import type {
   IProtocolFactory,
   IReactorCore,
   IReactorFromThreads,
+  IProcessProtocol,
+  IReactorProcess,
+  SpawnProcessOptions,
   IReactorSSL,
   IReactorTCP,
   IReactorTime,
@@ -36,6 +39,7 @@ import type {
   SystemEventPhase,
 } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { Process, spawnProcess } from "./process.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
@@ -175,7 +179,7 @@ function runTrigger(t: Trigger): unknown {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class NodeReactor
-  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads
+  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorProcess
 {
   /** True from the "during startup" phase of run() to the "during shutdown" phase. */
   running = false;
@@ -514,6 +518,21 @@ export class NodeReactor
     const c = new UNIXConnector(address, factory, options, this);
     c.connect();
     return c;
+  }
+
+  // --- IReactorProcess ----------------------------------------------------------------
+
+  /**
+   * Start a child process connected to `processProtocol` (see lib/internet/process.ts for
+   * Twisted's argv, environment and childFDs rules, and what shutdown does to a child).
+   */
+  spawnProcess(
+    processProtocol: IProcessProtocol,
+    executable: string,
+    args: readonly string[] = [],
+    options: SpawnProcessOptions = {},
+  ): Process {
+    return spawnProcess(this, processProtocol, executable, args, options);
   }
 
   /** Process-wide transport counters (open connections, producers stopped, ...). */
