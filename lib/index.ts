@@ -72,6 +72,15 @@ export * from "./internet/work-ref.js";
 // twisted.internet: processes, standard I/O, UDP
 export { ProcessProtocol } from "./internet/process-protocol.js";
 export { Process, spawnProcess, signalNumber } from "./internet/process.js";
+export { getProcessOutput, getProcessValue, getProcessOutputAndValue, type ProcessUtilsOptions } from "./internet/utils.js";
+export { StandardIO, type StandardIOOptions } from "./internet/stdio.js";
+export {
+  ProcessEndpoint,
+  ProcessEndpointTransport,
+  StandardIOEndpoint,
+  StandardErrorBehavior,
+  type ProcessEndpointOptions,
+} from "./internet/process-endpoints.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";

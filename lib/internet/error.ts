@@ -282,3 +282,30 @@ export class ProcessExitedAlready extends TorsionError {
     super(message);
   }
 }
+
+/**
+ * getProcessOutput saw the child write to stderr (without errortoo), as Twisted's
+ * _UnexpectedErrorOutput (an IOError there): `processEnded` fires when the child has ended.
+ */
+export class UnexpectedErrorOutput extends TorsionError {
+  constructor(
+    readonly text: Uint8Array,
+    readonly processEnded: import("./defer.js").Deferred<unknown>,
+  ) {
+    super(`got stderr: ${JSON.stringify(Buffer.from(text).toString("latin1"))}`);
+  }
+}
+
+/**
+ * getProcessOutputAndValue's child was killed by a signal: what it wrote until then and the
+ * signal, as the (out, err, signalNum) Twisted errbacks with.
+ */
+export class ProcessOutputAndSignal extends TorsionError {
+  constructor(
+    readonly out: Buffer,
+    readonly err: Buffer,
+    readonly signal: number,
+  ) {
+    super(`process ended by signal ${signal}`);
+  }
+}
