@@ -81,6 +81,9 @@ export {
   StandardErrorBehavior,
   type ProcessEndpointOptions,
 } from "./internet/process-endpoints.js";
+export { DatagramProtocol } from "./internet/datagram-protocol.js";
+export { Port as UDPPort, MulticastPort, checkPort as checkUDPPort } from "./internet/udp.js";
+export { FakeDatagramPort } from "./internet/fake-datagram-port.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";

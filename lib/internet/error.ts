@@ -309,3 +309,29 @@ export class ProcessOutputAndSignal extends TorsionError {
     super(`process ended by signal ${signal}`);
   }
 }
+
+// --- UDP -------------------------------------------------------------------
+
+/**
+ * An address that is not an IP literal where one is needed, or of the other family than the
+ * port's (an IPv6 address on an IPv4 port), as twisted.internet.error.InvalidAddressError.
+ * UDP takes IP addresses only: resolve names first.
+ */
+export class InvalidAddressError extends TorsionError {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`Invalid address ${JSON.stringify(address)}: ${reason}`);
+  }
+}
+
+/** A datagram too long to send (over 65,507 bytes on IPv4, 65,527 on IPv6), as MessageLengthError. */
+export class MessageLengthError extends TorsionError {
+  constructor(message = "Message is too long to send.") {
+    super(message);
+  }
+}
+
+/** joinGroup could not join the multicast group, as twisted.internet.error.MulticastJoinError. */
+export class MulticastJoinError extends TorsionError {}

@@ -507,3 +507,73 @@ export interface IReactorProcess {
     options?: SpawnProcessOptions,
   ): IProcessTransport;
 }
+
+// ---------------------------------------------------------------------------
+// UDP
+
+/** Where a datagram came from or goes to: (host, port), as Twisted's address tuples. Hosts are IP literals. */
+export type UDPPeer = readonly [host: string, port: number];
+
+/**
+ * A datagram protocol, as twisted.internet.protocol.DatagramProtocol: one per port, told of
+ * every datagram with the address it came from.
+ */
+export interface IDatagramProtocol {
+  makeConnection(transport: IUDPTransport): void;
+  datagramReceived(datagram: Bytes, addr: UDPPeer): void;
+  /** A datagram sent on a connected port was refused (ICMP port unreachable: ECONNREFUSED). */
+  connectionRefused(): void;
+  /** Called by the port when it stops using the protocol. */
+  doStop(): void;
+}
+
+/** A UDP port, as twisted.internet.interfaces.IUDPTransport. */
+export interface IUDPTransport {
+  /** Send one datagram: to `addr`, or to the connected peer (then `addr` must be omitted). */
+  write(datagram: Bytes, addr?: UDPPeer): void;
+  /** Send the concatenation of `seq` as one datagram. */
+  writeSequence(seq: Iterable<Bytes>, addr?: UDPPeer): void;
+  /** Connect to host:port (an IP address): write without an address, receive only from it. */
+  connect(host: string, port: number): void;
+  getHost(): UDPAddress;
+  /** Close the port; the Deferred fires once it is closed and stopProtocol has run. */
+  stopListening(): Deferred<void>;
+  loseConnection(): Deferred<void>;
+  setBroadcastAllowed(enabled: boolean): void;
+  getBroadcastAllowed(): boolean;
+}
+
+/** A UDP port that can take part in multicast groups, as IMulticastTransport. */
+export interface IMulticastTransport extends IUDPTransport {
+  getOutgoingInterface(): string;
+  setOutgoingInterface(addr: string): Deferred<void>;
+  getLoopbackMode(): boolean;
+  setLoopbackMode(mode: boolean): void;
+  getTTL(): number;
+  setTTL(ttl: number): void;
+  joinGroup(addr: string, iface?: string): Deferred<void>;
+  leaveGroup(addr: string, iface?: string): Deferred<void>;
+}
+
+/** Options of listenUDP, Twisted's keyword arguments. */
+export interface ListenUDPOptions {
+  /** The address to bind: "" (the default) is every IPv4 address, "::" every IPv6 one. An IP literal. */
+  interface?: string;
+  /** The longest datagram delivered whole: longer ones are cut to this, as recvfrom does (default 8192). */
+  maxPacketSize?: number;
+}
+
+/** Options of listenMulticast: listenUDP's, and whether other sockets may bind the same port. */
+export interface ListenMulticastOptions extends ListenUDPOptions {
+  listenMultiple?: boolean;
+}
+
+/** UDP, as twisted.internet.interfaces.IReactorUDP. */
+export interface IReactorUDP {
+  listenUDP(port: number, protocol: IDatagramProtocol, options?: ListenUDPOptions): IUDPTransport;
+}
+
+/** Multicast UDP, as twisted.internet.interfaces.IReactorMulticast. */
+export interface IReactorMulticast {
+  listenMulticast(port: number, protocol: IDatagramProtocol, options?: ListenMulticastOptions): IMulticastTransport;
+}

@@ -27,6 +27,11 @@ import type {
   IProcessProtocol,
   IReactorProcess,
   SpawnProcessOptions,
+  IDatagramProtocol,
+  IReactorMulticast,
+  IReactorUDP,
+  ListenMulticastOptions,
+  ListenUDPOptions,
   IReactorSSL,
   IReactorTCP,
   IReactorTime,
@@ -40,6 +45,7 @@ import type {
 } from "./interfaces.js";
 import { Logger } from "./log.js";
 import { Process, spawnProcess } from "./process.js";
+import { MulticastPort, Port as UDPPort } from "./udp.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
@@ -179,7 +185,7 @@ function runTrigger(t: Trigger): unknown {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class NodeReactor
-  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorProcess
+  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorProcess, IReactorUDP, IReactorMulticast
 {
   /** True from the "during startup" phase of run() to the "during shutdown" phase. */
   running = false;
@@ -533,6 +539,25 @@ export class NodeReactor
     options: SpawnProcessOptions = {},
   ): Process {
     return spawnProcess(this, processProtocol, executable, args, options);
+  }
+
+  // --- IReactorUDP / IReactorMulticast -------------------------------------------------
+
+  /**
+   * Bind a UDP port for `protocol` (see lib/internet/udp.ts). Bound when it returns: a port
+   * in use raises CannotListenError here. interface "" is every IPv4 address, "::" every IPv6 one.
+   */
+  listenUDP(port: number, protocol: IDatagramProtocol, options: ListenUDPOptions = {}): UDPPort {
+    const p = new UDPPort(port, protocol, options, this);
+    p.startListening();
+    return p;
+  }
+
+  /** As listenUDP, for a port that joins multicast groups; listenMultiple lets other sockets bind it too. */
+  listenMulticast(port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions = {}): MulticastPort {
+    const p = new MulticastPort(port, protocol, options, this);
+    p.startListening();
+    return p;
   }
 
   /** Process-wide transport counters (open connections, producers stopped, ...). */
