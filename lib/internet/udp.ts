@@ -56,6 +56,11 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address?: string, fami
  */
 function literalLookup(hostname: string, options: unknown, callback?: LookupCallback): void {
   const cb = (typeof options === "function" ? options : callback) as LookupCallback;
+  // a server answers the same few peers over and over: remember the last literal checked
+  if (hostname === lastLiteral) {
+    cb(null, hostname, lastFamily);
+    return;
+  }
   const family = isIP(hostname);
   if (family === 0) {
     const err: NodeJS.ErrnoException = new InvalidAddressError(hostname, "not an IPv4 or IPv6 address");
@@ -63,8 +68,13 @@ function literalLookup(hostname: string, options: unknown, callback?: LookupCall
     cb(err);
     return;
   }
+  lastLiteral = hostname;
+  lastFamily = family;
   cb(null, hostname, family);
 }
+
+let lastLiteral = "";
+let lastFamily = 4;
 
 /** A UDP port: listenUDP's result, the IUDPTransport its protocol writes to. */
 export class Port implements IUDPTransport, ShutdownResource {
@@ -78,6 +88,8 @@ export class Port implements IUDPTransport, ShutdownResource {
   /** The address family of the port: 4 or 6. */
   readonly family: 4 | 6;
   private connectedAddr: UDPPeer | null = null;
+  /** The host of the last write(), already checked (an IP literal of this port's family). */
+  private lastPeerHost: unknown = null;
   private broadcast = false;
   private stopping: Deferred<void> | null = null;
   private realPort: number | null = null;
@@ -196,8 +208,13 @@ export class Port implements IUDPTransport, ShutdownResource {
     if (addr === undefined || addr === null || !Array.isArray(addr)) {
       throw new TypeError("write() on an unconnected UDP port needs an address: [host, port]");
     }
-    const [host, port] = addr;
-    this.checkPeer(host, port, "write()");
+    const host = addr[0];
+    const port = addr[1];
+    // the checks of the last peer written to hold for it still (the hot path of a server answering)
+    if (host !== this.lastPeerHost || !Number.isInteger(port) || port < 0 || port > 65535) {
+      this.checkPeer(host, port, "write()");
+      this.lastPeerHost = host;
+    }
     if (socket !== null) socket.send(datagram, port, host);
   }
 
