@@ -1,6 +1,6 @@
-// Tests of lib/internet/process.ts (and process-protocol.ts) with real children: /bin/cat,
+// Tests of lib/internet/process.ts with real children: /bin/cat,
 // /bin/sh -c and this Node.js. Ports of twisted/test/test_process.py (ProcessProtocolTests,
-// ProcessTests, PosixProcessBase, ClosingPipesTests) and twisted/internet/test/test_process.py
+// (ProcessTests, PosixProcessBase, ClosingPipesTests; ProcessProtocolTests are in process-protocol.spec.ts) and twisted/internet/test/test_process.py
 // (ProcessTestsBuilder), by name.
 
 import { expect } from "chai";
@@ -91,47 +91,6 @@ describe("process", () => {
   function spawnNode(proto: ProcessProtocol, program: string, extra: string[] = [], options: SpawnProcessOptions = {}): Process {
     return spawn(proto, node, [node, "-e", program, ...extra], { env: null, ...options });
   }
-
-  describe("ProcessProtocolTests", () => {
-    it("test_outReceived: childDataReceived(1, data) goes to outReceived", () => {
-      const got: Bytes[] = [];
-      const p = new (class extends ProcessProtocol {
-        override outReceived(data: Bytes): void {
-          got.push(data);
-        }
-      })();
-      p.childDataReceived(1, Buffer.from("bytes"));
-      p.childDataReceived(2, Buffer.from("not these"));
-      expect(got.map((b) => Buffer.from(b).toString())).to.deep.equal(["bytes"]);
-    });
-
-    it("test_errReceived: childDataReceived(2, data) goes to errReceived", () => {
-      const got: Bytes[] = [];
-      const p = new (class extends ProcessProtocol {
-        override errReceived(data: Bytes): void {
-          got.push(data);
-        }
-      })();
-      p.childDataReceived(2, Buffer.from("bytes"));
-      p.childDataReceived(1, Buffer.from("not these"));
-      expect(got.map((b) => Buffer.from(b).toString())).to.deep.equal(["bytes"]);
-    });
-
-    for (const [fd, method] of [
-      [0, "inConnectionLost"],
-      [1, "outConnectionLost"],
-      [2, "errConnectionLost"],
-    ] as const) {
-      it(`test_${method}: childConnectionLost(${fd}) calls ${method}`, () => {
-        const calls: string[] = [];
-        const p = new ProcessProtocol();
-        for (const m of ["inConnectionLost", "outConnectionLost", "errConnectionLost"] as const) p[m] = () => void calls.push(m);
-        p.childConnectionLost(fd);
-        p.childConnectionLost(7); // another descriptor: none of the three
-        expect(calls).to.deep.equal([method]);
-      });
-    }
-  });
 
   describe("ProcessTestsBuilder", () => {
     it("test_processTransportInterface: spawnProcess returns an IProcessTransport at once, with the child's pid", async () => {

@@ -10,7 +10,6 @@ import { DatagramProtocol } from "../../lib/internet/datagram-protocol.js";
 import { CannotListenError, InvalidAddressError, MessageLengthError, MulticastJoinError } from "../../lib/internet/error.js";
 import { Failure } from "../../lib/internet/failure.js";
 import type { Bytes, UDPPeer } from "../../lib/internet/interfaces.js";
-import { MemoryReactor } from "../../lib/internet/memory-reactor.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
 import type { MulticastPort, Port } from "../../lib/internet/udp.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
@@ -363,23 +362,6 @@ describe("udp", () => {
       await within(pb.joinGroup(group, "127.0.0.1"), 2, "join b");
       clientPort.write(Buffer.from("both"), [group, pa.getHost().port]);
       await within(Promise.all([a.received(1), b.received(1)]), 5, "both to receive");
-    });
-  });
-
-  describe("MemoryReactor", () => {
-    it("records listenUDP and listenMulticast calls with their defaults; the fake port records writes", () => {
-      const r = new MemoryReactor();
-      const proto = new Recorder();
-      const p = r.listenUDP(1234, proto);
-      r.listenMulticast(5353, proto, { interface: "::", listenMultiple: true });
-      expect(r.udpServers.map(([port, pr, options]) => [port, pr, options])).to.deep.equal([
-        [1234, proto, { interface: "", maxPacketSize: 8192 }],
-        [5353, proto, { interface: "::", maxPacketSize: 8192, listenMultiple: true }],
-      ]);
-      expect(p.getHost()).to.deep.equal({ type: "UDP", family: "IPv4", host: "0.0.0.0", port: 1234 });
-      expect(r.udpServers[1]![3].getHost().family).to.equal("IPv6");
-      p.write(Buffer.from("x"), ["10.0.0.1", 53]);
-      expect(p.written).to.deep.equal([[Buffer.from("x"), ["10.0.0.1", 53]]]);
     });
   });
 
