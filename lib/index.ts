@@ -82,7 +82,7 @@ export {
   type ProcessEndpointOptions,
 } from "./internet/process-endpoints.js";
 export { DatagramProtocol } from "./internet/datagram-protocol.js";
-export { Port as UDPPort, MulticastPort, checkPort as checkUDPPort } from "./internet/udp.js";
+export { Port as UDPPort, MulticastPort } from "./internet/udp.js";
 export { FakeDatagramPort } from "./internet/fake-datagram-port.js";
 
 // twisted.protocols

@@ -318,6 +318,32 @@ describe("process", () => {
       expect(p.events).to.deep.equal(["connectionMade", "processExited", "processEnded"]);
     });
 
+    it("an exception in childDataReceived is logged and closes that pipe only; the child goes on", async () => {
+      const p = new (class extends Recorder {
+        override childDataReceived(fd: number, data: Bytes): void {
+          super.childDataReceived(fd, data);
+          if (fd === 2) throw new Error("stderr handler is broken");
+        }
+      })();
+      const t = spawn(p, "/bin/sh", ["sh", "-c", "echo oops >&2; read x; echo still here"]);
+      await until(() => p.events.includes("childConnectionLost(2)"), 10, "stderr to be closed");
+      expect(logs.failures().map((f) => f.getErrorMessage())).to.include("stderr handler is broken");
+      t.write(Buffer.from("\n"));
+      (await within(p.ended.promise, 10, "the child to end")).trap(ProcessDone);
+      expect(p.text(1)).to.equal("still here\n");
+    });
+
+    it("test_changeUID / test_changeGID: uid and gid run the child as that user and group (as root)", async function () {
+      if (process.getuid?.() !== 0) {
+        console.log("      (skipped: changing the child's user needs root)");
+        this.skip();
+      }
+      const p = new Recorder();
+      spawn(p, "/bin/sh", ["sh", "-c", "id -u; id -g"], { uid: 65534, gid: 65534, env: { PATH: "/usr/bin:/bin" } });
+      (await within(p.ended.promise, 10, "the child to end")).trap(ProcessDone);
+      expect(p.text()).to.equal("65534\n65534\n");
+    });
+
     it("test_processExitedRaises: a processExited that raises is logged; processEnded still comes", async () => {
       const p = new (class extends Recorder {
         override processExited(reason: Failure): void {
@@ -555,7 +581,7 @@ describe("process", () => {
       expect(p.text().split("\n").filter(Boolean)).to.have.length(20);
     });
 
-    it("1 GiB's smaller twin: 256 MiB through /bin/cat with a consumer that pauses keeps RSS within 64 MiB of idle (in a child process)", function () {
+    it("256 MiB (bench/process does 1 GiB) through /bin/cat with a consumer that pauses keeps RSS within 64 MiB of idle (in a child process)", function () {
       this.timeout(60_000);
       const fixture = fileURLToPath(new URL("../fixtures/process-flood.js", import.meta.url));
       const run = spawnSync(node, ["--expose-gc", fixture, "256"], { encoding: "utf8", timeout: 50_000 });

@@ -2,12 +2,16 @@
 // driven through spawnProcess. Ports of twisted/test/test_stdio.py's StandardInputOutputTests.
 
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Failure } from "../../lib/internet/failure.js";
 import type { Bytes } from "../../lib/internet/interfaces.js";
+import type { PipeReader } from "../../lib/internet/pipes.js";
 import { ProcessProtocol } from "../../lib/internet/process-protocol.js";
 import { reactor } from "../../lib/internet/reactor.js";
-import { later, within } from "../support/wait.js";
+import { later, until, within } from "../support/wait.js";
 
 const program = fileURLToPath(new URL("../fixtures/stdio-program.js", import.meta.url));
 
@@ -95,14 +99,35 @@ describe("StandardInputOutputTests", () => {
   it("test_producer: a producer on stdout is paused while the parent does not read, and everything arrives", async () => {
     const total = 16 << 20;
     const { parent, process: p } = spawnChild("producer", String(total));
-    p.pauseProducing();
+    // stop reading the child's stdout only (pauseProducing would stop its stderr too, where it says it paused)
+    const stdout = p.pipes.get(1) as PipeReader;
+    stdout.pause();
     // the child fills the pipe (64 KiB) and its socket's buffer, then must pause its producer
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    p.resumeProducing();
+    await until(() => parent.stderr.includes("paused\n"), 10, "the child's producer to be paused");
+    expect(parent.stdout.length).to.be.below(total);
+    stdout.resume();
     await ended(parent);
     expect(parent.stdout.length).to.equal(total);
     const pauses = Number(/pauses=(\d+)/.exec(parent.stderr)?.[1]);
     expect(pauses, parent.stderr).to.be.above(0);
+  });
+
+  it("test_normalFileStandardOut: stdout redirected to a regular file is written through process.stdout", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "torsion-stdio-"));
+    const file = path.join(dir, "out");
+    const fd = fs.openSync(file, "w");
+    try {
+      const parent = new Parent();
+      reactor.spawnProcess(parent, process.execPath, [process.execPath, program, "lastWrite", String(1 << 20)], {
+        env: null,
+        childFDs: { 0: "w", 1: fd, 2: "r" },
+      });
+      await ended(parent);
+      expect(fs.statSync(file).size).to.equal(1 << 20);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("test_consumer: StandardIO registered as its own producer echoes 4 MiB back intact", async () => {
