@@ -7,7 +7,8 @@
  *   run is `executable`, found on the PATH of the child's environment (or /usr/bin:/bin).
  *   An empty args runs the executable with argv[0] = executable.
  * - The environment is exactly `env`; none given is an empty environment, as Twisted on POSIX;
- *   `env: null` passes this process's environment on.
+ *   `env: null` passes this process's environment on. (Node adds NODE_V8_COVERAGE to any
+ *   environment when it is set, so coverage tools follow children.)
  * - childFDs maps each of the child's descriptors to "w" (the parent writes), "r" (the parent
  *   reads) or a descriptor of this process. Descriptors not named are /dev/null in the child
  *   where Twisted closes them.
