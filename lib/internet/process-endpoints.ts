@@ -35,8 +35,9 @@ export type StandardErrorBehavior = (typeof StandardErrorBehavior)[keyof typeof 
 
 /**
  * The transport a ProcessEndpoint's protocol is given: the process transport seen as an
- * ITransport (Twisted's _ProcessEndpointTransport). getHost()/getPeer() answer a
- * ProcessAddress ({ type: "Process" }).
+ * ITransport (Twisted's _ProcessEndpointTransport), with the process's own methods too
+ * (signalProcess, closeStdin, writeToChild, ...). getHost()/getPeer() answer a ProcessAddress
+ * ({ type: "Process" }).
  */
 export class ProcessEndpointTransport implements ITransport, IPushProducer {
   constructor(readonly process: IProcessTransport) {}
@@ -77,8 +78,20 @@ export class ProcessEndpointTransport implements ITransport, IPushProducer {
   signalProcess(signal: Parameters<IProcessTransport["signalProcess"]>[0]): void {
     this.process.signalProcess(signal);
   }
+  writeToChild(childFD: number, data: Bytes): void {
+    this.process.writeToChild(childFD, data);
+  }
+  closeChildFD(childFD: number): void {
+    this.process.closeChildFD(childFD);
+  }
   closeStdin(): void {
     this.process.closeStdin();
+  }
+  closeStdout(): void {
+    this.process.closeStdout();
+  }
+  closeStderr(): void {
+    this.process.closeStderr();
   }
 }
 

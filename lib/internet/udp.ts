@@ -149,7 +149,12 @@ export class Port implements IUDPTransport, ShutdownResource {
     socket.on("error", (err) => this.onSocketError(err));
     this.reactor._track?.(this);
     log.debug("UDP port {port} opened ({protocol})", { port: String(this.realPort), protocol: this.protocol.constructor?.name });
-    this.protocol.makeConnection(this);
+    try {
+      this.protocol.makeConnection(this);
+    } catch (err) {
+      // the port stays open and returned (the caller can stop it), as a raising connectionMade
+      log.failure("Unhandled error in {protocol}.startProtocol", err, { protocol: this.protocol.constructor?.name });
+    }
   }
 
   private boundPort(socket: dgram.Socket): number | null {

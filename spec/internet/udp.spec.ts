@@ -95,6 +95,18 @@ describe("udp", () => {
       expect(server.stopped).to.equal(1);
     });
 
+    it("a startProtocol that raises is logged; the port is still returned, open", async () => {
+      const p = listen(
+        new (class extends Recorder {
+          override startProtocol(): void {
+            throw new Error("startProtocol is broken");
+          }
+        })(),
+      );
+      expect(p.connected).to.equal(true);
+      expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["startProtocol is broken"]);
+    });
+
     it("test_rebind: a stopped port's number can be bound again", async () => {
       const first = reactor.listenUDP(0, new Recorder(), { interface: "127.0.0.1" });
       const port = first.getHost().port;
