@@ -76,6 +76,21 @@ export type {
   PoolWorkerOptions,
 } from "./internet/threadpool.js";
 export * from "./internet/work-ref.js";
+// twisted.internet: processes, standard I/O, UDP
+export { ProcessProtocol } from "./internet/process-protocol.js";
+export { Process, spawnProcess, signalNumber } from "./internet/process.js";
+export { getProcessOutput, getProcessValue, getProcessOutputAndValue, type ProcessUtilsOptions } from "./internet/utils.js";
+export { StandardIO, type StandardIOOptions } from "./internet/stdio.js";
+export {
+  ProcessEndpoint,
+  ProcessEndpointTransport,
+  StandardIOEndpoint,
+  StandardErrorBehavior,
+  type ProcessEndpointOptions,
+} from "./internet/process-endpoints.js";
+export { DatagramProtocol } from "./internet/datagram-protocol.js";
+export { Port as UDPPort, MulticastPort } from "./internet/udp.js";
+export { FakeDatagramPort } from "./internet/fake-datagram-port.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";

@@ -36,6 +36,8 @@ import type {
 } from "./interfaces.js";
 import { ipAddress, unixAddress } from "./address.js";
 import { ThreePhaseEvent } from "./base.js";
+import type { IDatagramProtocol, ListenMulticastOptions, ListenUDPOptions } from "./interfaces.js";
+import { FakeDatagramPort } from "./fake-datagram-port.js";
 import { StringTransport, StringTransportWithDisconnection } from "./string-transport.js";
 import { Clock } from "./task.js";
 
@@ -139,6 +141,8 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
   readonly sslClients: SSLClientRecord[] = [];
   readonly unixServers: UNIXServerRecord[] = [];
   readonly unixClients: UNIXClientRecord[] = [];
+  /** listenUDP and listenMulticast calls: [port, protocol, options with defaults, the port returned]. */
+  readonly udpServers: Array<[port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions & { interface: string; maxPacketSize: number }, fake: FakeDatagramPort]> = [];
   /** Every connector returned by a connect call, in order (Twisted's `connectors`). */
   readonly connectors: FakeConnector[] = [];
   readonly readers = new Set<unknown>();
@@ -253,6 +257,26 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
   connectUNIX(address: string, factory: IClientFactory, options: ConnectUNIXOptions = {}): FakeConnector {
     this.unixClients.push([address, factory, { timeout: 30, ...options }]);
     return this.startConnecting(factory, unixAddress(address));
+  }
+
+  /**
+   * Record a listenUDP call and return a FakeDatagramPort (it records writes; the protocol is
+   * not started: call `protocol.makeConnection(port)` to play that). Addressed as Twisted's
+   * adoptDatagramPort answers: 0.0.0.0, or the IPv6 interface given.
+   */
+  listenUDP(port: number, protocol: IDatagramProtocol, options: ListenUDPOptions = {}): FakeDatagramPort {
+    return this.recordUDP(port, protocol, { interface: "", maxPacketSize: 8192, ...options });
+  }
+
+  /** As listenUDP, for listenMulticast (listenMultiple defaults to false). */
+  listenMulticast(port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions = {}): FakeDatagramPort {
+    return this.recordUDP(port, protocol, { interface: "", maxPacketSize: 8192, listenMultiple: false, ...options });
+  }
+
+  private recordUDP(port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions & { interface: string; maxPacketSize: number }): FakeDatagramPort {
+    const fake = new FakeDatagramPort(isIPv6(options.interface) ? options.interface : "0.0.0.0", port);
+    this.udpServers.push([port, protocol, options, fake]);
+    return fake;
   }
 
   private startConnecting(factory: IClientFactory, address: IAddress): FakeConnector {
