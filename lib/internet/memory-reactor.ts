@@ -37,6 +37,7 @@ import type {
 import { ipAddress, unixAddress } from "./address.js";
 import { StringTransport, StringTransportWithDisconnection } from "./string-transport.js";
 import { Clock } from "./task.js";
+import { type IHostnameResolver, type IReactorNameResolution, PluggableNameResolver } from "./resolver.js";
 
 /** A fake IListeningPort: getHost() answers the address it was made with; it does nothing else. */
 export class FakePort implements IListeningPort {
@@ -123,7 +124,7 @@ export interface CompletedConnection<T extends ITransport = StringTransport> {
  * fireSystemEvent and removeSystemEventTrigger work, where Twisted's raise
  * NotImplementedError; run() returns a Promise, as IReactorCore.run does in torsion.
  */
-export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX {
+export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorNameResolution {
   hasInstalled = false;
   running = false;
   hasRun = false;
@@ -145,6 +146,22 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
 
   install(): void {
     this.hasInstalled = true;
+  }
+
+  // --- IReactorPluggableNameResolver (a test installs a StaticResolver) ---------------------
+
+  private readonly names = new PluggableNameResolver();
+
+  get nameResolver(): IHostnameResolver {
+    return this.names.nameResolver;
+  }
+
+  installNameResolver(resolver: IHostnameResolver): IHostnameResolver {
+    return this.names.installNameResolver(resolver);
+  }
+
+  resolve(name: string): Deferred<string> {
+    return this.names.resolve(name);
   }
 
   // --- IReactorCore --------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import type {
   SystemEventPhase,
 } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { type IHostnameResolver, type IReactorNameResolution, PluggableNameResolver } from "./resolver.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
@@ -175,7 +176,7 @@ function runTrigger(t: Trigger): unknown {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class NodeReactor
-  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads
+  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorNameResolution
 {
   /** True from the "during startup" phase of run() to the "during shutdown" phase. */
   running = false;
@@ -514,6 +515,25 @@ export class NodeReactor
     const c = new UNIXConnector(address, factory, options, this);
     c.connect();
     return c;
+  }
+
+  // --- IReactorPluggableNameResolver (lib/internet/resolver.ts) ------------------------
+
+  private readonly names = new PluggableNameResolver();
+
+  /** The name resolver in use (default: getaddrinfo through dns.lookup, all addresses). */
+  get nameResolver(): IHostnameResolver {
+    return this.names.nameResolver;
+  }
+
+  /** Resolve names with `resolver` from now on; returns the previous resolver. */
+  installNameResolver(resolver: IHostnameResolver): IHostnameResolver {
+    return this.names.installNameResolver(resolver);
+  }
+
+  /** The first address of `name` (IPv4 preferred), as IReactorCore.resolve. */
+  resolve(name: string): Deferred<string> {
+    return this.names.resolve(name);
   }
 
   /** Process-wide transport counters (open connections, producers stopped, ...). */
