@@ -62,6 +62,12 @@ export class TransportProxyProducer implements IPushProducer {
   }
 }
 
+/**
+ * The reason of every complete body: one Failure, made once, as protocol.ts's connectionDone
+ * (an Error's stack trace costs more than the rest of a small response's handling).
+ */
+export const responseDone = new Failure(new ResponseDone());
+
 const INITIAL = 0;
 const CONNECTED = 1;
 const DEFERRED_CLOSE = 2;
@@ -141,7 +147,7 @@ export class Response implements IResponse {
 
   /** @internal The body is over; `reason` is null for a complete body (ResponseDone). */
   _bodyDataFinished(reason: Failure | null = null): void {
-    const why = reason ?? new Failure(new ResponseDone());
+    const why = reason ?? responseDone;
     if (this.state === CONNECTED) {
       const protocol = this.bodyProtocol!;
       this.bodyProtocol = null;
