@@ -36,9 +36,12 @@ export class TransportProxyProducer implements IPushProducer {
     this.producer?.resumeProducing();
   }
 
-  /** Stop the body: the connection is closed (a half-read response cannot be reused). */
+  /**
+   * Stop the body: the connection is dropped at once (a half-read response cannot be reused,
+   * and its server should stop sending now, not when it next writes).
+   */
   stopProducing(): void {
-    this.producer?.stopProducing();
+    this.abortConnection();
   }
 
   loseConnection(): void {

@@ -628,9 +628,10 @@ describe("HTTP11ClientProtocol (twisted.web.test.test_newclient)", () => {
       const { transport } = connectedProtocol();
       const producer = new StringProducer(UNKNOWN_LENGTH);
       const request = new Request("POST", "/", hostHeaders(), producer);
-      request.writeTo(transport);
+      const d = request.writeTo(transport);
       request.stopWriting();
       expect(producer.stopped).to.equal(true);
+      failureResultOf(d, CancelledError);
     });
   });
 
