@@ -15,3 +15,7 @@ export { readBody } from "./client/read-body.js";
 export { HTTPResponseParser, type ResponseParserLimits } from "./client/response-parser.js";
 export { Response, TransportProxyProducer } from "./client/response.js";
 export { URI } from "./client/uri.js";
+export { BrowserLikeRedirectAgent, PageRedirect, RedirectAgent } from "./client/redirect-agent.js";
+export { BrotliDecoder, ContentDecoderAgent, DecodedResponse, DEFAULT_DECODERS, DeflateDecoder, GzipDecoder, type DecoderFactory } from "./client/content-decoder-agent.js";
+export { CookieAgent, type ICookieJar } from "./client/cookie-agent.js";
+export { ProxyAgent, TunnelError, TunnelingTLSEndpoint, type ProxyAgentOptions } from "./client/proxy-agent.js";

@@ -20,6 +20,8 @@ export interface BodySource {
   readonly length?: number;
   /** Release the source (called at the end, or when the body is stopped). */
   close?(): void;
+  /** Start again from the beginning, if the source can (so a 307 redirect can resend the body). */
+  rewind?(): void;
 }
 
 /** A Buffer as a BodySource (Python's BytesIO). */
@@ -28,6 +30,9 @@ class BytesSource implements BodySource {
   constructor(private readonly bytes: Uint8Array) {}
   get length(): number {
     return this.bytes.length - this.offset;
+  }
+  rewind(): void {
+    this.offset = 0;
   }
   read(size: number): Uint8Array {
     const chunk = this.bytes.subarray(this.offset, this.offset + size);
@@ -104,6 +109,7 @@ export class FileBodyProducer implements IBodyProducer {
    * Deferred never fires, as Twisted's: the request it belonged to is failing anyway.
    */
   startProducing(consumer: IConsumer): Deferred<undefined> {
+    this.source.rewind?.();
     const iterator = this.writer(consumer);
     this.task = this.cooperator ? this.cooperator.cooperate(iterator) : cooperate(iterator);
     const done = new Deferred<undefined>();
