@@ -40,6 +40,7 @@ import type { IDatagramProtocol, ListenMulticastOptions, ListenUDPOptions } from
 import { FakeDatagramPort } from "./fake-datagram-port.js";
 import { StringTransport, StringTransportWithDisconnection } from "./string-transport.js";
 import { Clock } from "./task.js";
+import { type IHostnameResolver, type IReactorNameResolution, PluggableNameResolver } from "./resolver.js";
 
 /** A fake IListeningPort: getHost() answers the address it was made with; it does nothing else. */
 export class FakePort implements IListeningPort {
@@ -126,7 +127,7 @@ export interface CompletedConnection<T extends ITransport = StringTransport> {
  * fireSystemEvent and removeSystemEventTrigger work, where Twisted's raise
  * NotImplementedError; run() returns a Promise, as IReactorCore.run does in torsion.
  */
-export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX {
+export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorNameResolution {
   hasInstalled = false;
   running = false;
   hasRun = false;
@@ -150,6 +151,22 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
 
   install(): void {
     this.hasInstalled = true;
+  }
+
+  // --- IReactorPluggableNameResolver (a test installs a StaticResolver) ---------------------
+
+  private readonly names = new PluggableNameResolver();
+
+  get nameResolver(): IHostnameResolver {
+    return this.names.nameResolver;
+  }
+
+  installNameResolver(resolver: IHostnameResolver): IHostnameResolver {
+    return this.names.installNameResolver(resolver);
+  }
+
+  resolve(name: string): Deferred<string> {
+    return this.names.resolve(name);
   }
 
   // --- IReactorCore --------------------------------------------------------------------------

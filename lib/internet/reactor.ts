@@ -55,6 +55,7 @@ import { NodeTimerQueue } from "./timer-queue.js";
 import { checkConnect, checkListen, checkSeconds, checkUNIX } from "./validation.js";
 import { Process, spawnProcess } from "./process.js";
 import { MulticastPort, Port as UDPPort } from "./udp.js";
+import { type IHostnameResolver, type IReactorNameResolution, PluggableNameResolver } from "./resolver.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
@@ -83,7 +84,7 @@ const TIME_ORIGIN = performance.timeOrigin;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class NodeReactor
-  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorProcess, IReactorUDP, IReactorMulticast
+  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorProcess, IReactorUDP, IReactorMulticast, IReactorNameResolution
 {
   /** True from the "during startup" phase of run() to the "during shutdown" phase. */
   running = false;
@@ -427,6 +428,25 @@ export class NodeReactor
     const p = new MulticastPort(port, protocol, options, this);
     p.startListening();
     return p;
+  }
+
+  // --- IReactorPluggableNameResolver (lib/internet/resolver.ts) ------------------------
+
+  private readonly names = new PluggableNameResolver();
+
+  /** The name resolver in use (default: getaddrinfo through dns.lookup, all addresses). */
+  get nameResolver(): IHostnameResolver {
+    return this.names.nameResolver;
+  }
+
+  /** Resolve names with `resolver` from now on; returns the previous resolver. */
+  installNameResolver(resolver: IHostnameResolver): IHostnameResolver {
+    return this.names.installNameResolver(resolver);
+  }
+
+  /** The first address of `name` (IPv4 preferred), as IReactorCore.resolve. */
+  resolve(name: string): Deferred<string> {
+    return this.names.resolve(name);
   }
 }
 
