@@ -35,6 +35,7 @@ import type {
   IDelayedCall,
   IPullProducer,
   IPushProducer,
+  IProtocol,
   IReactorTime,
   ITransport,
 } from "../internet/interfaces.js";
@@ -149,6 +150,9 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private _headStart = 0;
   /** When the transport last paused the channel (its write buffer full: the client reads nothing). */
   private _pausedSince = 0;
+  /** The protocol a request switched to (101), from its response's end; then every byte is its. */
+  private _switchingTo: IProtocol | null = null;
+  private _switchedTo: IProtocol | null = null;
 
   constructor(options: HTTPChannelOptions = {}) {
     super();
@@ -190,6 +194,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   }
 
   override dataReceived(data: Bytes): void {
+    if (this._switchedTo !== null) {
+      this._switchedTo.dataReceived(data);
+      return;
+    }
     if (this._closing || !this.connected) return;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (buf.length === 0) return;
@@ -203,6 +211,11 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
 
   override connectionLost(reason: Failure = connectionDone): void {
     if (!this.connected) return;
+    if (this._switchedTo !== null) {
+      super.connectionLost(reason);
+      this._switchedTo.connectionLost(reason);
+      return;
+    }
     super.connectionLost(reason);
     this._closing = true;
     this.cancelTimer();
@@ -281,13 +294,13 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
         }
         this._handlingRequest = true;
         this.allContentReceived();
-        if (this._handlingRequest || this._closing) break;
+        if (this._handlingRequest || this._closing || this._switchedTo !== null) break;
         data = this.takeBuffered();
       }
     } finally {
       this._parsing = false;
     }
-    if (this._closing) return;
+    if (this._closing || this._switchedTo !== null) return;
     if (this._handlingRequest) {
       if (this.eagerReadSize === 0 || this._dataBufferSize > this.eagerReadSize) {
         if (!this._pausedForPipelining && !this._waitingForTransport) this.pauseTransport();
@@ -368,6 +381,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     this.requests.shift();
     this._handlingRequest = false;
     if (this._closing) return;
+    if (this._switchingTo !== null) {
+      this.completeSwitch(this._switchingTo);
+      return;
+    }
     this._lastActivity = this.reactor.seconds();
     if (!this.persistent) {
       this.loseConnection();
@@ -383,6 +400,36 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       const data = this.takeBuffered();
       if (data !== null) this.parseLoop(data);
     }
+  }
+
+  /**
+   * Called by Request.switchProtocols before it writes its 101 head: once that response is
+   * done, the connection belongs to `protocol` (RFC 9110 §15.2.2, §7.8).
+   */
+  _switchProtocols(request: Request, protocol: IProtocol): void {
+    if (request !== this.requests[0]) throw new TypeError("only the request being answered can switch protocols");
+    this._switchingTo = protocol;
+  }
+
+  /**
+   * Hand the connection over: no more parsing, no HTTP timeouts, the channel no longer the
+   * transport's producer; bytes already read past the head go to the new protocol first.
+   */
+  private completeSwitch(protocol: IProtocol): void {
+    this._switchingTo = null;
+    this.cancelTimer();
+    const rest = this.takeBuffered();
+    if (this._registeredWithTransport) {
+      this._registeredWithTransport = false;
+      this.net.unregisterProducer?.();
+    }
+    if (this._pausedForPipelining) {
+      this._pausedForPipelining = false;
+      this.net.resumeProducing?.();
+    }
+    this._switchedTo = protocol;
+    protocol.makeConnection(this.transport!);
+    if (rest !== null && this.connected) protocol.dataReceived(rest);
   }
 
   /**
