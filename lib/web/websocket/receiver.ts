@@ -71,6 +71,7 @@ export class FrameReceiver {
 
   // Unparsed input: a queue of chunks, so a large payload arriving in many reads is copied once.
   private chunks: Buffer[] = [];
+  private first = 0;
   private buffered = 0;
   private state = State.head;
   private paused = false;
@@ -130,26 +131,37 @@ export class FrameReceiver {
   private take(n: number): Buffer {
     if (n === 0) return EMPTY;
     this.buffered -= n;
-    const first = this.chunks[0]!;
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
+    const chunks = this.chunks;
+    const first = chunks[this.first]!;
+    if (first.length >= n) {
+      if (first.length === n) this.shift();
+      else chunks[this.first] = first.subarray(n);
+      return first.length === n ? first : first.subarray(0, n);
     }
     const out = Buffer.allocUnsafe(n);
     let at = 0;
     while (at < n) {
-      const c = this.chunks[0]!;
+      const c = chunks[this.first]!;
       const k = Math.min(c.length, n - at);
       c.copy(out, at, 0, k);
       at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      if (k === c.length) this.shift();
+      else chunks[this.first] = c.subarray(k);
     }
     return out;
+  }
+
+  // Drop the first chunk. An index, not Array.shift: a payload arriving in thousands of small
+  // reads must not cost a quadratic number of moves.
+  private shift(): void {
+    this.chunks[this.first++] = EMPTY;
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+    } else if (this.first > 1024 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
   }
 
   private run(): void {
@@ -349,6 +361,7 @@ export class FrameReceiver {
   private stop(): void {
     this.state = State.done;
     this.chunks = [];
+    this.first = 0;
     this.buffered = 0;
     this.fragments = [];
     this.textParts = [];
