@@ -13,6 +13,7 @@
  * asynchronously; parsing waits for each inflation, so events keep their order.
  */
 
+import { isUtf8 } from "node:buffer";
 import { TextDecoder } from "node:util";
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, applyMask, isValidCloseCode } from "./frames.js";
 
@@ -249,7 +250,6 @@ export class FrameReceiver {
         this.compressed = this.rsv1;
         this.messageSize = 0;
         this.fragmentCount = 0;
-        if (this.opcode === Opcode.text) this.decoder = new TextDecoder("utf-8", { fatal: true });
       }
       if (++this.fragmentCount > this.maxFragments) {
         return this.fail(CloseCode.messageTooBig, `a message in more than ${this.maxFragments} fragments`);
@@ -298,9 +298,21 @@ export class FrameReceiver {
 
   private dataFragment(data: Buffer, fin: boolean): void {
     if (this.messageOpcode === Opcode.text) {
+      if (fin && this.decoder === null) {
+        // A text message in one piece (the usual case): checked and decoded by node's C++.
+        if (!isUtf8(data)) {
+          this.fail(CloseCode.invalidPayload, "a text message that is not UTF-8");
+          return;
+        }
+        this.endMessage();
+        this.handler.textReceived(data.toString("utf8"));
+        return;
+      }
+      // In pieces: a streaming decoder checks each as it arrives, so bad text fails fast.
+      this.decoder ??= new TextDecoder("utf-8", { fatal: true });
       let text: string;
       try {
-        text = this.decoder!.decode(data, { stream: !fin });
+        text = this.decoder.decode(data, { stream: !fin });
       } catch {
         this.fail(CloseCode.invalidPayload, "a text message that is not UTF-8");
         return;

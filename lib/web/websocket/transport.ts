@@ -134,6 +134,9 @@ export class WebSocketTransport implements IPushProducer, ReceiverHandler {
 
   /** Called by the handshake: tell the protocol, then open. */
   start(): void {
+    // Messages are small and interactive: Nagle's algorithm would hold each behind the ACK of
+    // the last (40 ms with delayed ACKs). ws and browsers disable it too.
+    (this.transport as { setTcpNoDelay?: (on: boolean) => void }).setTcpNoDelay?.(true);
     this.protocol.negotiationStarted?.(this);
     if (this.lost) return;
     this.state = "open";
@@ -152,6 +155,18 @@ export class WebSocketTransport implements IPushProducer, ReceiverHandler {
   /** Send a text message (UTF-8 on the wire). */
   sendTextMessage(text: string): void {
     if (typeof text !== "string") throw new TypeError(`sendTextMessage takes a string, not ${typeof text}; use sendBytesMessage for bytes`);
+    if (this.isServer && this.deflate === null && !this.deflating && text.length < 126 && this.state === "open") {
+      // The hot case (a server's small text message): the frame in one buffer, one write.
+      const n = Buffer.byteLength(text, "utf8");
+      if (n < 126) {
+        const out = Buffer.allocUnsafe(2 + n);
+        out[0] = 0x80 | Opcode.text;
+        out[1] = n;
+        out.write(text, 2, "utf8");
+        if (!this.lost) this.transport.write(out);
+        return;
+      }
+    }
     this.sendMessage(Opcode.text, Buffer.from(text, "utf8"));
   }
 
