@@ -144,6 +144,11 @@ export class WebSocketTransport implements IPushProducer, ReceiverHandler {
     this.protocol.negotiationFinished?.();
   }
 
+  /** True when permessage-deflate was agreed for this connection. */
+  get compressed(): boolean {
+    return this.deflate !== null;
+  }
+
   /** True while messages may be sent. */
   get open(): boolean {
     return this.state === "open";

@@ -72,6 +72,7 @@ describe("WebSocketClientEndpoint", () => {
       const sockets = [...server.clients];
       expect(sockets).to.have.length(1);
       expect(sockets[0]!.extensions.includes?.("permessage-deflate") ?? String(sockets[0]!.extensions).includes("permessage-deflate")).to.equal(deflate);
+      expect(client.transport.compressed).to.equal(deflate);
       client.transport.sendTextMessage("héllo");
       const big = Buffer.alloc(1024 * 1024, 3);
       client.transport.sendBytesMessage(big);
