@@ -181,3 +181,10 @@ export {
 
 // the torsion command, usable as a library
 export type { ResourceContext, ResourceFactory, WebOptions } from "./cli/web.js";
+
+// twisted.web.websocket
+export { WebSocketResource, type IWebSocketServerFactory, type WebSocketResourceOptions, type WebSocketStatistics } from "./web/websocket/resource.js";
+export { WebSocketTransport, type IWebSocketProtocol, type WebSocketOptions } from "./web/websocket/transport.js";
+export { WebSocketClientEndpoint, ConnectionRejected, type IWebSocketClientFactory, type WebSocketClientOptions } from "./web/websocket/client.js";
+export { CloseCode } from "./web/websocket/frames.js";
+export type { DeflateOptions } from "./web/websocket/permessage-deflate.js";
