@@ -16,6 +16,7 @@ export * from "./internet/base.js";
 export * from "./internet/task.js";
 export * from "./internet/protocol.js";
 export * from "./internet/endpoints.js";
+export * from "./internet/endpoint-descriptions.js";
 export * from "./internet/testing.js";
 export type * from "./internet/interfaces.js";
 export {

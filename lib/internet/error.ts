@@ -5,6 +5,8 @@
  * `failure.trap(ConnectionDone)` or `err instanceof TimeoutError`.
  */
 
+import type { Deferred } from "./deferred.js";
+
 /** The base of torsion's errors; sets `name` to the subclass name so logs say what it is. */
 export class TorsionError extends Error {
   constructor(message?: string, options?: { cause?: unknown }) {
@@ -306,7 +308,7 @@ export class ProcessExitedAlready extends TorsionError {
 export class UnexpectedErrorOutput extends TorsionError {
   constructor(
     readonly text: Uint8Array,
-    readonly processEnded: import("./defer.js").Deferred<unknown>,
+    readonly processEnded: Deferred<unknown>,
   ) {
     super(`got stderr: ${JSON.stringify(Buffer.from(text).toString("latin1"))}`);
   }

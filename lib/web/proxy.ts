@@ -36,9 +36,8 @@ import { HTTPConnectionPool } from "./client/pool.js";
 import type { TransportProxyProducer } from "./client/response.js";
 import { globalReactor } from "./http-channel.js";
 import { Headers } from "./http-headers.js";
-import type { IRequest, IResource } from "./iweb.js";
+import { NOT_DONE_YET, type IRequest, type IResource } from "./iweb.js";
 import { Resource } from "./resource.js";
-import { NOT_DONE_YET } from "./server.js";
 
 const log = new Logger("torsion.web.proxy");
 
