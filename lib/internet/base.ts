@@ -7,6 +7,7 @@
  * heap) keep their calls in, so a spec on Clock and a program on the reactor see the same order.
  */
 
+import { enterCall } from "./current-call.js";
 import { Deferred } from "./deferred.js";
 import { AlreadyCalled, AlreadyCancelled } from "./error.js";
 import type { IDelayedCall, SystemEventPhase } from "./interfaces.js";
@@ -138,7 +139,13 @@ export class DelayedCall implements IDelayedCall {
     this.called = true;
     this.func = null;
     this.args = null;
-    return func(...args);
+    // Named for a Deferred fired inside, should it be fired twice (see current-call.ts).
+    const outer = enterCall(func.name || "<anonymous>");
+    try {
+      return func(...args);
+    } finally {
+      enterCall(outer);
+    }
   }
 
   /**

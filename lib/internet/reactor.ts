@@ -19,7 +19,7 @@
 
 import { FileDescriptor, type ShutdownResource } from "./abstract.js";
 import { DelayedCall, _isThenable as isThenable, ThreePhaseEvent, _whenAllSettled as whenAllSettled, type Trigger } from "./base.js";
-import { Deferred } from "./deferred.js";
+import { Deferred, reportUnhandledFailures } from "./deferred.js";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./error.js";
 import type {
   ConnectSSLOptions,
@@ -215,6 +215,9 @@ export class NodeReactor
     // A stopped reactor runs nothing more in Twisted; here its pending calls stay scheduled
     // but no longer keep the process alive.
     this._timers.setWeak(true);
+    // A failure left in a Deferred still referenced would never be reported by garbage
+    // collection: report every one now, as the program's work is over.
+    reportUnhandledFailures("when the reactor stopped");
     const settle = this.runSettled;
     this.runSettled = null;
     settle?.();

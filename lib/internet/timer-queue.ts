@@ -13,6 +13,7 @@
  */
 
 import type { DelayedCall } from "./base.js";
+import { enterCall } from "./current-call.js";
 import { Logger } from "./log.js";
 
 const log = new Logger("torsion.internet.reactor");
@@ -273,12 +274,14 @@ export class NodeTimerQueue {
       // calls queued while these run wait for the next pass
       this.threadCalls = [];
       for (const [f, args] of calls) {
+        enterCall(f.name || "<anonymous>");
         try {
           f(...args);
         } catch (err) {
           log.failure("Unhandled error in a call from a thread", err);
         }
       }
+      enterCall(null);
     }
     const queue = this.queue;
     queue.holdNewCalls();
