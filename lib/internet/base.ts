@@ -131,7 +131,8 @@ export class DelayedCall implements IDelayedCall {
   /**
    * Run the call: mark it called and call the function with its arguments. For the owner (Clock,
    * reactor), once it has taken the call out of its queue. What the function throws propagates:
-   * the owner decides whether to log it (the reactor) or let it reach the caller (Clock.advance).
+   * the owner decides whether to log it (the reactor) or let it reach the caller (Clock.advance),
+   * and resets current-call.ts's currentCall (enterCall(null)) when it does.
    */
   invoke(): unknown {
     const func = this.func!;
@@ -139,13 +140,12 @@ export class DelayedCall implements IDelayedCall {
     this.called = true;
     this.func = null;
     this.args = null;
-    // Named for a Deferred fired inside, should it be fired twice (see current-call.ts).
-    const outer = enterCall(func.name || "<anonymous>");
-    try {
-      return func(...args);
-    } finally {
-      enterCall(outer);
-    }
+    // Noted by a Deferred fired inside, should it be fired twice (see current-call.ts). Not
+    // restored when func throws (no try/finally on this path): the owner's error path does it.
+    const outer = enterCall(func);
+    const result = func(...args);
+    enterCall(outer);
+    return result;
   }
 
   /**

@@ -188,10 +188,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /** The unhandled-error report of the Failure result, while it is registered. */
   private failureReport: UnhandledReport | null = null;
   /**
-   * What the reactor was running when this Deferred was first fired (current-call.ts), for
-   * AlreadyCalledError: a name read at each firing, never a stack.
+   * The function the reactor was running when this Deferred was first fired (current-call.ts),
+   * for AlreadyCalledError: one read at each firing, never a stack.
    */
-  private firstFiredIn: string | null = null;
+  private firstFiredIn: Function | null = null;
   /** A Failure that then() handed to a Promise: observed, so not reported as unhandled. */
   private observedFailure: Failure | null = null;
 
@@ -478,7 +478,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     const where =
       this.firstFiredIn === null
         ? "outside the reactor's delayed calls (in top-level code, an I/O callback or a Promise job)"
-        : `while the reactor ran ${this.firstFiredIn}()`;
+        : `while the reactor ran ${this.firstFiredIn.name || "<anonymous>"}()`;
     let message = `${this.toString()} was already called: first fired ${where}`;
     if (debugging) message += "\n" + formatDebugInfo(debugInfos.get(this));
     else message += "; setDebugging(true) records where each Deferred is created and first fired";

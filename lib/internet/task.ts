@@ -15,6 +15,7 @@ import type { IDelayedCall, IReactorTime } from "./interfaces.js";
 // (as Twisted's task.py imports its reactor inside LoopingCall): importing task.ts for Clock
 // builds no reactor.
 import { getReactor } from "./reactor.js";
+import { enterCall } from "./current-call.js";
 
 // --- Clock -------------------------------------------------------------------------------
 
@@ -58,7 +59,12 @@ export class Clock implements IReactorTime {
   advance(amount: number): void {
     this.rightNow += amount;
     let dc: DelayedCall | undefined;
-    while ((dc = this.queue.popDue(this.rightNow)) !== undefined) dc.invoke();
+    try {
+      while ((dc = this.queue.popDue(this.rightNow)) !== undefined) dc.invoke();
+    } catch (err) {
+      enterCall(null); // the call threw: it is no longer running
+      throw err;
+    }
   }
 
   /** advance() by each amount in turn. */

@@ -274,7 +274,7 @@ export class NodeTimerQueue {
       // calls queued while these run wait for the next pass
       this.threadCalls = [];
       for (const [f, args] of calls) {
-        enterCall(f.name || "<anonymous>");
+        enterCall(f);
         try {
           f(...args);
         } catch (err) {
@@ -291,6 +291,7 @@ export class NodeTimerQueue {
       try {
         dc.invoke();
       } catch (err) {
+        enterCall(null);
         log.failure("Unhandled error in a delayed call {call}", err, { call: dc.toString() });
       }
     }
