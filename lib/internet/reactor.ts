@@ -65,6 +65,8 @@ export interface SystemEventTriggerID {
   readonly trigger: Trigger;
 }
 
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
 /** performance.timeOrigin, read once: the getter costs a third of performance.now(). */
 const TIME_ORIGIN = performance.timeOrigin;
 
@@ -116,7 +118,9 @@ export class NodeReactor
     if (typeof delay !== "number" || !(delay >= 0 && delay < Infinity)) checkSeconds("callLater", delay, "delay");
     const timers = this._timers;
     const now = this.seconds();
-    const dc = new DelayedCall(now + delay, callable as Callable, args, timers.cancelHook, timers.resetHook, this.boundSeconds);
+    // No arguments (the usual case): share one empty array rather than keep the rest array.
+    const callArgs = args.length === 0 ? NO_ARGS : args;
+    const dc = new DelayedCall(now + delay, callable as Callable, callArgs, timers.cancelHook, timers.resetHook, this.boundSeconds);
     timers.add(dc, now);
     return dc;
   }

@@ -119,13 +119,15 @@ export class DelayedCallQueue {
     this.holding = false;
     const held = this.held;
     if (held.length === 0) return;
-    this.held = [];
     this.heldLive = 0;
-    for (const dc of held) {
+    // Not holding now, so push() files into the heap: `held` can be reused, not reallocated.
+    for (let i = 0; i < held.length; i++) {
+      const dc = held[i]!;
       if (dc.queueIndex !== HELD) continue; // cancelled while held
       dc.activateDelay();
       this.push(dc);
     }
+    held.length = 0;
   }
 
   /** Every waiting call, sorted by due time then scheduling order. */
