@@ -194,7 +194,7 @@ export interface Trigger {
   readonly args: readonly unknown[];
 }
 
-/** @internal */
+/** @internal Whether `value` is a thenable (a Deferred's or a trigger's result to wait on). */
 export function _isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -204,10 +204,10 @@ export function _isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Call `done` once every one of `results` has settled (at once, synchronously, when there are
- * none, as Twisted's DeferredList([]) fires at once). Failures are logged, never propagated.
+ * @internal Call `done` once every one of `results` has settled (at once, synchronously, when
+ * there are none, as Twisted's DeferredList([]) fires at once). Failures are logged, never
+ * propagated. For ThreePhaseEvent and the reactor's shutdown.
  */
-/** @internal */
 export function _whenAllSettled(results: PromiseLike<unknown>[], what: string, done: () => void): void {
   let pending = results.length;
   if (pending === 0) {
