@@ -11,6 +11,7 @@
  * are run with an explicit stack, never by recursion, so a chain of any length cannot overflow.
  */
 
+import { currentCall } from "./current-call.js";
 import { AlreadyCalledError, CancelledError, TimeoutError } from "./error.js";
 import { Failure } from "./failure.js";
 import type { IReactorTime } from "./interfaces.js";
@@ -60,22 +61,50 @@ function entry(fn: AnyCallback, args: unknown[] | null | undefined): StepEntry {
 const NO_RESULT: unique symbol = Symbol("NO_RESULT");
 
 /**
- * Reports a Failure left at the end of a chain when its Deferred is garbage collected, as
- * Twisted's DebugInfo.__del__ does. The held value is the Failure, never the Deferred, so the
- * registry does not keep the Deferred alive.
+ * A Failure left at the end of a Deferred's chain, not yet handled: reported when the Deferred
+ * is garbage collected (as Twisted's DebugInfo.__del__), or, for one still alive, when the
+ * reactor stops and at process exit (reportUnhandledFailures). It holds the Deferred weakly.
  */
-const unhandledFailures = new FinalizationRegistry<Failure | DebuggedFailure>((held) => {
-  if (held instanceof Failure) {
-    log.failure("Unhandled error in Deferred:", held);
+interface UnhandledReport {
+  readonly failure: Failure;
+  /** Where the Deferred was created and first fired, when debugging was on. */
+  readonly debugInfo: string | undefined;
+  readonly deferred: WeakRef<Deferred<unknown>>;
+}
+
+/** Every report not yet made: the Deferreds still alive with an unhandled failure. */
+const pendingReports = new Set<UnhandledReport>();
+
+function logUnhandled(report: UnhandledReport, when: string): void {
+  if (report.debugInfo === undefined) {
+    log.failure(`Unhandled error in Deferred${when}:`, report.failure);
   } else {
-    log.failure("Unhandled error in Deferred: (debug: {debugInfo})", held.failure, { debugInfo: held.debugInfo });
+    log.failure(`Unhandled error in Deferred${when}: (debug: {debugInfo})`, report.failure, { debugInfo: report.debugInfo });
   }
+}
+
+/** The held value is the report, never the Deferred, so the registry does not keep it alive. */
+const unhandledFailures = new FinalizationRegistry<UnhandledReport>((report) => {
+  if (!pendingReports.delete(report)) return; // already reported at stop or exit
+  logUnhandled(report, "");
 });
 
-/** What the unhandled-error report holds for a Deferred created or fired while debugging. */
-interface DebuggedFailure {
-  failure: Failure;
-  debugInfo: string;
+let exitHookInstalled = false;
+
+/**
+ * Log every failure still unhandled in a Deferred that is alive (garbage collection would never
+ * report it), each once: the reactor calls this when it stops, and it runs at process exit.
+ * `when` says when, in the log line ("when the reactor stopped").
+ */
+export function reportUnhandledFailures(when: string): void {
+  if (pendingReports.size === 0) return;
+  const reports = [...pendingReports];
+  pendingReports.clear();
+  for (const report of reports) {
+    const d = report.deferred.deref();
+    if (d !== undefined) unhandledFailures.unregister(d);
+    logUnhandled(report, ` (still unhandled ${when})`);
+  }
 }
 
 /**
@@ -147,8 +176,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private canceller: Canceller<any> | undefined;
   /** The Deferred whose chain this one is waiting on (Twisted's _chainedTo), for toString(). */
   private chainedTo: Deferred<unknown> | null = null;
-  /** True while a Failure result is registered for the unhandled-error report. */
-  private reportingFailure = false;
+  /** The unhandled-error report of the Failure result, while it is registered. */
+  private failureReport: UnhandledReport | null = null;
+  /**
+   * The function the reactor was running when this Deferred was first fired (current-call.ts),
+   * for AlreadyCalledError: one read at each firing, never a stack.
+   */
+  private firstFiredIn: Function | null = null;
   /** A Failure that then() handed to a Promise: observed, so not reported as unhandled. */
   private observedFailure: Failure | null = null;
 
@@ -416,11 +450,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         this.suppressAlreadyCalled = false;
         return;
       }
-      if (debugging) {
-        const info = debugInfos.get(this);
-        throw new AlreadyCalledError("\n" + formatDebugInfo(info));
-      }
-      throw new AlreadyCalledError();
+      throw this.alreadyCalled();
     }
     if (debugging) {
       // skip startRunCallbacks and callback()/errback(): the invoker is who fired it.
@@ -429,8 +459,21 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       debugInfos.set(this, info);
     }
     this.called = true;
+    this.firstFiredIn = currentCall;
     this.result = result;
     this.runCallbacks();
+  }
+
+  /** The AlreadyCalledError of a second firing: which Deferred, and where it was first fired. */
+  private alreadyCalled(): AlreadyCalledError {
+    const where =
+      this.firstFiredIn === null
+        ? "outside the reactor's delayed calls (in top-level code, an I/O callback or a Promise job)"
+        : `while the reactor ran ${this.firstFiredIn.name || "<anonymous>"}()`;
+    let message = `${this.toString()} was already called: first fired ${where}`;
+    if (debugging) message += "\n" + formatDebugInfo(debugInfos.get(this));
+    else message += "; setDebugging(true) records where each Deferred is created and first fired";
+    return new AlreadyCalledError(message);
   }
 
   /**
@@ -550,7 +593,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         }
         if (current.result instanceof Failure) {
           current.reportIfUnhandled(current.result);
-        } else if (current.reportingFailure) {
+        } else if (current.failureReport !== null) {
           current.clearFailureReport();
         }
         if (stack === null || stack.length === 0) return;
@@ -604,19 +647,31 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       this.clearFailureReport();
       return;
     }
-    if (this.reportingFailure) unhandledFailures.unregister(this);
+    this.clearFailureReport();
     // Reading the stack turns V8's captured frames (which hold each frame's receiver: this
     // very Deferred, in runCallbacks) into a string, so the report does not keep it alive.
     void failure.value.stack;
     const info = debugInfos.get(this);
-    unhandledFailures.register(this, info ? { failure, debugInfo: formatDebugInfo(info) } : failure, this);
-    this.reportingFailure = true;
+    const report: UnhandledReport = {
+      failure,
+      debugInfo: info ? formatDebugInfo(info) : undefined,
+      deferred: new WeakRef(this as Deferred<unknown>),
+    };
+    unhandledFailures.register(this, report, this);
+    pendingReports.add(report);
+    this.failureReport = report;
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on("exit", () => reportUnhandledFailures("at process exit"));
+    }
   }
 
   private clearFailureReport(): void {
-    if (this.reportingFailure) {
+    const report = this.failureReport;
+    if (report !== null) {
       unhandledFailures.unregister(this);
-      this.reportingFailure = false;
+      pendingReports.delete(report);
+      this.failureReport = null;
     }
   }
 }

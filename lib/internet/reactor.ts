@@ -19,7 +19,7 @@
 
 import { TransportCounters, type ShutdownResource } from "./abstract.js";
 import { DelayedCall, ThreePhaseEvent, _whenAllSettled as whenAllSettled, type Trigger } from "./base.js";
-import { Deferred } from "./deferred.js";
+import { Deferred, reportUnhandledFailures } from "./deferred.js";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./error.js";
 import type {
   ConnectSSLOptions,
@@ -77,6 +77,8 @@ export interface SystemEventTriggerID {
   readonly trigger: Trigger;
 }
 
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
 /** performance.timeOrigin, read once: the getter costs a third of performance.now(). */
 const TIME_ORIGIN = performance.timeOrigin;
 
@@ -128,7 +130,9 @@ export class NodeReactor
     if (typeof delay !== "number" || !(delay >= 0 && delay < Infinity)) checkSeconds("callLater", delay, "delay");
     const timers = this._timers;
     const now = this.seconds();
-    const dc = new DelayedCall(now + delay, callable as Callable, args, timers.cancelHook, timers.resetHook, this.boundSeconds);
+    // No arguments (the usual case): share one empty array rather than keep the rest array.
+    const callArgs = args.length === 0 ? NO_ARGS : args;
+    const dc = new DelayedCall(now + delay, callable as Callable, callArgs, timers.cancelHook, timers.resetHook, this.boundSeconds);
     timers.add(dc, now);
     return dc;
   }
@@ -227,6 +231,9 @@ export class NodeReactor
     // A stopped reactor runs nothing more in Twisted; here its pending calls stay scheduled
     // but no longer keep the process alive.
     this._timers.setWeak(true);
+    // A failure left in a Deferred still referenced would never be reported by garbage
+    // collection: report every one now, as the program's work is over.
+    reportUnhandledFailures("when the reactor stopped");
     const settle = this.runSettled;
     this.runSettled = null;
     settle?.();

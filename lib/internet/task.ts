@@ -16,6 +16,7 @@ import type { IDelayedCall, IReactorTime } from "./interfaces.js";
 // builds no reactor.
 import { getReactor } from "./reactor.js";
 import { isThenable } from "./thenable.js";
+import { enterCall } from "./current-call.js";
 
 // --- Clock -------------------------------------------------------------------------------
 
@@ -59,7 +60,12 @@ export class Clock implements IReactorTime {
   advance(amount: number): void {
     this.rightNow += amount;
     let dc: DelayedCall | undefined;
-    while ((dc = this.queue.popDue(this.rightNow)) !== undefined) dc.invoke();
+    try {
+      while ((dc = this.queue.popDue(this.rightNow)) !== undefined) dc.invoke();
+    } catch (err) {
+      enterCall(null); // the call threw: it is no longer running
+      throw err;
+    }
   }
 
   /** advance() by each amount in turn. */

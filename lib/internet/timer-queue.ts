@@ -13,6 +13,7 @@
  */
 
 import type { DelayedCall } from "./base.js";
+import { enterCall } from "./current-call.js";
 import { Logger } from "./log.js";
 
 const log = new Logger("torsion.internet.reactor");
@@ -118,13 +119,15 @@ export class DelayedCallQueue {
     this.holding = false;
     const held = this.held;
     if (held.length === 0) return;
-    this.held = [];
     this.heldLive = 0;
-    for (const dc of held) {
+    // Not holding now, so push() files into the heap: `held` can be reused, not reallocated.
+    for (let i = 0; i < held.length; i++) {
+      const dc = held[i]!;
       if (dc.queueIndex !== HELD) continue; // cancelled while held
       dc.activateDelay();
       this.push(dc);
     }
+    held.length = 0;
   }
 
   /** Every waiting call, sorted by due time then scheduling order. */
@@ -273,12 +276,14 @@ export class NodeTimerQueue {
       // calls queued while these run wait for the next pass
       this.threadCalls = [];
       for (const [f, args] of calls) {
+        enterCall(f);
         try {
           f(...args);
         } catch (err) {
           log.failure("Unhandled error in a call from a thread", err);
         }
       }
+      enterCall(null);
     }
     const queue = this.queue;
     queue.holdNewCalls();
@@ -288,6 +293,7 @@ export class NodeTimerQueue {
       try {
         dc.invoke();
       } catch (err) {
+        enterCall(null);
         log.failure("Unhandled error in a delayed call {call}", err, { call: dc.toString() });
       }
     }

@@ -22,6 +22,7 @@ import { captureLogEvents, formatEventAsText, type LogCapture } from "../../lib/
 import { Clock } from "../../lib/internet/task.js";
 import { assertImmediateFailure, assertNoResult, failureResultOf, successResultOf } from "../support/deferred-helpers.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
+import { within } from "../support/wait.js";
 
 class GenericError extends Error {}
 
@@ -798,11 +799,16 @@ describe("AlreadyCalledTests", () => {
     });
   }
 
-  it("testNoDebugging: without debugging the error has no message", () => {
+  // Twisted's message is empty without debugging; issue 13 asks torsion's to always say which
+  // Deferred and where it was first fired (cheaply: no stacks unless debugging).
+  it("testNoDebugging: without debugging the error names the Deferred and where it was first fired, with no stacks", () => {
     setDebugging(false);
     const d = newDeferred();
     _call_1(d);
-    expect(raised(() => _call_2(d)).message).to.equal("");
+    const message = raised(() => _call_2(d)).message;
+    expect(message).to.match(/^<Deferred current result: .*> was already called: first fired outside the reactor's delayed calls/);
+    expect(message).not.to.include(" C:");
+    expect(message).not.to.include(" I:");
   });
 
   it("testSwitchDebugging: Deferreds survive debugging being switched on and off", () => {
@@ -1577,5 +1583,103 @@ describe("Deferred and Promises", () => {
     const d = new Deferred<void>();
     d.callback(new Failure(new RangeError("x")));
     failureResultOf(d, RangeError);
+  });
+});
+
+// --- failures never lost; AlreadyCalledError says where ---------------------------------------
+
+describe("AlreadyCalledError names the Deferred and where it was first fired", () => {
+  it("fired in a delayed call: the message names the Deferred, its result and the call's function", () => {
+    const clock = new Clock();
+    const d = new Deferred<number>();
+    clock.callLater(1, function fireItOnce() {
+      d.callback(1);
+    });
+    clock.advance(1);
+    let err: unknown;
+    try {
+      d.callback(2);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(AlreadyCalledError);
+    expect((err as Error).message).to.equal(
+      "<Deferred current result: 1> was already called: first fired while the reactor ran fireItOnce(); " +
+        "setDebugging(true) records where each Deferred is created and first fired",
+    );
+  });
+
+  it("fired outside any delayed call: the message says so", () => {
+    const d = new Deferred<string>();
+    d.callback("x");
+    expect(() => d.errback(new Error("late"))).to.throw(
+      AlreadyCalledError,
+      /^<Deferred current result: "x"> was already called: first fired outside the reactor's delayed calls/,
+    );
+  });
+
+  it("with setDebugging(true), the message also holds the stacks where it was created and first fired", () => {
+    setDebugging(true);
+    try {
+      const d = new Deferred<number>();
+      d.callback(1);
+      expect(() => d.callback(2)).to.throw(AlreadyCalledError, / C: Deferred was created:[\s\S]* I: First Invoker was:/);
+    } finally {
+      setDebugging(false);
+    }
+  });
+});
+
+describe("unhandled failures in Deferreds still alive are reported when the reactor stops and at exit", function () {
+  this.timeout(30000);
+  const deferredModule = new URL("../../lib/internet/deferred.js", import.meta.url).href;
+  const reactorModule = new URL("../../lib/internet/reactor.js", import.meta.url).href;
+
+  /** Run an ES module script in a fresh Node process: its exit code and stderr. */
+  async function run(script: string): Promise<{ code: number | null; stderr: string }> {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const code = await within(new Promise<number | null>((done) => child.on("exit", done)), 20, "the child process to exit");
+      return { code, stderr };
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    }
+  }
+
+  it("at process exit: a failure kept in a referenced Deferred is logged once; a handled one is not", async () => {
+    const { code, stderr } = await run(`
+      import { Deferred } from ${JSON.stringify(deferredModule)};
+      globalThis.kept = new Deferred();
+      globalThis.kept.errback(new Error("kept and never handled"));
+      globalThis.handled = new Deferred();
+      globalThis.handled.errback(new Error("handled later"));
+      globalThis.handled.addErrback(() => null);`);
+    expect(code).to.equal(0);
+    expect(stderr).to.include("Unhandled error in Deferred (still unhandled at process exit):");
+    expect(stderr).to.include("kept and never handled");
+    expect(stderr).not.to.include("handled later");
+    expect(stderr.split("Unhandled error in Deferred").length - 1).to.equal(1);
+  });
+
+  it("when the reactor stops: logged then, and not again at exit", async () => {
+    const { code, stderr } = await run(`
+      import { Deferred } from ${JSON.stringify(deferredModule)};
+      import { reactor } from ${JSON.stringify(reactorModule)};
+      reactor.callWhenRunning(() => {
+        globalThis.kept = new Deferred();
+        globalThis.kept.errback(new Error("failed while running"));
+        reactor.stop();
+      });
+      await reactor.run();
+      process.stderr.write("run() settled\\n");`);
+    expect(code).to.equal(0);
+    const stopLine = stderr.indexOf("Unhandled error in Deferred (still unhandled when the reactor stopped):");
+    expect(stopLine, stderr).to.be.greaterThan(-1);
+    expect(stderr.indexOf("run() settled")).to.be.greaterThan(stopLine);
+    expect(stderr).to.include("failed while running");
+    expect(stderr).not.to.include("at process exit");
   });
 });
