@@ -380,7 +380,8 @@ class ClientMachine<P extends IProtocol> {
 
   private connect(): void {
     const lost = (): void => this.clientDisconnected();
-    const attempt = this.endpoint.connect(disconnectFactory(this.factory, lost)) as Deferred<P>;
+    // An endpoint that throws instead of failing its Deferred is a failed attempt like any other.
+    const attempt = maybeDeferred(() => this.endpoint.connect(disconnectFactory(this.factory, lost))) as Deferred<P>;
     this.connectionInProgress = attempt
       .addCallback((protocol: P) => this.runPrepareConnection(protocol))
       .addCallbacks(
