@@ -24,7 +24,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainThread } from "node:worker_threads";
-import { FileDescriptor } from "../lib/internet/abstract.js";
 import type { IPushProducer } from "../lib/internet/interfaces.js";
 import { reactor } from "../lib/internet/reactor.js";
 import { ThreadPool } from "../lib/internet/threadpool.js";
@@ -33,7 +32,7 @@ import type { IRequest, RenderResult } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
 import { File } from "../lib/web/static.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi/resource.js";
 import { inLanes } from "./support/load.js";
 import { listenTorsion, withServer } from "./support/servers.js";
 
@@ -126,7 +125,7 @@ class StatsPage extends Resource {
     gc?.();
     const w = wsgi!.statistics();
     const p = pool!.statistics();
-    const c = FileDescriptor.counters;
+    const c = reactor.counters;
     const stats = {
       // this very request's connection is open too
       openConnections: c.openConnections - 1,

@@ -9,7 +9,12 @@
  *    the response (with Content-Length), Twisted's static.File; one client in this process
  *    counts the bytes (nothing is written to disk); MiB per second. The file is sparse (made
  *    once in a temp dir, removed at the end), so the figures measure the servers, not the disk.
- * 3. a slow reader: a fresh server per implementation, one client reading the 1 GiB file at
+ * 3. a push producer written the Twisted way, streaming PUSH_BYTES (256 MiB): each turn it
+ *    writes up to 16 chunks of 64 KiB while not paused, then reschedules itself with
+ *    callLater(0); the transport pauses it and resumeProducing() starts it again. node:http:
+ *    a Readable of the same chunks piped into the response (Readable.pipe). MiB per second.
+ *    This measures the reactor's callLater(0) as much as the transport.
+ * 4. a slow reader: a fresh server per implementation, one client reading the 1 GiB file at
  *    SLOW_MIBS MiB/s (pausing its socket) for SLOW_SECONDS, then going away; the server's
  *    VmRSS is sampled every 100 ms (and its VmHWM read at the end) from /proc/<pid>/status, and
  *    the peak above the idle RSS (measured just before) is printed. A server that respects
@@ -27,10 +32,12 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pipeline } from "node:stream";
+import { pipeline, Readable } from "node:stream";
+import type { IDelayedCall, IPushProducer } from "../lib/internet/interfaces.js";
+import { reactor } from "../lib/internet/reactor.js";
 import type { IRequest } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
-import { Site } from "../lib/web/server.js";
+import { NOT_DONE_YET, Site } from "../lib/web/server.js";
 import { File } from "../lib/web/static.js";
 import { autocannonRound } from "./support/load.js";
 import { interleave } from "./support/rounds.js";
@@ -45,6 +52,9 @@ const SLOW_MIBS = 64;
 const SLOW_SECONDS = 6;
 const WATCHDOG_SECONDS = 200;
 const MiB = 1024 * 1024;
+const PUSH_BYTES = 256 * MiB;
+const PUSH_CHUNK = Buffer.alloc(64 * 1024, 0x78);
+const PUSH_CHUNKS_PER_TURN = 16;
 
 type Impl = "torsion" | "node" | "twisted";
 const LABEL: Record<Impl, string> = { torsion: "torsion Site", node: "node:http", twisted: "Twisted Site" };
@@ -60,15 +70,96 @@ class Hello extends Resource {
   }
 }
 
+/**
+ * A push producer the way a Twisted program writes one: while not paused, up to 16 chunks a
+ * turn, then callLater(0) for the next turn; resumeProducing() reschedules it.
+ */
+class TwistedStylePush implements IPushProducer {
+  private sent = 0;
+  private paused = false;
+  private stopped = false;
+  private call: IDelayedCall | null = null;
+
+  constructor(private readonly request: IRequest) {}
+
+  start(): void {
+    this.request.registerProducer(this, true);
+    this.schedule();
+  }
+
+  pauseProducing(): void {
+    this.paused = true;
+  }
+
+  resumeProducing(): void {
+    this.paused = false;
+    this.schedule();
+  }
+
+  stopProducing(): void {
+    this.stopped = true;
+    if (this.call !== null && this.call.active()) this.call.cancel();
+    this.call = null;
+  }
+
+  private schedule(): void {
+    if (this.call === null && !this.paused && !this.stopped) this.call = reactor.callLater(0, this.tick);
+  }
+
+  private readonly tick = (): void => {
+    this.call = null;
+    for (let i = 0; i < PUSH_CHUNKS_PER_TURN && !this.paused && !this.stopped && this.sent < PUSH_BYTES; i++) {
+      this.request.write(PUSH_CHUNK);
+      this.sent += PUSH_CHUNK.length;
+    }
+    if (this.stopped) return;
+    if (this.sent >= PUSH_BYTES) {
+      this.request.unregisterProducer();
+      this.request.finish();
+      return;
+    }
+    this.schedule();
+  };
+}
+
+class Push extends Resource {
+  override isLeaf = true;
+  render_GET(request: IRequest): typeof NOT_DONE_YET {
+    request.setHeader("content-type", "application/octet-stream");
+    request.setHeader("content-length", String(PUSH_BYTES));
+    new TwistedStylePush(request).start();
+    return NOT_DONE_YET;
+  }
+}
+
 function serveTorsion(bigPath: string): void {
   const root = new Resource();
   root.putChild("hello", new Hello());
+  root.putChild("push", new Push());
   root.putChild("big", new File(bigPath));
   listenTorsion(new Site(root));
 }
 
 function serveNode(bigPath: string): void {
   const server = http.createServer((req, res) => {
+    if (req.url === "/push") {
+      res.setHeader("content-type", "application/octet-stream");
+      res.setHeader("content-length", String(PUSH_BYTES));
+      let sent = 0;
+      const source = new Readable({
+        read(): void {
+          if (sent >= PUSH_BYTES) {
+            this.push(null);
+            return;
+          }
+          sent += PUSH_CHUNK.length;
+          this.push(PUSH_CHUNK);
+        },
+      });
+      source.pipe(res);
+      res.on("close", () => source.destroy());
+      return;
+    }
     if (req.url === "/big") {
       res.setHeader("content-type", "application/octet-stream");
       res.setHeader("content-length", String(statSync(bigPath).size));
@@ -110,7 +201,7 @@ interface DownloadResult {
  * the client is ahead of that rate; with `maxSeconds`, the connection is destroyed then (a
  * client going away). Otherwise the whole body must arrive within `timeoutSeconds`.
  */
-function download(port: number, options: { rateMiBs?: number; maxSeconds?: number; timeoutSeconds?: number } = {}): Promise<DownloadResult> {
+function download(port: number, options: { path?: string; rateMiBs?: number; maxSeconds?: number; timeoutSeconds?: number } = {}): Promise<DownloadResult> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, "127.0.0.1");
     const start = performance.now();
@@ -132,7 +223,7 @@ function download(port: number, options: { rateMiBs?: number; maxSeconds?: numbe
       if (options.maxSeconds !== undefined) finish(null);
       else finish(new Error(`download timed out after ${options.timeoutSeconds ?? 60} s (${body} bytes)`));
     }, (options.maxSeconds ?? options.timeoutSeconds ?? 60) * 1000);
-    s.on("connect", () => s.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n"));
+    s.on("connect", () => s.write(`GET ${options.path ?? "/big"} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n`));
     s.on("error", (err) => finish(err));
     s.on("close", () => finish(length >= 0 && body >= length ? null : new Error(`connection closed after ${body} of ${length} bytes`)));
     s.on("data", (d: Buffer) => {
@@ -224,15 +315,20 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   let helloRps: Record<Impl, number[]>;
   let bigMiBs: Record<Impl, number[]>;
+  let pushMiBs: Record<"torsion" | "node", number[]>;
   try {
-    [helloRps, bigMiBs] = await withServers(impls, spec, async (servers) => {
+    [helloRps, bigMiBs, pushMiBs] = await withServers(impls, spec, async (servers) => {
       for (const impl of impls) await hello(servers[impl].port, 1); // warm-up, not counted
       const rps = await interleave(impls, rounds, (impl) => hello(servers[impl].port, seconds));
       const mibs = await interleave(impls, DOWNLOAD_ROUNDS, async (impl) => {
         const { bytes, seconds: secs } = await download(servers[impl].port, { timeoutSeconds: 60 });
         return bytes / MiB / secs;
       });
-      return [rps, mibs] as const;
+      const push = await interleave(["torsion", "node"] as const, DOWNLOAD_ROUNDS, async (impl) => {
+        const { bytes, seconds: secs } = await download(servers[impl].port, { path: "/push", timeoutSeconds: 60 });
+        return bytes / MiB / secs;
+      });
+      return [rps, mibs, push] as const;
     });
     for (const impl of impls) slow.set(impl, await slowReader(spec(impl)));
   } finally {
@@ -249,7 +345,13 @@ async function main(): Promise<void> {
   console.log(`2. 1 GiB static file (sparse), one client counting bytes, ${DOWNLOAD_ROUNDS} rounds (MiB/s):`);
   const what = (impl: Impl): string => `${LABEL[impl]} ${impl === "node" ? "createReadStream" : "static.File"}`;
   for (const line of figureTable(rows(bigMiBs, what), { indent: "   ", labelWidth: 31, valueWidth: 6 })) console.log(line);
-  console.log(`3. slow reader: 1 GiB file read at ${SLOW_MIBS} MiB/s for ${SLOW_SECONDS} s, then dropped; server RSS (MiB, fresh server):`);
+  console.log(`3. push producer, Twisted style (16 x 64 KiB a turn, callLater(0)), ${PUSH_BYTES / MiB} MiB, ${DOWNLOAD_ROUNDS} rounds (MiB/s):`);
+  const pushRows: FigureRow[] = [
+    { label: "torsion Site callLater(0) producer", value: median(pushMiBs.torsion) },
+    { label: "node:http Readable.pipe", value: median(pushMiBs.node), ratio: "torsion/node:http" },
+  ];
+  for (const line of figureTable(pushRows, { indent: "   ", labelWidth: 35, valueWidth: 6 })) console.log(line);
+  console.log(`4. slow reader: 1 GiB file read at ${SLOW_MIBS} MiB/s for ${SLOW_SECONDS} s, then dropped; server RSS (MiB, fresh server):`);
   for (const impl of impls) {
     const m = slow.get(impl)!;
     console.log(

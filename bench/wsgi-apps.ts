@@ -2,7 +2,7 @@
  * The WSGI applications of bench/wsgi.ts (imported by the pool's workers): a hello world, and
  * a 100 MiB response streamed in 64 KiB chunks by a generator.
  */
-import type { StartResponse, WSGIEnviron } from "../lib/web/wsgi.js";
+import type { StartResponse, WSGIEnviron } from "../lib/web/wsgi/application.js";
 
 export const HELLO = Buffer.from("Hello, world!\n");
 export const STREAM_CHUNK = 64 * 1024;

@@ -12,7 +12,9 @@
  *
  * Each server runs in a child process of its own, so each gets a fair share of the CPU. The WSGI
  * pool has 2 workers with `pipeline` 8 (WSGI_BENCH_PIPELINE=1 shows the cost of one task per
- * worker at a time: the round trip between threads, about 0.18 of the Resource on two cores).
+ * worker at a time: the round trip between threads). What WSGI costs the main thread per request
+ * is one task message out (a flat array: the environ as one string, the response's channel) and
+ * one answer back; the head and body come through the channel's shared memory, no message each.
  *
  *     node build/bench/wsgi.js [rounds] [seconds]        (defaults 3 and 3)
  */
@@ -24,7 +26,7 @@ import { workRef } from "../lib/internet/work-ref.js";
 import type { IRequest } from "../lib/web/iweb.js";
 import { Resource } from "../lib/web/resource.js";
 import { NOT_DONE_YET, Site } from "../lib/web/server.js";
-import { WSGIResource } from "../lib/web/wsgi.js";
+import { WSGIResource } from "../lib/web/wsgi/resource.js";
 import { BulkProducer, writeBulk } from "./support/bulk.js";
 import { autocannonRound } from "./support/load.js";
 import { roundOrder } from "./support/rounds.js";

@@ -5,15 +5,21 @@
  *
  *     node build/examples/chat-server.js [port]     (default 8123; Ctrl-C stops it)
  *
- * Try it with two terminals running `nc 127.0.0.1 8123`. The protocol classes are exported so
+ * Try it with two terminals running `telnet 127.0.0.1 8123` (or `nc -C`: LineReceiver waits for
+ * CRLF, which plain `nc` does not send). The protocol classes are exported so
  * examples/chat-test.ts can test them without a socket and without waiting.
  */
 import { pathToFileURL } from "node:url";
-import type { Failure } from "../lib/internet/failure.js";
-import type { IAddress, IDelayedCall, IPv4Address, IReactorTime } from "../lib/internet/interfaces.js";
-import { Factory } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { LineReceiver } from "../lib/protocols/basic.js";
+import {
+  Factory,
+  LineReceiver,
+  reactor,
+  type Failure,
+  type IAddress,
+  type IDelayedCall,
+  type IPv4Address,
+  type IReactorTime,
+} from "torsion";
 
 export class Chat extends LineReceiver {
   private name: string | null = null;

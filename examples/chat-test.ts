@@ -7,11 +7,8 @@
  * Real tests live in spec/ and use mocha; this program shows the same tools with node:assert.
  */
 import assert from "node:assert/strict";
-import type { Bytes } from "../lib/internet/interfaces.js";
-import { connectedServerAndClient } from "../lib/internet/iosim.js";
-import { Clock } from "../lib/internet/task.js";
-import { StringTransport } from "../lib/internet/testing.js";
-import { LineReceiver } from "../lib/protocols/basic.js";
+import { Clock, LineReceiver, StringTransport, type Bytes } from "torsion";
+import { connectedServerAndClient } from "torsion/internet/iosim";
 import { ChatFactory } from "./chat-server.js";
 
 // 1. One connection on a StringTransport: feed bytes in, read bytes out.

@@ -7,10 +7,7 @@
  *     curl http://127.0.0.1:8080/         # which process answered
  *     curl -N http://127.0.0.1:8080/count # a response that streams for 5 s
  */
-import type { ResourceContext } from "../lib/cli/web.js";
-import type { IRequest, IResource } from "../lib/web/iweb.js";
-import { Resource } from "../lib/web/resource.js";
-import { NOT_DONE_YET } from "../lib/web/server.js";
+import { NOT_DONE_YET, Resource, type IRequest, type IResource, type ResourceContext } from "torsion";
 
 class Hello extends Resource {
   override isLeaf = true;

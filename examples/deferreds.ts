@@ -10,16 +10,16 @@ import {
   CancelledError,
   Deferred,
   DeferredList,
-  TimeoutError,
   ensureDeferred,
   fail,
   gatherResults,
   inlineCallbacks,
+  react,
+  reactor,
   succeed,
+  TimeoutError,
   type Failure,
-} from "../lib/internet/defer.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { react } from "../lib/internet/task.js";
+} from "torsion";
 
 // --- callbacks and errbacks ---------------------------------------------------------------
 /** A pretend network call: a Deferred that fires with `value` after `seconds`. */

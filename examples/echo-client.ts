@@ -3,10 +3,7 @@
  *
  *     node build/examples/echo-client.js [port] [message]     (default 8000, "hello, world")
  */
-import { ClientFactory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import type { Bytes, IConnector } from "../lib/internet/interfaces.js";
-import type { Failure } from "../lib/internet/failure.js";
+import { ClientFactory, Protocol, reactor, type Bytes, type Failure, type IConnector } from "torsion";
 
 const port = Number(process.argv[2] ?? 8000);
 const message = process.argv[3] ?? "hello, world";

@@ -3,9 +3,7 @@
  *
  *     node build/examples/echo-server.js [port]     (default 8000; Ctrl-C stops it)
  */
-import { Factory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import type { Bytes } from "../lib/internet/interfaces.js";
+import { Factory, Protocol, reactor, type Bytes } from "torsion";
 
 class Echo extends Protocol {
   override dataReceived(data: Bytes): void {

@@ -5,11 +5,17 @@
  *
  *     node build/examples/endpoints.js ["tcp:0:interface=127.0.0.1"]
  */
-import { clientFromString, connectProtocol, serverFromString } from "../lib/internet/endpoints.js";
-import type { Failure } from "../lib/internet/failure.js";
-import type { Bytes, IListeningPort } from "../lib/internet/interfaces.js";
-import { Factory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
+import {
+  clientFromString,
+  connectProtocol,
+  Factory,
+  Protocol,
+  reactor,
+  serverFromString,
+  type Bytes,
+  type Failure,
+  type IListeningPort,
+} from "torsion";
 
 /** The server's protocol: answers each message in upper case. */
 class Shout extends Protocol {

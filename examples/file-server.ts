@@ -9,11 +9,15 @@
  * makes the server read the file faster than the client takes it.
  */
 import { fileURLToPath } from "node:url";
-import type { Failure } from "../lib/internet/failure.js";
-import type { IConsumer, IPv4Address } from "../lib/internet/interfaces.js";
-import { Factory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { FileSender } from "../lib/protocols/basic.js";
+import {
+  Factory,
+  FileSender,
+  Protocol,
+  reactor,
+  type Failure,
+  type IConsumer,
+  type IPv4Address,
+} from "torsion";
 
 const port = Number(process.argv[2] ?? 8124);
 const path = process.argv[3] ?? fileURLToPath(import.meta.url);

@@ -6,10 +6,8 @@
  *
  *     node build/examples/http-disconnect.js
  */
-import * as http from "node:http";
-import type { IPushProducer } from "../lib/internet/interfaces.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { HTTPFactory, Request } from "../lib/web/http.js";
+import { get } from "node:http";
+import { HTTPFactory, http, reactor, type IPushProducer } from "torsion";
 
 /** Writes a line every 10 ms while not paused, until stopped. */
 class Numbers implements IPushProducer {
@@ -17,7 +15,7 @@ class Numbers implements IPushProducer {
   private paused = false;
   private timer: ReturnType<typeof setInterval>;
 
-  constructor(private readonly request: Request) {
+  constructor(private readonly request: http.Request) {
     this.timer = setInterval(() => {
       if (!this.paused) this.request.write(Buffer.from(`line ${++this.n}\n`));
     }, 10);
@@ -34,7 +32,7 @@ class Numbers implements IPushProducer {
   }
 }
 
-class NumbersRequest extends Request {
+class NumbersRequest extends http.Request {
   override process(): void {
     this.setHeader("content-type", "text/plain");
     // Without this errback the lost connection would be an unhandled error in the Deferred.
@@ -51,7 +49,7 @@ const listening = reactor.listenTCP(0, factory, { interface: "127.0.0.1" });
 const port = (listening.getHost() as { port: number }).port;
 const stopped = reactor.run();
 
-http.get({ host: "127.0.0.1", port, path: "/numbers" }, (res) => {
+get({ host: "127.0.0.1", port, path: "/numbers" }, (res) => {
   let lines = 0;
   res.on("data", (chunk: Buffer) => {
     lines += chunk.toString().split("\n").length - 1;

@@ -4,10 +4,9 @@
  *     node build/examples/http-hello.js [port]     (default 8080; Ctrl-C stops it)
  *     curl -i http://127.0.0.1:8080/
  */
-import { reactor } from "../lib/internet/reactor.js";
-import { HTTPFactory, Request } from "../lib/web/http.js";
+import { HTTPFactory, http, reactor } from "torsion";
 
-class Hello extends Request {
+class Hello extends http.Request {
   override process(): void {
     const body = Buffer.from(`Hello, world! You asked for ${this.path}\n`);
     this.setHeader("content-type", "text/plain; charset=utf-8");

@@ -5,9 +5,16 @@
  * Run: node build/examples/scheduling.js (it exits by itself after about a second and a half).
  */
 
-import { reactor } from "../lib/internet/reactor.js";
-import type { IDelayedCall, IReactorTime } from "../lib/internet/interfaces.js";
-import { Clock, LoopingCall, cooperate, deferLater, react } from "../lib/internet/task.js";
+import {
+  Clock,
+  cooperate,
+  deferLater,
+  LoopingCall,
+  react,
+  reactor,
+  type IDelayedCall,
+  type IReactorTime,
+} from "torsion";
 
 // --- callLater: run a function once, later ---------------------------------------------------
 

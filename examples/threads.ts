@@ -8,16 +8,16 @@
  * The workers import this same module to find `fib` and `countPrimes`, so the program's own
  * code runs only on the main thread (`if (isInIOThread())` at the bottom).
  */
-import { gatherResults } from "../lib/internet/defer.js";
-import { reactor } from "../lib/internet/reactor.js";
 import {
   callFromThread,
   deferToThread,
   exposeToThreads,
+  gatherResults,
   isInIOThread,
+  reactor,
   stopThreadPool,
   threadable,
-} from "../lib/internet/threads.js";
+} from "torsion";
 
 // --- the work: exported, and marked with where a worker finds it -------------------------------
 

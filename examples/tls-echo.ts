@@ -12,12 +12,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Failure } from "../lib/internet/failure.js";
-import type { ISSLTransport } from "../lib/internet/interfaces.js";
-import { ClientFactory, Factory } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { Certificate, DefaultOpenSSLContextFactory, optionsForClientTLS } from "../lib/internet/ssl.js";
-import { LineReceiver } from "../lib/protocols/basic.js";
+import {
+  Certificate,
+  ClientFactory,
+  DefaultOpenSSLContextFactory,
+  Factory,
+  LineReceiver,
+  optionsForClientTLS,
+  reactor,
+  type Failure,
+  type ISSLTransport,
+} from "torsion";
 
 /** Key, certificate, and the certificate the client trusts (the CA that signed it). */
 function certificates(): { key: string; cert: string; ca: string; cleanup(): void } {

@@ -6,12 +6,7 @@
  *     node build/examples/web-async.js [port]     (default 8080; Ctrl-C stops it)
  *     curl http://127.0.0.1:8080/
  */
-import { Deferred } from "../lib/internet/defer.js";
-import type { Failure } from "../lib/internet/failure.js";
-import { reactor } from "../lib/internet/reactor.js";
-import type { IRequest } from "../lib/web/iweb.js";
-import { Resource } from "../lib/web/resource.js";
-import { NOT_DONE_YET, Site } from "../lib/web/server.js";
+import { Deferred, NOT_DONE_YET, reactor, Resource, Site, type Failure, type IRequest } from "torsion";
 
 class DelayedResource extends Resource {
   override isLeaf = true;

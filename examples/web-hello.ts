@@ -4,10 +4,7 @@
  *     node build/examples/web-hello.js [port]     (default 8080; Ctrl-C stops it)
  *     curl http://127.0.0.1:8080/
  */
-import { reactor } from "../lib/internet/reactor.js";
-import type { IRequest } from "../lib/web/iweb.js";
-import { Resource } from "../lib/web/resource.js";
-import { Site } from "../lib/web/server.js";
+import { reactor, Resource, Site, type IRequest } from "torsion";
 
 class Hello extends Resource {
   // A leaf: every path below it (/, /foo, /foo/bar) is answered by this resource.

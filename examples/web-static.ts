@@ -6,9 +6,7 @@
  *     curl -i http://127.0.0.1:8080/
  *     curl -H "Range: bytes=0-99" -i http://127.0.0.1:8080/README.md
  */
-import { reactor } from "../lib/internet/reactor.js";
-import { Site } from "../lib/web/server.js";
-import { File } from "../lib/web/static.js";
+import { File, reactor, Site } from "torsion";
 
 const directory = process.argv[2] ?? ".";
 const port = Number(process.argv[3] ?? 8080);

@@ -8,12 +8,16 @@
  *     curl -N http://127.0.0.1:8080/          (ten lines, one every 0.2 s)
  *     curl -N http://127.0.0.1:8080/?n=1000   (a thousand)
  */
-import type { Failure } from "../lib/internet/failure.js";
-import type { IDelayedCall, IPushProducer } from "../lib/internet/interfaces.js";
-import { reactor } from "../lib/internet/reactor.js";
-import type { IRequest } from "../lib/web/iweb.js";
-import { Resource } from "../lib/web/resource.js";
-import { NOT_DONE_YET, Site } from "../lib/web/server.js";
+import {
+  NOT_DONE_YET,
+  reactor,
+  Resource,
+  Site,
+  type Failure,
+  type IDelayedCall,
+  type IPushProducer,
+  type IRequest,
+} from "torsion";
 
 /** Writes `count` numbered lines, one per tick, while not paused. */
 class Ticker implements IPushProducer {

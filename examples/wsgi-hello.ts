@@ -9,12 +9,16 @@
  * `application`) and the server (which runs only on the main thread: see the bottom).
  */
 import { fileURLToPath } from "node:url";
-import { reactor } from "../lib/internet/reactor.js";
-import { isInIOThread } from "../lib/internet/threads.js";
-import { ThreadPool } from "../lib/internet/threadpool.js";
-import { workRef } from "../lib/internet/work-ref.js";
-import { Site } from "../lib/web/server.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import {
+  isInIOThread,
+  reactor,
+  Site,
+  ThreadPool,
+  workRef,
+  WSGIResource,
+  type StartResponse,
+  type WSGIEnviron,
+} from "torsion";
 
 // --- the application: runs in a worker thread ------------------------------------------------
 

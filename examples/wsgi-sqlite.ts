@@ -6,30 +6,39 @@
  *     node build/examples/wsgi-sqlite.js [port] [drain]   (default 8080; Ctrl-C stops it)
  *     curl http://127.0.0.1:8080/ | head -3               (head closes early: the query stops)
  *
- * The database is a file (TORSION_WSGI_SQLITE, default torsion-wsgi-sqlite.db in the system's
+ * SQLite is sql.js (SQLite compiled to WebAssembly: nothing to build at install time). The
+ * database is a file (TORSION_WSGI_SQLITE, default torsion-wsgi-sqlite.db in the system's
  * temporary directory), made with 50,000 rows on first use. Each worker opens one connection
- * and keeps it. Each response reads the table in a transaction and streams it 500 rows to a
- * chunk. better-sqlite3's iterate() keeps the connection busy until its iterator is returned:
- * were it left open, the COMMIT in the finally block, and the next request on that worker,
- * would fail with "This database connection is busy executing a query". WSGIResource's
- * close() (the generator's return()) is what guarantees it is returned, on every path.
+ * and keeps it, with its one prepared SELECT. Each response reads the table in a transaction
+ * and streams it 500 rows to a chunk. The statement is busy, part-way through its result, until
+ * its iterator returns and resets it: were it left so, the table would stay locked ("database
+ * table is locked") and the next response on that worker would resume the abandoned result
+ * part-way, sending a table with its first rows missing. WSGIResource's close() (the
+ * generator's return()) is what guarantees the iterator returns, on every path.
  * With "drain" (onDisconnect: "drain"), a response whose client left is still read to its end.
  */
-import Database from "better-sqlite3";
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
-import { reactor } from "../lib/internet/reactor.js";
-import { isInIOThread } from "../lib/internet/threads.js";
-import { ThreadPool } from "../lib/internet/threadpool.js";
-import { workRef } from "../lib/internet/work-ref.js";
-import { Site } from "../lib/web/server.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import initSqlJs, { type Database, type Statement } from "sql.js";
+import {
+  isInIOThread,
+  reactor,
+  Site,
+  ThreadPool,
+  workRef,
+  WSGIResource,
+  type StartResponse,
+  type WSGIEnviron,
+} from "torsion";
 
 export const ROWS = 50_000;
 const ROWS_PER_CHUNK = 500;
+
+/** SQLite itself, loaded once per thread (the main one and each worker importing this module). */
+export const SQL = await initSqlJs();
 
 /** Where the database lives: the same in the server and in its workers (workers inherit the environment). */
 export function databasePath(): string {
@@ -41,24 +50,39 @@ export function ensureDatabase(path = databasePath(), rows = ROWS): void {
   if (existsSync(path)) return;
   const building = `${path}.${process.pid}.${threadId}.tmp`;
   rmSync(building, { force: true });
-  const db = new Database(building);
+  const db = new SQL.Database();
   db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL)");
   const insert = db.prepare("INSERT INTO items (id, name, price) VALUES (?, ?, ?)");
-  db.transaction(() => {
-    for (let id = 1; id <= rows; id++) insert.run(id, `item ${id}`, (id % 1000) / 10);
-  })();
+  db.exec("BEGIN");
+  for (let id = 1; id <= rows; id++) insert.run([id, `item ${id}`, (id % 1000) / 10]);
+  db.exec("COMMIT");
+  insert.free();
+  writeFileSync(building, db.export());
   db.close();
   renameSync(building, path);
 }
 
+/**
+ * The rows of `statement`, one at a time: a cursor, as better-sqlite3's iterate() or a DB-API
+ * cursor. The statement is busy until this iterator returns (at the end of the result, or by
+ * return() when the caller leaves its loop early); then it is reset for the next response.
+ */
+export function* iterate<T>(statement: Statement): Generator<T> {
+  try {
+    while (statement.step()) yield statement.getAsObject() as T;
+  } finally {
+    statement.reset();
+  }
+}
+
 // --- in each worker: one connection, kept ------------------------------------------------------
 
-let connection: { db: Database.Database; select: Database.Statement } | null = null;
+let connection: { db: Database; select: Statement } | null = null;
 
 function open(): NonNullable<typeof connection> {
   if (connection === null) {
     ensureDatabase();
-    const db = new Database(databasePath(), { readonly: true });
+    const db = new SQL.Database(readFileSync(databasePath()));
     connection = { db, select: db.prepare("SELECT id, name, price FROM items ORDER BY id") };
   }
   return connection;
@@ -78,8 +102,8 @@ export function* application(environ: WSGIEnviron, startResponse: StartResponse)
     let lines = "";
     let n = 0;
     // Leaving this loop early (the client went away: WSGIResource calls return() on this
-    // generator) returns the statement's iterator too, which frees the connection.
-    for (const item of select.iterate() as IterableIterator<Item>) {
+    // generator) returns the statement's iterator too, which resets the statement.
+    for (const item of iterate<Item>(select)) {
       lines += `${item.id},${item.name},${item.price}\n`;
       if (++n % ROWS_PER_CHUNK === 0) {
         yield Buffer.from(lines, "utf8");

@@ -8,12 +8,16 @@
  *     curl -N http://127.0.0.1:8080/?lines=20          (Ctrl-C the curl: the server logs the stop)
  */
 import { fileURLToPath } from "node:url";
-import { reactor } from "../lib/internet/reactor.js";
-import { isInIOThread } from "../lib/internet/threads.js";
-import { ThreadPool } from "../lib/internet/threadpool.js";
-import { workRef } from "../lib/internet/work-ref.js";
-import { Site } from "../lib/web/server.js";
-import { WSGIResource, type StartResponse, type WSGIEnviron } from "../lib/web/wsgi.js";
+import {
+  isInIOThread,
+  reactor,
+  Site,
+  ThreadPool,
+  workRef,
+  WSGIResource,
+  type StartResponse,
+  type WSGIEnviron,
+} from "torsion";
 
 /** Block this worker thread for `ms` milliseconds (a stand-in for slow work). */
 function slowWork(ms: number): void {

@@ -18,18 +18,25 @@ export * from "./internet/protocol.js";
 export * from "./internet/endpoints.js";
 export * from "./internet/testing.js";
 export type * from "./internet/interfaces.js";
-export { reactor, NodeReactor, ThreePhaseEvent, type SystemEventTriggerID } from "./internet/reactor.js";
-export { FileDescriptor, type TransportCounters, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
+export {
+  reactor,
+  NodeReactor,
+  ThreePhaseEvent,
+  getReactor,
+  installReactor,
+  isReactorInstalled,
+  whenReactorInstalled,
+  type SystemEventTriggerID,
+} from "./internet/reactor.js";
+export { FileDescriptor, TransportCounters, type TransportCounterName, type ShutdownResource, type ResourceTracker } from "./internet/abstract.js";
 export {
   Port as TCPPort,
   Connector as TCPConnector,
   Server as TCPServer,
   Client as TCPClient,
   Connection as TCPConnection,
-  BasePort,
-  BaseConnector,
-  connectErrorFor,
 } from "./internet/tcp.js";
+export { BasePort, BaseConnector, connectErrorFor } from "./internet/port-connector.js";
 export {
   Port as UNIXPort,
   Connector as UNIXConnector,
@@ -72,6 +79,7 @@ export * from "./internet/work-ref.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";
+export * from "./protocols/policies.js";
 
 // twisted.web
 export * as http from "./web/http.js";
@@ -92,8 +100,11 @@ export {
   type HTTPFactoryStatistics,
 } from "./web/http.js";
 export * from "./web/resource.js";
+// twisted.web.server.Request under its own name; ServerRequest is its earlier name, kept as an
+// alias. twisted.web.http.Request is http.Request (and HTTPRequest).
 export {
   Site,
+  Request,
   Request as ServerRequest,
   NOT_DONE_YET,
   version as serverVersion,
@@ -105,6 +116,7 @@ export {
 } from "./web/server.js";
 export { redirectTo, Redirect, ParentRedirect, DeferredResource, formatFailure } from "./web/util.js";
 export * from "./web/static.js";
+export { AddHeadersResource } from "./web/add-headers-resource.js";
 export { DummyRequest, render as renderResource, renderBody } from "./web/testing.js";
 export type * from "./web/iweb.js";
 export {
@@ -115,11 +127,12 @@ export {
   type WSGIApplication,
   type WSGIEnviron,
   type WSGIErrors,
+  type WSGIInput,
   type StartResponse,
   type WSGIWrite,
   type WSGIBody,
   type WSGIHeader,
-} from "./web/wsgi.js";
+} from "./web/wsgi/resource.js";
 
 // twisted.application: services
 export {

@@ -1,11 +1,17 @@
-// npm test: mocha over the compiled specs under c8 (coverage summary), then one closing line
-// "N passed, M failed[, K skipped]" that CI reads. Extra arguments go to mocha
-// (e.g. `npm test -- build/spec/internet/deferred.spec.js`).
+// npm test: the architecture check (scripts/check-architecture.mjs), then mocha over the compiled
+// specs under c8 (coverage summary), then one closing line "N passed, M failed[, K skipped]" that
+// CI reads. Extra arguments go to mocha (e.g. `npm test -- build/spec/internet/deferred.spec.js`).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
+import { checkArchitecture } from "./check-architecture.mjs";
+
+if (!checkArchitecture()) {
+  console.log("0 passed, 1 failed (the architecture check; no spec was run)");
+  process.exit(1);
+}
 
 const require = createRequire(import.meta.url);
 const c8 = require.resolve("c8/bin/c8.js");

@@ -2,7 +2,7 @@
 // "exports" from a node_modules link, with its types.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -68,5 +68,29 @@ describe("the torsion package", function () {
     );
     const tsc = require.resolve("typescript/bin/tsc");
     execFileSync(process.execPath, [tsc, "-p", dir], { cwd: dir, encoding: "utf8" });
+  });
+
+  it("exports its public modules only: every listed subpath loads, internals (the thread wire, the worker script) do not resolve", () => {
+    const exportsField = (JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { exports: Record<string, unknown> }).exports;
+    const subpaths = Object.keys(exportsField).filter((k) => k !== "." && k !== "./package.json");
+    expect(subpaths).to.include.members(["./internet/defer", "./internet/reactor", "./web/server", "./protocols/basic"]);
+    writeFileSync(
+      join(dir, "surface.mjs"),
+      [
+        `const subpaths = ${JSON.stringify(subpaths)};`,
+        "const loaded = [];",
+        'for (const p of subpaths) { await import("torsion" + p.slice(1)); loaded.push(p); }',
+        "const refused = [];",
+        'for (const p of ["torsion/internet/thread-bridge", "torsion/internet/worker-main", "torsion/web/http-parser", "torsion/cli/main"]) {',
+        "  try { await import(p); } catch (err) { if (err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') refused.push(p); }",
+        "}",
+        "console.log(JSON.stringify({ loaded: loaded.length, refused }));",
+      ].join("\n"),
+    );
+    const out = execFileSync(process.execPath, [join(dir, "surface.mjs")], { cwd: dir, encoding: "utf8" });
+    expect(JSON.parse(out)).to.deep.equal({
+      loaded: subpaths.length,
+      refused: ["torsion/internet/thread-bridge", "torsion/internet/worker-main", "torsion/web/http-parser", "torsion/cli/main"],
+    });
   });
 });

@@ -9,8 +9,7 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { IRequest, IResource, RenderResult } from "../../lib/web/iweb.js";
-import { NoResource, Resource } from "../../lib/web/resource.js";
+import { NoResource, Resource, type IRequest, type IResource, type RenderResult } from "torsion";
 import { escapeHtml, page } from "./layout.js";
 import { renderMarkdown } from "./markdown.js";
 

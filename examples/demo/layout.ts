@@ -3,7 +3,7 @@
  * the demo site is built with page() so they look alike; no page takes markup from a request.
  */
 
-import { escapeHtml } from "../../lib/web/resource.js";
+import { escapeHtml } from "torsion";
 
 export { escapeHtml };
 

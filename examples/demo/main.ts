@@ -8,8 +8,7 @@
  * closes, open connections are dropped (their producers stopped), the thread pool is stopped.
  */
 
-import { reactor } from "../../lib/internet/reactor.js";
-import { Site } from "../../lib/web/server.js";
+import { reactor, Site } from "torsion";
 import { makeDemo } from "./site.js";
 
 const port = Number(process.argv[2] ?? 8080);

@@ -10,7 +10,7 @@
  * cannot inject markup or script into the site.
  */
 
-import { escapeHtml } from "../../lib/web/resource.js";
+import { escapeHtml } from "torsion";
 
 export interface MarkdownOptions {
   /** Rewrite the href of each link (after the safety check), e.g. "threads.md" -> "threads". */

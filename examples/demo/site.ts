@@ -16,14 +16,20 @@
  */
 
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { reactor as globalReactor, type NodeReactor } from "../../lib/internet/reactor.js";
-import type { ThreadPool } from "../../lib/internet/threadpool.js";
-import { workRef } from "../../lib/internet/work-ref.js";
-import type { IRequest, IResource } from "../../lib/web/iweb.js";
-import { Resource, NoResource } from "../../lib/web/resource.js";
-import { File } from "../../lib/web/static.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import {
+  File,
+  NoResource,
+  reactor as globalReactor,
+  Resource,
+  workRef,
+  WSGIResource,
+  type IRequest,
+  type IResource,
+  type NodeReactor,
+  type ThreadPool,
+} from "torsion";
 import { DocsResource } from "./docs.js";
 import { page } from "./layout.js";
 import { Stats, StatsJSON, StatsPage, type CounterGroup } from "./stats.js";
@@ -91,7 +97,7 @@ and watch the counters.</p>
 <div class="card"><h3><a href="/docs/">Docs</a></h3><p>The how-to guides (docs/*.md), rendered by a small, safe Markdown renderer of the demo's own.</p></div>
 <div class="card"><h3><a href="/stream">Stream</a></h3><p>A page written live by a push producer registered on the request; paused under back-pressure, stopped when you leave.</p></div>
 <div class="card"><h3><a href="/wsgi/">WSGI</a></h3><p>A blocking WSGI application streaming from a worker thread for about five seconds: reload it half-way.</p></div>
-<div class="card"><h3><a href="/stats">Stats</a></h3><p>Open connections, producers stopped, WSGI responses stopped, drained, timed out, the thread pool: live (<a href="/stats.json">JSON</a>).</p></div>
+<div class="card"><h3><a href="/stats">Stats</a></h3><p>Open and closed connections, responses cut short by a disconnect, WSGI responses stopped, drained, timed out, the thread pool: live (<a href="/stats.json">JSON</a>).</p></div>
 <div class="card"><h3><a href="/examples/">Examples</a></h3><p>The example programs the guides quote, served by <code>static.File</code> with a directory listing.</p></div>
 </div>
 `;
@@ -134,6 +140,17 @@ export function makeDemo(context: DemoContext = {}, options: DemoOptions = {}): 
   root.putChild("wsgi", wsgi);
   root.putChild("stats", new StatsPage(stats));
   root.putChild("stats.json", new StatsJSON(stats));
+  // The guides link to the library's sources, its specs and benchmarks (../lib/..., ../spec/...,
+  // ../bench/...) and to the README: served as text, listed, so those links work here too.
+  const repository = fileURLToPath(REPOSITORY);
+  for (const name of ["lib", "spec", "bench"]) {
+    const dir = join(repository, name);
+    if (existsSync(dir)) root.putChild(name, new File(dir, { directoryListing: true, contentTypes: exampleTypes() }));
+  }
+  for (const name of ["README.md", "CHANGELOG.md"]) {
+    const file = join(repository, name);
+    if (existsSync(file)) root.putChild(name, new File(file, { contentTypes: exampleTypes() }));
+  }
   return { root, stats, streamStats, wsgi, pool };
 }
 

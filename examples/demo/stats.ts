@@ -1,9 +1,10 @@
 /**
  * /stats and /stats.json: the counters of the disconnect chain, as an operator sees them.
  *
- * - transport: the process-wide counters of every connection (FileDescriptor.counters, also
- *   reactor.counters): open connections, producers stopped because their connection closed,
- *   connections aborted, protocol errors;
+ * - transport: the counters of every connection of the reactor (reactor.counters, the sum
+ *   of its ports' and connectors' counters): open connections, connections that closed with a
+ *   producer registered (every HTTP connection: its channel is one), connections aborted,
+ *   protocol errors;
  * - site: the counters of the Site that answered (Site.statistics()): its open and closed
  *   connections, and the responses cut short because their connection was lost;
  * - stream: what the /stream producers did (started, completed, stopped by a disconnect...);
@@ -14,10 +15,7 @@
  * /stats is an HTML page that reloads itself every two seconds; /stats.json the same numbers.
  */
 
-import type { TransportCounters } from "../../lib/internet/abstract.js";
-import type { IRequest } from "../../lib/web/iweb.js";
-import type { HTTPFactoryStatistics } from "../../lib/web/http-factory.js";
-import { Resource } from "../../lib/web/resource.js";
+import { Resource, type HTTPFactoryStatistics, type IRequest, type TransportCounters } from "torsion";
 import { escapeHtml, page } from "./layout.js";
 import type { StreamStats } from "./stream.js";
 
@@ -50,14 +48,15 @@ export interface StatsSources {
 const DESCRIPTIONS: Record<string, Record<string, string>> = {
   transport: {
     openConnections: "connections open now (browsers keep idle ones for reuse)",
-    producersStopped: "producers stopped because their connection closed (chain step 1)",
+    producersStopped:
+      "connections that closed with a producer registered, whoever closed them (chain step 1): every HTTP connection counts, idle kept-alive ones included, because its channel is registered on its transport; site.responsesAborted counts the closes that cut a response short",
     connectionsAborted: "connections closed with abortConnection (reset)",
     protocolErrors: "exceptions raised by protocols, logged, connection dropped",
   },
   site: {
     openChannels: "HTTP connections open now on this site",
     channelsClosed: "HTTP connections closed since the site started",
-    responsesAborted: "responses cut short: the connection was lost before they finished",
+    responsesAborted: "responses cut short: the connection was lost before they finished (the disconnects that matter)",
   },
   stream: {
     started: "/stream responses started",
@@ -84,6 +83,7 @@ const DESCRIPTIONS: Record<string, Record<string, string>> = {
     queued: "requests waiting for a worker",
     completed: "tasks whose work returned",
     failed: "tasks that threw or whose worker died",
+    cancelled: "tasks cancelled while still queued, before a worker took them (their Deferred errbacked with CancelledError)",
     workersReplaced: "workers started in place of dead or terminated ones",
     terminated: "workers terminated while running a task (timeouts)",
     max: "most workers the pool will start",

@@ -12,11 +12,15 @@
  * in StreamStats, which /stats shows.
  */
 
-import type { Failure } from "../../lib/internet/failure.js";
-import type { IDelayedCall, IPushProducer, IReactorTime } from "../../lib/internet/interfaces.js";
-import type { IRequest } from "../../lib/web/iweb.js";
-import { Resource } from "../../lib/web/resource.js";
-import { NOT_DONE_YET } from "../../lib/web/server.js";
+import {
+  NOT_DONE_YET,
+  Resource,
+  type Failure,
+  type IDelayedCall,
+  type IPushProducer,
+  type IReactorTime,
+  type IRequest,
+} from "torsion";
 import { PAGE_TAIL, pageHead } from "./layout.js";
 
 /** What the /stream producers did, for /stats. */

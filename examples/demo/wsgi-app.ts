@@ -16,7 +16,7 @@
 
 import { threadId } from "node:worker_threads";
 
-/** The parts of the environ and start_response this application uses (see lib/web/wsgi-worker.ts). */
+/** The parts of the environ and start_response this application uses (see lib/web/wsgi/application.ts). */
 interface Environ {
   PATH_INFO: string;
   QUERY_STRING: string;

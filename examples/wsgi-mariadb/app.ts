@@ -27,9 +27,7 @@ import { threadId } from "node:worker_threads";
 import mariadb from "mariadb";
 import type { Connection, ConnectionConfig } from "mariadb";
 import type { Readable } from "node:stream";
-import { callFromThread } from "../../lib/internet/threads.js";
-import { threadable } from "../../lib/internet/work-ref.js";
-import type { StartResponse, WSGIBody, WSGIEnviron } from "../../lib/web/wsgi-worker.js";
+import { callFromThread, threadable, type StartResponse, type WSGIBody, type WSGIEnviron } from "torsion";
 
 /** The table setup.ts creates and fills. */
 export const TABLE = "wsgi_rows";

@@ -13,8 +13,7 @@
 import { get as httpGet } from "node:http";
 import { connect } from "node:net";
 import mariadb from "mariadb";
-import { captureLogEvents } from "../../lib/internet/log.js";
-import { exposeToThreads, isInIOThread } from "../../lib/internet/threads.js";
+import { captureLogEvents, exposeToThreads, isInIOThread } from "torsion";
 import { startMariaDB } from "../../spec/support/mariadb.js";
 import { leakyApplication, TABLE, type StreamReport } from "./app.js";
 import { serve, type ServeOptions } from "./serve.js";

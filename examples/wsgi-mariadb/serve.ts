@@ -11,12 +11,7 @@
  */
 
 import { pathToFileURL } from "node:url";
-import { reactor } from "../../lib/internet/reactor.js";
-import { isInIOThread } from "../../lib/internet/threads.js";
-import { ThreadPool } from "../../lib/internet/threadpool.js";
-import type { IListeningPort } from "../../lib/internet/interfaces.js";
-import { Site } from "../../lib/web/server.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
+import { isInIOThread, reactor, Site, ThreadPool, WSGIResource, type IListeningPort } from "torsion";
 import { startMariaDB } from "../../spec/support/mariadb.js";
 import { application } from "./app.js";
 import { setupDatabase } from "./setup.js";

@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeExports, exportOf, importModule, isModuleNotFound, type ModuleNamespace } from "../internet/work-loader.js";
 import { parseWorkRef, type WorkRef } from "../internet/work-ref.js";
 import { UsageError } from "./options.js";
 
@@ -40,12 +41,11 @@ export function oneLine(err: unknown): string {
  * missing, fails while being imported, or lacks the export.
  */
 export async function importExport(option: string, text: string, ref: WorkRef, cwd: string): Promise<unknown> {
-  let module: Record<string, unknown>;
+  let module: ModuleNamespace;
   try {
-    module = (await import(ref.module)) as Record<string, unknown>;
+    module = await importModule(ref.module);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "ERR_MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT") {
+    if (isModuleNotFound(err)) {
       const shown = ref.module.startsWith("file:") ? fileURLToPath(ref.module) : ref.module;
       let hint = "";
       if (!ref.module.startsWith("file:") && existsSync(resolve(cwd, ref.module))) {
@@ -55,10 +55,9 @@ export async function importExport(option: string, text: string, ref: WorkRef, c
     }
     throw new LoadError(`${option} ${text}: importing the module failed: ${oneLine(err)}`);
   }
-  if (!(ref.export in module) || module[ref.export] === undefined) {
-    const names = Object.keys(module).filter((k) => k !== "__esModule");
-    const known = names.length ? ` (it exports: ${names.slice(0, 8).join(", ")}${names.length > 8 ? ", ..." : ""})` : "";
-    throw new LoadError(`${option} ${text}: the module has no export named ${JSON.stringify(ref.export)}${known}`);
+  const value = exportOf(module, ref.export);
+  if (value === undefined) {
+    throw new LoadError(`${option} ${text}: the module has no export named ${JSON.stringify(ref.export)}${describeExports(module)}`);
   }
-  return module[ref.export];
+  return value;
 }

@@ -28,10 +28,11 @@ import type { NodeReactor } from "../internet/reactor.js";
 import { stopThreadPool } from "../internet/threads.js";
 import type { ThreadPool } from "../internet/threadpool.js";
 import type { WorkRef } from "../internet/work-ref.js";
-import type { IRequest, IResource, RenderResult } from "../web/iweb.js";
+import type { IResource } from "../web/iweb.js";
+import { AddHeadersResource } from "../web/add-headers-resource.js";
 import { Site } from "../web/server.js";
 import { File } from "../web/static.js";
-import { WSGIResource } from "../web/wsgi.js";
+import { WSGIResource } from "../web/wsgi/resource.js";
 import { LoadError, importExport, oneLine, parseReference } from "./load.js";
 import { LOG_OPTIONS, beginLogging, parseLogOptions, type LogOptions } from "./log-options.js";
 import {
@@ -73,6 +74,7 @@ export const WEB_OPTIONS: readonly OptionSpec[] = [
   { name: "workers", value: "N", default: "1", help: "Serve from N processes sharing the ports (node:cluster); 'auto' is one per CPU." },
   { name: "access-log", short: "l", aliases: ["logfile"], value: "FILE", help: "Append an access log in the combined log format to FILE ('-' is standard output)." },
   { name: "timeout", value: "SECONDS", default: "60", help: "Close a connection idle this long (0 never)." },
+  { name: "body-timeout", value: "SECONDS", default: "30", help: "Answer 408 to a request body not received this long after its head (0 never)." },
   { name: "max-body", value: "BYTES", default: "unlimited", help: "Answer 413 to a request body larger than this (K, M, G suffixes allowed)." },
   { name: "shutdown-grace", value: "SECONDS", default: "10", help: "On SIGINT/SIGTERM, let responses in flight finish this long before aborting them." },
   { name: "display-tracebacks", help: "Show tracebacks of rendering errors to clients (a security risk: for development only)." },
@@ -103,6 +105,8 @@ export interface WebOptions {
   readonly accessLog: string | null;
   /** The idle timeout in seconds, or null for none. */
   readonly timeout: number | null;
+  /** Seconds allowed to receive a request body after its head, or null for no limit. */
+  readonly bodyTimeout: number | null;
   /** The largest request body in bytes, or null for no limit. */
   readonly maxBody: number | null;
   readonly shutdownGrace: number;
@@ -212,6 +216,8 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
   if (accessLog !== null && accessLog !== "-") checkWritable(resolve(cwd, accessLog), accessLog, spelled.get("access-log")!);
   const timeoutText = last(values, "timeout");
   const timeout = timeoutText === undefined ? 60 : parseSeconds("--timeout", timeoutText) || null;
+  const bodyTimeoutText = last(values, "body-timeout");
+  const bodyTimeout = bodyTimeoutText === undefined ? 30 : parseSeconds("--body-timeout", bodyTimeoutText) || null;
   const maxBodyText = last(values, "max-body");
   const maxBody = maxBodyText === undefined ? null : parseSize("--max-body", maxBodyText);
   const graceText = last(values, "shutdown-grace");
@@ -230,6 +236,7 @@ export function parseWebOptions(argv: readonly string[], cwd: string, check: Des
     workers,
     accessLog: accessLog === null || accessLog === "-" ? accessLog : resolve(cwd, accessLog),
     timeout,
+    bodyTimeout,
     maxBody,
     shutdownGrace,
     displayTracebacks: values.has("display-tracebacks"),
@@ -291,52 +298,19 @@ function isResource(value: unknown): value is IResource {
   );
 }
 
-/**
- * Adds headers to every response, then lets the resource it wraps answer (Twisted's
- * _AddHeadersResource). It stands in for the root, so it is a leaf exactly when that is.
- */
-export class AddHeadersResource implements IResource {
-  private readonly byName = new Map<string, string[]>();
-
-  constructor(
-    readonly originalResource: IResource,
-    readonly headers: ReadonlyArray<readonly [string, string]>,
-  ) {
-    for (const [name, value] of headers) {
-      const values = this.byName.get(name.toLowerCase());
-      if (values === undefined) this.byName.set(name.toLowerCase(), [value]);
-      else values.push(value);
-    }
-  }
-
-  get isLeaf(): boolean {
-    return this.originalResource.isLeaf;
-  }
-
-  // Set, not added: a HEAD answered by render_GET renders twice, and must not get them twice.
-  private addHeaders(request: IRequest): void {
-    for (const [name, values] of this.byName) request.responseHeaders.setRawHeaders(name, values);
-  }
-
-  getChildWithDefault(name: string, request: IRequest): IResource {
-    this.addHeaders(request);
-    return this.originalResource.getChildWithDefault(name, request);
-  }
-
-  putChild(path: string | Uint8Array, child: IResource): void {
-    this.originalResource.putChild(path, child);
-  }
-
-  render(request: IRequest): RenderResult {
-    this.addHeaders(request);
-    return this.originalResource.render(request);
-  }
-}
-
 async function wsgiResource(root: Extract<RootSpec, { kind: "wsgi" }>, context: ResourceContext): Promise<IResource> {
   const app = await importExport("--wsgi", root.text, root.ref, process.cwd());
   if (typeof app !== "function") {
     throw new LoadError(`--wsgi ${root.text}: the export is a ${app === null ? "null" : typeof app}, not a WSGI application (a function)`);
+  }
+  // A class passes typeof but throws when called as application(environ, startResponse): say so
+  // now, as --resource does, not at the first request. (Python's WSGI allows a class; a
+  // JavaScript class cannot be called without new.)
+  if (/^class[\s{]/.test(Function.prototype.toString.call(app))) {
+    throw new LoadError(
+      `--wsgi ${root.text}: the export is a class, which cannot be called without new: ` +
+        `export a function (environ, startResponse) that returns the iterable (e.g. (environ, startResponse) => new ${app.name || "App"}(environ, startResponse))`,
+    );
   }
   return new WSGIResource(context.reactor, context.threadPool, root.ref);
 }
@@ -441,6 +415,7 @@ export async function startWeb(options: WebOptions, reactor: NodeReactor, io: We
     const site = new Site(root, {
       reactor,
       timeout: options.timeout,
+      bodyTimeout: options.bodyTimeout,
       maxBodySize: options.maxBody ?? undefined,
       displayTracebacks: options.displayTracebacks,
       logPath: options.accessLog !== null && options.accessLog !== "-" ? options.accessLog : null,

@@ -5,7 +5,7 @@
  *
  * It is a consumer (IConsumer: what a producer writes to it is buffered by the socket and the
  * producer is paused when that buffer passes `bufferSize`) and a push producer (IPushProducer:
- * pausing it stops reading from the socket). It implements the first two steps of DESIGN.md's
+ * pausing it stops reading from the socket). It implements the first two steps of docs/design.md's
  * disconnect chain: on any kind of close the registered producer gets stopProducing() exactly
  * once, then the protocol gets connectionLost(reason) exactly once.
  */
@@ -38,23 +38,43 @@ export interface ShutdownResource {
 
 /** What a transport needs from its reactor: being told about, so shutdown can close it. */
 export interface ResourceTracker {
+  /** The reactor's transport counters, which those of its ports and connectors add up to. */
+  readonly counters?: TransportCounters;
   _track?(resource: ShutdownResource): void;
   _untrack?(resource: ShutdownResource): void;
 }
 
+/** The name of one transport counter. */
+export type TransportCounterName = "openConnections" | "producersStopped" | "connectionsAborted" | "protocolErrors";
+
 /**
- * Process-wide counters an operator can read (DESIGN.md: "what disconnects cost"). Plain
- * integers, updated on connection edges only, never per write.
+ * Counters an operator can read (docs/design.md: "what disconnects cost"), owned by what
+ * counts: a port counts the connections it accepted, a connector its connection, a reactor
+ * every connection of its ports and connectors. Each set passes what it counts on to the set
+ * above it (a port's to its reactor's), so a sum is ready where it is read and no spec has to
+ * subtract what other specs left behind. Plain integers, updated on connection edges only,
+ * never per write.
  */
-export interface TransportCounters {
+export class TransportCounters {
   /** Connections whose protocol got makeConnection and not yet connectionLost. */
-  openConnections: number;
+  openConnections = 0;
   /** Producers stopped because their connection closed (disconnect chain step 1). */
-  producersStopped: number;
+  producersStopped = 0;
   /** Connections closed with abortConnection() (or dropped after a protocol error). */
-  connectionsAborted: number;
+  connectionsAborted = 0;
   /** Exceptions raised by protocols (connectionMade, dataReceived, ...), logged and dropped. */
-  protocolErrors: number;
+  protocolErrors = 0;
+  /** The set that sums this one with its siblings (a reactor's, for a port's); not enumerable. */
+  readonly #parent: TransportCounters | null;
+
+  constructor(parent: TransportCounters | null = null) {
+    this.#parent = parent;
+  }
+
+  /** @internal Count `delta` of `name` here and in every set above. */
+  count(name: TransportCounterName, delta = 1): void {
+    for (let c: TransportCounters | null = this; c !== null; c = c.#parent) c[name] += delta;
+  }
 }
 
 function isBytes(data: unknown): data is Uint8Array {
@@ -72,14 +92,6 @@ function halfCloseable(protocol: IProtocol | null): { readConnectionLost(): void
 }
 
 export abstract class FileDescriptor implements ITransport, IConsumer, IPushProducer, IHalfCloseableDescriptor, ShutdownResource {
-  /** Counters across every connection of the process. */
-  static readonly counters: TransportCounters = {
-    openConnections: 0,
-    producersStopped: 0,
-    connectionsAborted: 0,
-    protocolErrors: 0,
-  };
-
   /** True from makeConnection until connectionLost. */
   connected = false;
   /** True once loseConnection() (or any close) has begun. */
@@ -131,10 +143,15 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   private readonly boundOnClose = (): void => this.onClose();
   private readonly boundOnError = (err: Error): void => this.onError(err);
 
+  /** The counters this connection adds to: its port's or connector's (else its reactor's). */
+  protected readonly counters: TransportCounters;
+
   protected constructor(
     socket: Socket,
     protected readonly reactor: ResourceTracker,
+    counters?: TransportCounters,
   ) {
+    this.counters = counters ?? new TransportCounters(reactor.counters ?? null);
     this._socket = socket;
     this.boundOnChunkFlushed = (err) => this.onChunkFlushed(err);
     this.boundResumePull = () => this.resumePullProducer();
@@ -155,7 +172,7 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   _start(protocol: IProtocol): void {
     this.protocol = protocol;
     this.connected = true;
-    FileDescriptor.counters.openConnections++;
+    this.counters.count("openConnections");
     this.wire(this._socket);
     this.reactor._track?.(this);
     try {
@@ -435,7 +452,7 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
     this.aborting = true;
     this.disconnecting = true;
     this.writeClosed = true;
-    FileDescriptor.counters.connectionsAborted++;
+    this.counters.count("connectionsAborted");
     this.held = null;
     this.heldBytes = 0;
     if (!this.socket.destroyed) this.resetSocket();
@@ -554,11 +571,11 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   }
 
   /**
-   * A protocol (or producer) raised: log it and drop this connection only (DESIGN.md: a
+   * A protocol (or producer) raised: log it and drop this connection only (docs/design.md: a
    * misbehaving protocol is logged and its connection dropped; the server keeps serving).
    */
   protected protocolRaised(err: unknown, where: string): void {
-    FileDescriptor.counters.protocolErrors++;
+    this.counters.count("protocolErrors");
     log.failure("Unhandled error in {protocol}.{method}; dropping the connection", err, {
       protocol: this.protocol?.constructor?.name ?? "protocol",
       method: where,
@@ -582,12 +599,12 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
     this.connected = false;
     this.disconnecting = true;
     this.writeClosed = true;
-    FileDescriptor.counters.openConnections--;
+    this.counters.count("openConnections", -1);
     this.reactor._untrack?.(this);
     const producer = this.producer;
     if (producer !== null) {
       this.producer = null;
-      FileDescriptor.counters.producersStopped++;
+      this.counters.count("producersStopped");
       try {
         producer.stopProducing();
       } catch (err) {

@@ -1,11 +1,21 @@
 /**
  * twisted.internet.base: DelayedCall, the handle IReactorTime.callLater returns, and
- * DelayedCallQueue, the time-ordered queue both Clock (task.ts) and the real reactor keep their
- * calls in.
+ * ThreePhaseEvent, one system event's triggers (the real reactor and MemoryReactor both fire
+ * their events through it). A DelayedCall's owner files
+ * it in a DelayedCallQueue (timer-queue.ts): one heap ordered by (time, sequence), which both
+ * Clock (task.ts) and the real reactor (through NodeTimerQueue, one Node timer for the whole
+ * heap) keep their calls in, so a spec on Clock and a program on the reactor see the same order.
  */
 
+import { Deferred } from "./deferred.js";
 import { AlreadyCalled, AlreadyCancelled } from "./error.js";
-import type { IDelayedCall } from "./interfaces.js";
+import type { IDelayedCall, SystemEventPhase } from "./interfaces.js";
+import { Logger } from "./log.js";
+import { isThenable } from "./thenable.js";
+
+const log = new Logger("torsion.internet.reactor");
+
+export { DelayedCallQueue } from "./timer-queue.js";
 
 /** Seconds on the same scale as performance.now(), for a DelayedCall built without a clock. */
 function runtimeSeconds(): number {
@@ -44,7 +54,7 @@ export class DelayedCall implements IDelayedCall {
 
   /** @internal Tie-breaker between calls due at the same time: the scheduling order. */
   sequence: number;
-  /** @internal Position in the DelayedCallQueue holding the call, -1 when in none. */
+  /** @internal Position in the DelayedCallQueue's heap, -2 while held aside (see holdNewCalls), -1 in none. */
   queueIndex = -1;
 
   private func: ((...args: any[]) => unknown) | null;
@@ -168,160 +178,118 @@ function safeRepr(value: unknown): string {
   }
 }
 
+// --- ThreePhaseEvent -----------------------------------------------------------------------
+
+type Callable = (...args: any[]) => unknown;
+
+/** One system event trigger: what addSystemEventTrigger was given. */
+export interface Trigger {
+  readonly callable: Callable;
+  readonly args: readonly unknown[];
+}
+
+
 /**
- * DelayedCalls ordered by due time, then by the order they were scheduled: a binary min-heap,
- * so scheduling, cancelling and taking the next due call cost O(log n).
- *
- * It cooperates with DelayedCall's hooks: pass `queue.remove` as the call's `cancel` hook and
- * `queue.update` as its `reset` hook. A call moved later keeps its place until it reaches the
- * head, where popDue()/nextTime() re-file it under its new time (Twisted's reactor does the same
- * in runUntilCurrent), so calls still run in (getTime(), scheduling order).
- *
- * The real reactor, like Twisted's, must not run a call scheduled *while* it is running due
- * calls until its next pass, even if that call is already due; holdNewCalls()/releaseNewCalls()
- * bracket such a pass (the calls scheduled meanwhile wait aside, as Twisted's _newTimedCalls).
- * Clock does not hold: a call scheduled during advance() for a time already reached runs in that
- * same advance(), as in Twisted.
+ * Call `done` once every one of `results` has settled (at once, synchronously, when there are
+ * none, as Twisted's DeferredList([]) fires at once). Failures are logged, never propagated.
  */
-export class DelayedCallQueue {
-  private readonly heap: DelayedCall[] = [];
-  /** Calls scheduled while held, in scheduling order; null when not held. */
-  private held: DelayedCall[] | null = null;
-
-  /** How many calls are waiting (held ones included). */
-  get length(): number {
-    return this.heap.length + (this.held?.length ?? 0);
+/** @internal */
+export function _whenAllSettled(results: PromiseLike<unknown>[], what: string, done: () => void): void {
+  let pending = results.length;
+  if (pending === 0) {
+    done();
+    return;
   }
-
-  /** File a call. */
-  push(dc: DelayedCall): void {
-    if (this.held !== null) {
-      this.held.push(dc);
-      return;
-    }
-    const heap = this.heap;
-    dc.queueIndex = heap.length;
-    heap.push(dc);
-    this.siftUp(dc.queueIndex);
-  }
-
-  /** Take a call out (its `cancel` hook). A call not in the queue is ignored. */
-  readonly remove = (dc: DelayedCall): void => {
-    const i = dc.queueIndex;
-    if (i < 0) {
-      if (this.held !== null) {
-        const j = this.held.indexOf(dc);
-        if (j >= 0) this.held.splice(j, 1);
-      }
-      return;
-    }
-    const heap = this.heap;
-    const last = heap.pop()!;
-    dc.queueIndex = -1;
-    if (last !== dc) {
-      heap[i] = last;
-      last.queueIndex = i;
-      this.siftDown(i);
-      this.siftUp(last.queueIndex);
-    }
+  const settle = (): void => {
+    if (--pending === 0) done();
   };
-
-  /** Re-file a call whose time moved sooner (its `reset` hook). */
-  readonly update = (dc: DelayedCall): void => {
-    if (dc.queueIndex >= 0) this.siftUp(dc.queueIndex);
-    // A held call is filed under its new time when the hold is released.
+  const failed = (err: unknown): void => {
+    log.failure("A {what} system event trigger failed", err, { what });
+    settle();
   };
-
-  /** The time the next call is due, or undefined when the queue (held calls aside) is empty. */
-  nextTime(): number | undefined {
-    const head = this.settledHead();
-    return head?.time;
-  }
-
-  /** Remove and return the next call if it is due at `now` or earlier, else undefined. */
-  popDue(now: number): DelayedCall | undefined {
-    const head = this.settledHead();
-    if (head === undefined || head.time > now) return undefined;
-    this.remove(head);
-    return head;
-  }
-
-  /** From now on, file new calls aside until releaseNewCalls(). */
-  holdNewCalls(): void {
-    if (this.held === null) this.held = [];
-  }
-
-  /** File the calls scheduled during the hold, and stop holding. */
-  releaseNewCalls(): void {
-    const held = this.held;
-    if (held === null) return;
-    this.held = null;
-    for (const dc of held) {
-      dc.activateDelay();
-      this.push(dc);
+  for (const r of results) {
+    if (r instanceof Deferred) {
+      r.addCallbacks(
+        () => settle(),
+        (f: unknown) => failed(f),
+      );
+    } else {
+      r.then(settle, failed);
     }
-  }
-
-  /** Every waiting call, sorted by due time then scheduling order. */
-  toArray(): DelayedCall[] {
-    const all = this.heap.concat(this.held ?? []);
-    return all.sort((a, b) => a.getTime() - b.getTime() || a.sequence - b.sequence);
-  }
-
-  /** Forget every call (without cancelling them). */
-  clear(): void {
-    for (const dc of this.heap) dc.queueIndex = -1;
-    this.heap.length = 0;
-    if (this.held !== null) this.held.length = 0;
-  }
-
-  /** The head, after re-filing heads that were moved later. */
-  private settledHead(): DelayedCall | undefined {
-    const heap = this.heap;
-    while (heap.length > 0) {
-      const head = heap[0]!;
-      if (head.delayedTime === 0) return head;
-      head.activateDelay();
-      this.siftDown(0);
-    }
-    return undefined;
-  }
-
-  private siftUp(i: number): void {
-    const heap = this.heap;
-    const dc = heap[i]!;
-    while (i > 0) {
-      const parentIndex = (i - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!before(dc, parent)) break;
-      heap[i] = parent;
-      parent.queueIndex = i;
-      i = parentIndex;
-    }
-    heap[i] = dc;
-    dc.queueIndex = i;
-  }
-
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    const n = heap.length;
-    const dc = heap[i]!;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && before(heap[right]!, heap[child]!)) child = right;
-      const c = heap[child]!;
-      if (!before(c, dc)) break;
-      heap[i] = c;
-      c.queueIndex = i;
-      i = child;
-    }
-    heap[i] = dc;
-    dc.queueIndex = i;
   }
 }
 
-function before(a: DelayedCall, b: DelayedCall): boolean {
-  return a.time < b.time || (a.time === b.time && a.sequence < b.sequence);
+/**
+ * One system event's triggers in three phases, as twisted.internet.base._ThreePhaseEvent:
+ * "before" triggers run first and any Deferred (or Promise) they return delays the rest;
+ * then "during", then "after". torsion also lets a "during" trigger's Deferred delay "after"
+ * (so, for example, "after shutdown" sees every port closed).
+ */
+export class ThreePhaseEvent {
+  before: Trigger[] = [];
+  during: Trigger[] = [];
+  after: Trigger[] = [];
+  state: "BASE" | "BEFORE" = "BASE";
+  private finishedBefore: Trigger[] = [];
+
+  addTrigger(phase: SystemEventPhase, callable: Callable, args: readonly unknown[]): Trigger {
+    if (phase !== "before" && phase !== "during" && phase !== "after") {
+      throw new TypeError(`invalid phase: ${String(phase)}`);
+    }
+    const trigger: Trigger = { callable, args };
+    this[phase].push(trigger);
+    return trigger;
+  }
+
+  /**
+   * Remove a trigger that has not run. Removing a "before" trigger that already ran during the
+   * current firing is allowed and does nothing (Twisted warns); anything else unknown raises.
+   */
+  removeTrigger(phase: SystemEventPhase, trigger: Trigger): void {
+    if (phase !== "before" && phase !== "during" && phase !== "after") {
+      throw new TypeError(`invalid phase: ${String(phase)}`);
+    }
+    if (this.state === "BEFORE" && phase === "before" && this.finishedBefore.includes(trigger)) return;
+    const list = this[phase];
+    const i = list.indexOf(trigger);
+    if (i < 0) throw new Error("Tried to remove a system event trigger that wasn't added (or already ran).");
+    list.splice(i, 1);
+  }
+
+  /** Run the triggers; `done` is called when the "after" phase has run. */
+  fireEvent(done: () => void = () => {}): void {
+    this.state = "BEFORE";
+    this.finishedBefore = [];
+    const results: PromiseLike<unknown>[] = [];
+    while (this.before.length) {
+      const t = this.before.shift()!;
+      this.finishedBefore.push(t);
+      const r = runTrigger(t);
+      if (isThenable(r)) results.push(r);
+    }
+    _whenAllSettled(results, "before", () => this.continueFiring(done));
+  }
+
+  private continueFiring(done: () => void): void {
+    this.state = "BASE";
+    this.finishedBefore = [];
+    const results: PromiseLike<unknown>[] = [];
+    while (this.during.length) {
+      const r = runTrigger(this.during.shift()!);
+      if (isThenable(r)) results.push(r);
+    }
+    _whenAllSettled(results, "during", () => {
+      while (this.after.length) runTrigger(this.after.shift()!);
+      done();
+    });
+  }
+}
+
+function runTrigger(t: Trigger): unknown {
+  try {
+    return t.callable(...t.args);
+  } catch (err) {
+    log.failure("A system event trigger raised", err);
+    return undefined;
+  }
 }

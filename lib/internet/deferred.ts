@@ -15,6 +15,7 @@ import { AlreadyCalledError, CancelledError, TimeoutError } from "./error.js";
 import { Failure } from "./failure.js";
 import type { IReactorTime } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { isThenable } from "./thenable.js";
 
 const log = new Logger("torsion.internet.defer");
 
@@ -119,16 +120,6 @@ function formatDebugInfo(info: DebugInfo | undefined): string {
     text += " I: First Invoker was:\n I:" + info.invoker.replace(/\n/g, "\n I:") + "\n";
   }
   return text;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
-  try {
-    return typeof (value as { then?: unknown }).then === "function";
-  } catch {
-    // A `then` getter that throws: not something to wait on; the object stays the result.
-    return false;
-  }
 }
 
 export type Canceller<T> = (d: Deferred<T>) => void;

@@ -130,14 +130,28 @@ export class TimeoutError extends TorsionError {
   }
 }
 
+/** The common reasons a bind fails, in words a developer acts on (the errno code follows). */
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: "address already in use: another process is listening there (stop it, or choose another port; port 0 picks a free one)",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EADDRNOTAVAIL: "no such address on this machine",
+};
+
 /** A port could not be bound (EADDRINUSE, EACCES, ...). */
 export class CannotListenError extends TorsionError {
+  /** Node's error (non-enumerable, so printing this error shows one clear line, not its nested dump). */
+  declare readonly socketError: unknown;
+
   constructor(
     readonly iface: string,
     readonly port: number | string,
-    readonly socketError: unknown,
+    socketError: unknown,
   ) {
-    super(`Couldn't listen on ${iface || "any"}:${port}: ${(socketError as Error)?.message ?? socketError}.`);
+    const code = (socketError as { code?: unknown } | null)?.code;
+    const known = typeof code === "string" ? LISTEN_FAILURES[code] : undefined;
+    const reason = known !== undefined ? `${known} (${code})` : ((socketError as Error)?.message ?? String(socketError));
+    super(`Couldn't listen on ${iface || "any"}:${port}: ${reason}.`);
+    Object.defineProperty(this, "socketError", { value: socketError, enumerable: false });
   }
 }
 
@@ -149,6 +163,8 @@ export class ReactorNotRunning extends TorsionError {}
 export class ReactorAlreadyRunning extends TorsionError {}
 /** The reactor cannot be started again once stopped. */
 export class ReactorNotRestartable extends TorsionError {}
+/** installReactor() was called once a global reactor was already installed (or built). */
+export class ReactorAlreadyInstalledError extends TorsionError {}
 
 /**
  * End a program run by react() with this exit status (Python's SystemExit, which Twisted's

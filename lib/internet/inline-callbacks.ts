@@ -17,6 +17,7 @@
 import { Deferred } from "./deferred.js";
 import { NotACoroutineError } from "./error.js";
 import { Failure } from "./failure.js";
+import { isThenable } from "./thenable.js";
 
 /** A generator object, as a generator function returns. */
 function isGenerator(value: unknown): value is Generator<unknown, unknown, unknown> {
@@ -26,14 +27,6 @@ function isGenerator(value: unknown): value is Generator<unknown, unknown, unkno
     typeof (value as Generator).next === "function" &&
     typeof (value as Generator).throw === "function" &&
     typeof (value as Generator)[Symbol.iterator] === "function"
-  );
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function"
   );
 }
 

@@ -9,7 +9,7 @@
  */
 
 import type { PeerCertificate, SecureContext } from "node:tls";
-import type { Deferred } from "./defer.js";
+import type { Deferred } from "./deferred.js";
 import type { Failure } from "./failure.js";
 
 /** Bytes, as torsion passes them. A Buffer is a Uint8Array, so either is accepted. */
@@ -340,6 +340,8 @@ export interface IReactorCore {
   /** Run until stop(); the returned Promise settles when the reactor has shut down. */
   run(): Promise<void>;
   stop(): void;
+  /** Stop at once, without firing "shutdown" (for tests and emergencies). */
+  crash(): void;
   callWhenRunning<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): unknown;
   addSystemEventTrigger<A extends unknown[]>(
     phase: SystemEventPhase,

@@ -35,6 +35,7 @@ import type {
   SystemEventPhase,
 } from "./interfaces.js";
 import { ipAddress, unixAddress } from "./address.js";
+import { ThreePhaseEvent } from "./base.js";
 import { StringTransport, StringTransportWithDisconnection } from "./string-transport.js";
 import { Clock } from "./task.js";
 
@@ -194,22 +195,17 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
   }
 
   /**
-   * Run the "before", "during" and "after" triggers of `eventType`, in that order. As in
-   * Twisted, "during" waits for the thenables (Deferreds, Promises) the "before" triggers return;
-   * with none, everything runs synchronously.
+   * Run the "before", "during" and "after" triggers of `eventType` as the real reactor does,
+   * through a ThreePhaseEvent: "during" waits for the thenables (Deferreds, Promises) the
+   * "before" triggers return; with none, everything runs synchronously. The triggers stay
+   * recorded in `triggers` (a fake records what it was given).
    */
   fireSystemEvent(eventType: string): void {
-    const run = (phase: SystemEventPhase): unknown[] =>
-      [...(this.triggers[phase]?.[eventType] ?? [])].map(([f, args]) => f(...args));
-    const pending = run("before").filter(
-      (r): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | null)?.then === "function",
-    );
-    const rest = (): void => {
-      run("during");
-      run("after");
-    };
-    if (pending.length === 0) rest();
-    else void Promise.allSettled(pending).then(rest);
+    const event = new ThreePhaseEvent();
+    for (const phase of ["before", "during", "after"] as const) {
+      for (const [f, args] of this.triggers[phase]?.[eventType] ?? []) event.addTrigger(phase, f, args);
+    }
+    event.fireEvent();
   }
 
   // --- IReactorTCP / IReactorUNIX ------------------------------------------------------------

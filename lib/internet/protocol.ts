@@ -19,6 +19,10 @@ import type {
   IReactorTime,
   ITransport,
 } from "./interfaces.js";
+// The global reactor's home itself, not reactor.ts: the transports that reactor.ts imports import
+// this module. A ReconnectingClientFactory asks for the reactor only when a connection it made
+// failed, so a reactor is loaded (and its default registered) by then.
+import { getReactor } from "./global-reactor.js";
 import { Logger } from "./log.js";
 
 /** The Failure a clean close delivers to connectionLost. */
@@ -27,10 +31,15 @@ export const connectionDone = new Failure(new ConnectionDone());
 /**
  * The base class of protocols. `transport` is set by makeConnection; `factory` by the
  * factory that built it; `connected` is true between makeConnection and connectionLost.
+ *
+ * `F` is the factory's type, so a protocol reads its factory's state typed, as Twisted's
+ * `self.factory.clients`: `class Chat extends Protocol<ChatFactory>` has
+ * `this.factory!.clients`. (The factory sets it in buildProtocol; the type is the protocol's
+ * promise about which factory builds it.)
  */
-export class Protocol implements IProtocol {
+export class Protocol<F extends IProtocolFactory = IProtocolFactory> implements IProtocol {
   transport: ITransport | null = null;
-  factory: IProtocolFactory | null = null;
+  factory: F | null = null;
   connected = false;
 
   makeConnection(transport: ITransport): void {
@@ -160,17 +169,6 @@ export class ClientFactory extends Factory implements IClientFactory {
   clientConnectionLost(_connector: IConnector, _reason: Failure): void {}
 }
 
-// The global reactor is the default clock of ReconnectingClientFactory. It is imported lazily:
-// reactor.ts sits above the transports, which import this module, so a static import here
-// would be a cycle, and merely importing protocol.ts should not create the reactor.
-let defaultClock: IReactorTime | null = null;
-let defaultClockLoading: Promise<IReactorTime> | null = null;
-
-function loadDefaultClock(): Promise<IReactorTime> {
-  defaultClockLoading ??= import("./reactor.js").then((m) => (defaultClock = m.reactor as IReactorTime));
-  return defaultClockLoading;
-}
-
 /** A sample of the normal distribution (Box-Muller), as Python's random.normalvariate. */
 function normalVariate(mu: number, sigma: number): number {
   const u1 = 1 - Math.random(); // (0, 1]: log(0) would be -Infinity
@@ -213,8 +211,6 @@ export class ReconnectingClientFactory extends ClientFactory {
   clock: IReactorTime | null = null;
 
   private callID: IDelayedCall | null = null;
-  // Bumped by stopTrying(), so a retry waiting for the default clock to load is dropped.
-  private generation = 0;
 
   override clientConnectionFailed(connector: IConnector, _reason: Failure): void {
     if (this.continueTrying) {
@@ -259,17 +255,8 @@ export class ReconnectingClientFactory extends ClientFactory {
       });
     }
 
-    const clock = this.clock ?? defaultClock;
-    if (clock) {
-      this.clock = clock;
-      this.schedule(clock, target);
-      return;
-    }
-    const generation = this.generation;
-    void loadDefaultClock().then((loaded) => {
-      this.clock ??= loaded;
-      if (this.continueTrying && generation === this.generation) this.schedule(this.clock, target);
-    });
+    this.clock ??= getReactor();
+    this.schedule(this.clock, target);
   }
 
   private schedule(clock: IReactorTime, connector: IConnector): void {
@@ -281,7 +268,6 @@ export class ReconnectingClientFactory extends ClientFactory {
 
   /** Put a stop to any reconnection in progress, and to all future ones. */
   stopTrying(): void {
-    this.generation++;
     if (this.callID) {
       this.callID.cancel();
       this.callID = null;

@@ -17,6 +17,7 @@ import { ReactorNotRunning, SystemExit } from "./error.js";
 import { Failure } from "./failure.js";
 import type { IReactorCore } from "./interfaces.js";
 import { Logger } from "./log.js";
+import { getReactor } from "./reactor.js";
 
 const log = new Logger("torsion.internet.task");
 
@@ -28,7 +29,7 @@ export async function react<A extends unknown[], R extends ReactReactor = ReactR
   argv?: A,
   reactor?: R,
 ): Promise<number> {
-  const r = reactor ?? ((await import("./reactor.js")).reactor as unknown as R);
+  const r = reactor ?? (getReactor() as unknown as R);
   let code = 0;
   // Shutdown begun by someone else (SIGINT, a stop() in main): do not stop it a second time.
   let stopping = false;

@@ -9,10 +9,16 @@
  *
  * Time: seconds() is on the epoch scale (as Twisted's time.time()) but monotonic: it is
  * performance.timeOrigin + performance.now(), so it never jumps back with the wall clock.
+ * Delayed calls live in one timer queue (timer-queue.ts) on one Node timer; due calls run in
+ * passes, as Twisted's runUntilCurrent, on the turns of Node's loop. There is no iterate():
+ * Node turns its own loop; crash() stops without the shutdown event.
+ *
+ * The global reactor lives in global-reactor.ts: `reactor` below is a stand-in that installs the
+ * default NodeReactor on first use, so importing this module builds nothing.
  */
 
-import { FileDescriptor, type ShutdownResource } from "./abstract.js";
-import { DelayedCall } from "./base.js";
+import { TransportCounters, type ShutdownResource } from "./abstract.js";
+import { DelayedCall, ThreePhaseEvent, _whenAllSettled as whenAllSettled, type Trigger } from "./base.js";
 import { Deferred } from "./deferred.js";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./error.js";
 import type {
@@ -35,22 +41,23 @@ import type {
   ListenUNIXOptions,
   SystemEventPhase,
 } from "./interfaces.js";
+import { _setDefaultReactor, lazyReactor } from "./global-reactor.js";
 import { Logger } from "./log.js";
+import { NodeTimerQueue } from "./timer-queue.js";
+import { checkConnect, checkListen, checkSeconds, checkUNIX } from "./validation.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
-import * as threads from "./threads.js";
+import * as threads from "./reactor-threadpool.js";
 import type { TaskHandle, ThreadPool } from "./threadpool.js";
 import type { Work, WorkArgs } from "./work-ref.js";
+import { isThenable } from "./thenable.js";
 
 const log = new Logger("torsion.internet.reactor");
 
-type Callable = (...args: any[]) => unknown;
+export { ThreePhaseEvent };
 
-interface Trigger {
-  readonly callable: Callable;
-  readonly args: readonly unknown[];
-}
+type Callable = (...args: any[]) => unknown;
 
 /** The handle addSystemEventTrigger returns, for removeSystemEventTrigger. */
 export interface SystemEventTriggerID {
@@ -59,119 +66,10 @@ export interface SystemEventTriggerID {
   readonly trigger: Trigger;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
+/** performance.timeOrigin, read once: the getter costs a third of performance.now(). */
+const TIME_ORIGIN = performance.timeOrigin;
 
-/**
- * Call `done` once every one of `results` has settled (at once, synchronously, when there are
- * none, as Twisted's DeferredList([]) fires at once). Failures are logged, never propagated.
- */
-function whenAllSettled(results: PromiseLike<unknown>[], what: string, done: () => void): void {
-  let pending = results.length;
-  if (pending === 0) {
-    done();
-    return;
-  }
-  const settle = (): void => {
-    if (--pending === 0) done();
-  };
-  const failed = (err: unknown): void => {
-    log.failure("A {what} system event trigger failed", err, { what });
-    settle();
-  };
-  for (const r of results) {
-    if (r instanceof Deferred) {
-      r.addCallbacks(
-        () => settle(),
-        (f: unknown) => failed(f),
-      );
-    } else {
-      r.then(settle, failed);
-    }
-  }
-}
-
-/**
- * One system event's triggers in three phases, as twisted.internet.base._ThreePhaseEvent:
- * "before" triggers run first and any Deferred (or Promise) they return delays the rest;
- * then "during", then "after". torsion also lets a "during" trigger's Deferred delay "after"
- * (so, for example, "after shutdown" sees every port closed).
- */
-export class ThreePhaseEvent {
-  before: Trigger[] = [];
-  during: Trigger[] = [];
-  after: Trigger[] = [];
-  state: "BASE" | "BEFORE" = "BASE";
-  private finishedBefore: Trigger[] = [];
-
-  addTrigger(phase: SystemEventPhase, callable: Callable, args: readonly unknown[]): Trigger {
-    if (phase !== "before" && phase !== "during" && phase !== "after") {
-      throw new TypeError(`invalid phase: ${String(phase)}`);
-    }
-    const trigger: Trigger = { callable, args };
-    this[phase].push(trigger);
-    return trigger;
-  }
-
-  /**
-   * Remove a trigger that has not run. Removing a "before" trigger that already ran during the
-   * current firing is allowed and does nothing (Twisted warns); anything else unknown raises.
-   */
-  removeTrigger(phase: SystemEventPhase, trigger: Trigger): void {
-    if (phase !== "before" && phase !== "during" && phase !== "after") {
-      throw new TypeError(`invalid phase: ${String(phase)}`);
-    }
-    if (this.state === "BEFORE" && phase === "before" && this.finishedBefore.includes(trigger)) return;
-    const list = this[phase];
-    const i = list.indexOf(trigger);
-    if (i < 0) throw new Error("Tried to remove a system event trigger that wasn't added (or already ran).");
-    list.splice(i, 1);
-  }
-
-  /** Run the triggers; `done` is called when the "after" phase has run. */
-  fireEvent(done: () => void = () => {}): void {
-    this.state = "BEFORE";
-    this.finishedBefore = [];
-    const results: PromiseLike<unknown>[] = [];
-    while (this.before.length) {
-      const t = this.before.shift()!;
-      this.finishedBefore.push(t);
-      const r = runTrigger(t);
-      if (isThenable(r)) results.push(r);
-    }
-    whenAllSettled(results, "before", () => this.continueFiring(done));
-  }
-
-  private continueFiring(done: () => void): void {
-    this.state = "BASE";
-    this.finishedBefore = [];
-    const results: PromiseLike<unknown>[] = [];
-    while (this.during.length) {
-      const r = runTrigger(this.during.shift()!);
-      if (isThenable(r)) results.push(r);
-    }
-    whenAllSettled(results, "during", () => {
-      while (this.after.length) runTrigger(this.after.shift()!);
-      done();
-    });
-  }
-}
-
-function runTrigger(t: Trigger): unknown {
-  try {
-    return t.callable(...t.args);
-  } catch (err) {
-    log.failure("A system event trigger raised", err);
-    return undefined;
-  }
-}
-
-/** The largest delay setTimeout accepts (about 24.8 days); longer calls re-arm on expiry. */
+/** The largest delay setTimeout accepts (about 24.8 days): the keep-alive interval of run(). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class NodeReactor
@@ -183,18 +81,14 @@ export class NodeReactor
   private started = false;
   private stopped = true;
   private readonly events = new Map<string, ThreePhaseEvent>();
-  private readonly timers = new Map<DelayedCall, NodeJS.Timeout>();
+  /** @internal The DelayedCalls and callFromThread work, on one Node timer (see timer-queue.ts). */
+  readonly _timers = new NodeTimerQueue(() => this.seconds());
   private readonly resources = new Set<ShutdownResource>();
-  private threadCallQueue: Array<[Callable, unknown[]]> = [];
-  private threadCallScheduled = false;
   private keepAlive: NodeJS.Timeout | null = null;
   private signalHandler: (() => void) | null = null;
   private runSettled: (() => void) | null = null;
 
-  private readonly boundCancel = (dc: DelayedCall): void => this.cancelTimer(dc);
-  private readonly boundReset = (dc: DelayedCall): void => this.armTimer(dc);
   private readonly boundSeconds = (): number => this.seconds();
-  private readonly boundRunThreadCalls = (): void => this.runThreadCalls();
 
   constructor() {
     // Twisted's reactor: crash() and disconnectAll() "during shutdown".
@@ -208,60 +102,29 @@ export class NodeReactor
 
   /** Epoch-scale seconds from the monotonic clock (see the module comment). */
   seconds(): number {
-    return (performance.timeOrigin + performance.now()) / 1000;
+    return (TIME_ORIGIN + performance.now()) / 1000;
   }
 
   /**
-   * Call `callable(...args)` in `delay` seconds, on a Node timer of its own. What it throws is
-   * logged and does not stop the reactor.
+   * Call `callable(...args)` in `delay` seconds (a finite number >= 0). Calls run in order of
+   * due time, then of scheduling; a call due now (delay 0) runs on the next turn of the loop,
+   * in the same pass as callFromThread work, and a call scheduled during a pass waits for the
+   * next pass (Twisted's runUntilCurrent). What it throws is logged and does not stop the
+   * reactor.
    */
   callLater<A extends unknown[]>(delay: number, callable: (...args: A) => unknown, ...args: A): IDelayedCall {
     if (typeof callable !== "function") throw new TypeError(`callLater: ${String(callable)} is not callable`);
-    if (!(delay >= 0)) throw new RangeError(`callLater: delay must be a non-negative number, not ${delay}`);
-    const dc = new DelayedCall(
-      this.seconds() + delay,
-      callable as Callable,
-      args,
-      this.boundCancel,
-      this.boundReset,
-      this.boundSeconds,
-    );
-    this.armTimer(dc);
+    if (typeof delay !== "number" || !(delay >= 0 && delay < Infinity)) checkSeconds("callLater", delay, "delay");
+    const timers = this._timers;
+    const now = this.seconds();
+    const dc = new DelayedCall(now + delay, callable as Callable, args, timers.cancelHook, timers.resetHook, this.boundSeconds);
+    timers.add(dc, now);
     return dc;
   }
 
+  /** The pending calls, in the order they will run. */
   getDelayedCalls(): IDelayedCall[] {
-    return [...this.timers.keys()];
-  }
-
-  private armTimer(dc: DelayedCall): void {
-    const old = this.timers.get(dc);
-    if (old !== undefined) clearTimeout(old);
-    const ms = Math.max(0, Math.min(MAX_TIMER_MS, (dc.getTime() - this.seconds()) * 1000));
-    const timer = setTimeout(() => this.timerFired(dc), ms);
-    if (this.started && this.stopped && this.keepAlive === null) timer.unref();
-    this.timers.set(dc, timer);
-  }
-
-  private cancelTimer(dc: DelayedCall): void {
-    const timer = this.timers.get(dc);
-    if (timer !== undefined) clearTimeout(timer);
-    this.timers.delete(dc);
-  }
-
-  private timerFired(dc: DelayedCall): void {
-    // A call moved later by reset()/delay() only recorded the delay (see DelayedCall): re-arm.
-    if (dc.delayedTime > 0 || dc.getTime() - this.seconds() > MAX_TIMER_MS / 1000) {
-      dc.activateDelay();
-      this.armTimer(dc);
-      return;
-    }
-    this.timers.delete(dc);
-    try {
-      dc.invoke();
-    } catch (err) {
-      log.failure("Unhandled error in a delayed call {call}", err, { call: dc.toString() });
-    }
+    return this._timers.queue.toArray();
   }
 
   // --- IReactorThreads -----------------------------------------------------------------
@@ -288,25 +151,7 @@ export class NodeReactor
    * "soon, in order"; worker threads reach the reactor through lib/internet/threads.
    */
   callFromThread<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): void {
-    this.threadCallQueue.push([callable as Callable, args]);
-    if (!this.threadCallScheduled) {
-      this.threadCallScheduled = true;
-      setImmediate(this.boundRunThreadCalls);
-    }
-  }
-
-  private runThreadCalls(): void {
-    const queue = this.threadCallQueue;
-    this.threadCallQueue = [];
-    this.threadCallScheduled = false;
-    // calls queued while these run wait for the next turn, as Twisted's runUntilCurrent
-    for (const [f, args] of queue) {
-      try {
-        f(...args);
-      } catch (err) {
-        log.failure("Unhandled error in a call from a thread", err);
-      }
-    }
+    this._timers.callFromThread(callable as Callable, args);
   }
 
   // --- IReactorCore --------------------------------------------------------------------
@@ -348,6 +193,18 @@ export class NodeReactor
     setImmediate(() => this.getEvent("shutdown").fireEvent(() => this.shutdownFinished()));
   }
 
+  /**
+   * Stop at once, without the "shutdown" event (Twisted's crash(), for tests and emergencies):
+   * run() settles now, the signal handlers go, and pending calls and open ports stay as they are
+   * but no longer keep the process alive. Ports and connections are not closed. As after stop(),
+   * the reactor cannot be run again.
+   */
+  crash(): void {
+    this.running = false;
+    this.stopped = true;
+    this.shutdownFinished();
+  }
+
   private shutdownFinished(): void {
     if (this.signalHandler !== null) {
       process.removeListener("SIGINT", this.signalHandler);
@@ -358,7 +215,7 @@ export class NodeReactor
     this.keepAlive = null;
     // A stopped reactor runs nothing more in Twisted; here its pending calls stay scheduled
     // but no longer keep the process alive.
-    for (const timer of this.timers.values()) timer.unref();
+    this._timers.setWeak(true);
     const settle = this.runSettled;
     this.runSettled = null;
     settle?.();
@@ -454,6 +311,7 @@ export class NodeReactor
    * Twisted. Port 0 picks a free port (see getHost()). interface "" means every IPv4 address.
    */
   listenTCP(port: number, factory: IProtocolFactory, options: ListenTCPOptions = {}): TCPPort {
+    checkListen("listenTCP", port, options);
     const p = new TCPPort(port, factory, options, this);
     p.startListening();
     return p;
@@ -461,6 +319,7 @@ export class NodeReactor
 
   /** Connect to host:port; the factory hears of progress (startedConnecting, clientConnection...). */
   connectTCP(host: string, port: number, factory: IClientFactory, options: ConnectTCPOptions = {}): TCPConnector {
+    checkConnect("connectTCP", host, port, options);
     const c = new TCPConnector(host, port, factory, options, this);
     c.connect();
     return c;
@@ -478,6 +337,7 @@ export class NodeReactor
     contextFactory: ITLSServerContextFactory,
     options: ListenSSLOptions = {},
   ): SSLPort {
+    checkListen("listenSSL", port, options);
     const p = new SSLPort(port, factory, contextFactory, options, this);
     p.startListening();
     return p;
@@ -495,12 +355,14 @@ export class NodeReactor
     contextFactory: ITLSClientContextFactory,
     options: ConnectSSLOptions = {},
   ): SSLConnector {
+    checkConnect("connectSSL", host, port, options);
     const c = new SSLConnector(host, port, factory, contextFactory, options, this);
     c.connect();
     return c;
   }
 
   listenUNIX(address: string, factory: IProtocolFactory, options: ListenUNIXOptions = {}): UNIXPort {
+    checkUNIX("listenUNIX", address, options);
     const p = new UNIXPort(address, factory, options, this);
     p.startListening();
     return p;
@@ -511,16 +373,28 @@ export class NodeReactor
     factory: IClientFactory,
     options: ConnectUNIXOptions & { checkPID?: boolean } = {},
   ): UNIXConnector {
+    checkUNIX("connectUNIX", address, options);
     const c = new UNIXConnector(address, factory, options, this);
     c.connect();
     return c;
   }
 
-  /** Process-wide transport counters (open connections, producers stopped, ...). */
-  get counters(): typeof FileDescriptor.counters {
-    return FileDescriptor.counters;
-  }
+  /**
+   * This reactor's transport counters (open connections, producers stopped, ...): the sum of
+   * its ports' and connectors' own counters (port.counters, connector.counters).
+   */
+  readonly counters = new TransportCounters();
 }
 
-/** The global reactor: every class that needs time or I/O uses it unless given another. */
-export const reactor = new NodeReactor();
+// The default global reactor (see global-reactor.ts): built on first use, not on import.
+_setDefaultReactor(() => new NodeReactor());
+
+/**
+ * The global reactor (Twisted's `from twisted.internet import reactor`): every class that needs
+ * time or I/O uses it unless given another. A stand-in that builds (installs) the default
+ * NodeReactor on first use, so importing this module builds nothing and installReactor() can
+ * still install another; getReactor() returns the reactor itself.
+ */
+export const reactor: NodeReactor = lazyReactor;
+
+export { getReactor, installReactor, isReactorInstalled, whenReactorInstalled } from "./global-reactor.js";

@@ -40,7 +40,8 @@ import type {
   TLSServerConnectionOptions,
 } from "./interfaces.js";
 import { tlsOptionsFor } from "./tls-socket.js";
-import { Client, Connector as TCPConnector, Port as TCPPort, Server, type TransportReactor } from "./tcp.js";
+import type { TransportReactor } from "./port-connector.js";
+import { Client, Connector as TCPConnector, Port as TCPPort, Server } from "./tcp.js";
 import type * as net from "node:net";
 
 /** PEM text, as a string or the bytes of a file. */

@@ -6,37 +6,16 @@
  * (cooperate, coiterate), which runs iterators a step at a time so long jobs share the reactor.
  */
 
-import { createRequire } from "node:module";
-
 import { DelayedCall, DelayedCallQueue } from "./base.js";
-import { Deferred, maybeDeferred } from "./deferred.js";
+import { Deferred } from "./deferred.js";
 import { NotPaused, SchedulerStopped, TaskDone, TaskFailed, TaskFinished, TaskStopped } from "./error.js";
 import { Failure } from "./failure.js";
 import type { IDelayedCall, IReactorTime } from "./interfaces.js";
-
-const requireModule = createRequire(import.meta.url);
-let globalReactor: IReactorTime | null = null;
-
-/**
- * The global reactor (./reactor.js), loaded the first time a LoopingCall or the global
- * Cooperator needs it, as Twisted's task.py imports its reactor inside LoopingCall.__init__:
- * importing task.ts for Clock (test fakes do) must not load the real reactor and its network
- * modules. Node 20.19+ loads an ES module synchronously with require().
- */
-function defaultReactor(): IReactorTime {
-  if (globalReactor === null) {
-    try {
-      globalReactor = (requireModule("./reactor.js") as { reactor: IReactorTime }).reactor;
-    } catch (err) {
-      throw new Error(
-        "could not load the global reactor (Node 20.19 or newer is needed to load it on demand): " +
-          "set loopingCall.clock, or pass a Cooperator its scheduler",
-        { cause: err },
-      );
-    }
-  }
-  return globalReactor;
-}
+// The global reactor, asked for only when a LoopingCall or the global Cooperator first needs it
+// (as Twisted's task.py imports its reactor inside LoopingCall): importing task.ts for Clock
+// builds no reactor.
+import { getReactor } from "./reactor.js";
+import { isThenable } from "./thenable.js";
 
 // --- Clock -------------------------------------------------------------------------------
 
@@ -154,7 +133,7 @@ export class LoopingCall {
 
   /** The IReactorTime the loop is scheduled on: the global reactor unless set. */
   get clock(): IReactorTime {
-    return (this.clockValue ??= defaultReactor());
+    return (this.clockValue ??= getReactor());
   }
 
   set clock(clock: IReactorTime) {
@@ -240,21 +219,41 @@ export class LoopingCall {
     return `LoopingCall<${this.interval}>(${parts.join(", ")})`;
   }
 
+  /**
+   * One call of the function, as Twisted's maybeDeferred(f) with the next call scheduled once
+   * it settles; a plain (synchronous) result schedules it at once, with no Deferred made: with
+   * thousands of loops (idle-connection checks), the tick is the hot path.
+   */
   private runOnce(): void {
     this.call = null;
-    maybeDeferred(this.f, ...this.a).addCallbacks(
-      () => {
-        if (this.running) {
-          this.scheduleFrom(this.clock.seconds());
-        } else {
-          this.fireDeferred().callback(this);
-        }
-      },
-      (failure: Failure) => {
-        this.running = false;
-        this.fireDeferred().errback(failure);
-      },
-    );
+    let result: unknown;
+    try {
+      result = this.f(...this.a);
+    } catch (err) {
+      this.loopFailed(Failure.from(err));
+      return;
+    }
+    if (result instanceof Failure) {
+      this.loopFailed(result);
+    } else if (result instanceof Deferred || isThenable(result)) {
+      const d = result instanceof Deferred ? result : Deferred.fromPromise(result);
+      d.addCallbacks(this.callDone, (failure: Failure) => this.loopFailed(failure));
+    } else {
+      this.callDone();
+    }
+  }
+
+  private readonly callDone = (): void => {
+    if (this.running) {
+      this.scheduleFrom(this.clock.seconds());
+    } else {
+      this.fireDeferred().callback(this);
+    }
+  };
+
+  private loopFailed(failure: Failure): void {
+    this.running = false;
+    this.fireDeferred().errback(failure);
   }
 
   private fireDeferred(): Deferred<LoopingCall> {
@@ -307,7 +306,7 @@ export type CooperativeIterator<T = unknown> = Iterator<T>;
 const EPSILON = 0.00000001;
 
 function defaultScheduler(callable: () => void): IDelayedCall {
-  return defaultReactor().callLater(EPSILON, callable);
+  return getReactor().callLater(EPSILON, callable);
 }
 
 /** Twisted's _Timer: each tick may run for 10 ms of wall-clock time. */
@@ -418,14 +417,6 @@ function fireWith<T>(d: Deferred<T>, result: T | Failure): void {
   } else {
     d.callback(result);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 export interface CooperatorOptions {

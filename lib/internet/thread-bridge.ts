@@ -21,6 +21,7 @@ import { MessageChannel, MessagePort, receiveMessageOnPort, type TransferListIte
 import { TimeoutError, WorkerDied } from "./error.js";
 import { Logger, LogLevel } from "./log.js";
 import { deserializeError, serializeError, type SerializedError } from "./thread-error.js";
+import { isThenable } from "./thenable.js";
 
 const log = new Logger("torsion.internet.threads");
 
@@ -93,14 +94,6 @@ export const callExposed: BridgeHandler = (name, args) => {
   }
   return fn(...args);
 };
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
 
 // --- the main side ---------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import { Failure } from "./failure.js";
 import { Logger } from "./log.js";
 import { BridgeHost, callExposed, type BridgeHandler } from "./thread-bridge.js";
 import { deserializeError } from "./thread-error.js";
-import type { RunMessage, WireCall, WorkerInitData, WorkerMessage } from "./worker-main.js";
+import type { RunMessage, WorkerInitData, WorkerMessage } from "./worker-main.js";
 import { describeWorkRef, toWorkRef, type Work, type WorkArgs, type WorkRef, type WorkResult } from "./work-ref.js";
 
 const log = new Logger("torsion.internet.threadpool");
@@ -343,8 +343,9 @@ export class ThreadPool {
    */
   callMultipleInThread(calls: ReadonlyArray<readonly [work: Work, args?: readonly unknown[]]>, onResult: OnResult<unknown[]> | null = null): TaskHandle {
     if (calls.length === 0) throw new TypeError("callMultipleInThread() needs at least one call");
-    const wire = calls.map(([work, args]) => toWireCall(toWorkRef(work), args ?? []));
-    return this.enqueue(toWorkRef(calls[0]![0]), wire, true, onResult, undefined);
+    const message: RunMessage = [0, 1];
+    for (const [work, args] of calls) pushCall(message, toWorkRef(work), args ?? []);
+    return this.enqueue(toWorkRef(calls[0]![0]), message, onResult, undefined);
   }
 
   /**
@@ -357,18 +358,20 @@ export class ThreadPool {
     options?: { onResult?: OnResult<WorkResult<W>> | null; transfer?: readonly TransferListItem[] },
   ): TaskHandle {
     const ref = toWorkRef(work);
-    return this.enqueue(ref, [toWireCall(ref, args)], false, options?.onResult ?? null, options?.transfer);
+    const message: RunMessage = [0, 0];
+    pushCall(message, ref, args);
+    return this.enqueue(ref, message, options?.onResult ?? null, options?.transfer);
   }
 
   private enqueue(
     ref: WorkRef,
-    calls: WireCall[],
-    many: boolean,
+    message: RunMessage,
     onResult: OnResult<any> | null,
     transfer: readonly TransferListItem[] | undefined,
   ): TaskHandle {
     const id = this.nextTaskId++;
-    const task = new TaskHandle(this, id, ref, { t: "run", id, calls, many }, onResult, transfer);
+    message[0] = id;
+    const task = new TaskHandle(this, id, ref, message, onResult, transfer);
     if (this.joined) {
       // Twisted drops work given to a stopped pool silently; a Deferred that never fires is
       // worse than an error, so the task fails (asynchronously, as a task would).
@@ -734,7 +737,7 @@ function checkSizes(min: number, max: number): void {
   if (!Number.isInteger(max) || max < min) throw new RangeError(`maxthreads must be an integer >= minthreads (${min}), got ${max}`);
 }
 
-function toWireCall(ref: WorkRef, args: readonly unknown[]): WireCall {
+function pushCall(message: RunMessage, ref: WorkRef, args: readonly unknown[]): void {
   if (!Array.isArray(args)) throw new TypeError("the arguments of a task must be an array");
-  return { m: ref.module, e: ref.export, a: args as unknown[] };
+  message.push(ref.module, ref.export, args);
 }

@@ -13,17 +13,19 @@
  * ...args) (fire and forget) or blockingCallFromThread(name, ...args) (wait for the answer).
  *
  * Each reactor owns a default pool (Twisted's reactor.threadpool: 0 to 10 workers), created
- * and started on first use and stopped "during shutdown", so shutdown waits for running work.
- * NodeReactor's getThreadPool/suggestThreadPoolSize/callInThread delegate to the functions here.
+ * and started on first use and stopped "during shutdown", so shutdown waits for running work
+ * (kept in reactor-threadpool.ts, which NodeReactor's getThreadPool/suggestThreadPoolSize/
+ * callInThread delegate to; the functions here default to the global reactor).
  */
 
 import { isMainThread } from "node:worker_threads";
 import { Deferred } from "./deferred.js";
-import type { IReactorCore } from "./interfaces.js";
 import { Logger } from "./log.js";
-import { reactor as globalReactor } from "./reactor.js";
+import { getReactor } from "./reactor.js";
+import * as reactorPools from "./reactor-threadpool.js";
+import type { ThreadsReactor } from "./reactor-threadpool.js";
 import { callExposed, currentBridge } from "./thread-bridge.js";
-import { ThreadPool, type OnResult, type StopOptions, type TaskHandle } from "./threadpool.js";
+import type { OnResult, StopOptions, TaskHandle, ThreadPool } from "./threadpool.js";
 import type { Work, WorkArgs, WorkResult } from "./work-ref.js";
 
 export { threadable, workRef, parseWorkRef, isThreadable, type WorkRef, type Threadable, type Work } from "./work-ref.js";
@@ -31,19 +33,7 @@ export { exposeToThreads, unexposeToThreads } from "./thread-bridge.js";
 
 const log = new Logger("torsion.internet.threads");
 
-/** What the default-pool functions need of a reactor: its shutdown event. */
-export type ThreadsReactor = Pick<IReactorCore, "addSystemEventTrigger"> & Partial<Pick<IReactorCore, "removeSystemEventTrigger">>;
-
-/** Twisted's reactor pool: ThreadPool(0, 10, "twisted.internet.reactor"). */
-const DEFAULT_MIN = 0;
-const DEFAULT_MAX = 10;
-
-interface ReactorPool {
-  pool: ThreadPool;
-  trigger: unknown;
-}
-
-const reactorPools = new WeakMap<object, ReactorPool>();
+export type { ThreadsReactor } from "./reactor-threadpool.js";
 
 /** True on Node's main thread, where the reactor runs (Twisted's threadable.isInIOThread). */
 export function isInIOThread(): boolean {
@@ -53,25 +43,14 @@ export function isInIOThread(): boolean {
 // --- the reactor's pool ----------------------------------------------------------------------
 
 /**
- * The reactor's default pool, created and started on first use, and stopped by a "during
- * shutdown" trigger (so shutdown waits for running work). Refused inside a pool worker: a work
- * module that ran its program's main code when a worker imported it would otherwise start
- * pools within pools; guard such code with `if (isInIOThread())`.
+ * The reactor's default pool (the global reactor's unless given another), created and started
+ * on first use, and stopped by a "during shutdown" trigger (so shutdown waits for running
+ * work). Refused inside a pool worker: a work module that ran its program's main code when a
+ * worker imported it would otherwise start pools within pools; guard such code with
+ * `if (isInIOThread())`.
  */
-export function getThreadPool(reactor: ThreadsReactor = globalReactor): ThreadPool {
-  const known = reactorPools.get(reactor);
-  if (known !== undefined) return known.pool;
-  if (currentBridge() !== undefined) {
-    throw new Error(
-      "the reactor's thread pool was asked for inside a pool worker: guard the program's main code with `if (isInIOThread())` so workers importing the module do not run it",
-    );
-  }
-  const pool = new ThreadPool({ minthreads: DEFAULT_MIN, maxthreads: DEFAULT_MAX, name: "torsion.internet.reactor" });
-  const entry: ReactorPool = { pool, trigger: undefined };
-  reactorPools.set(reactor, entry);
-  entry.trigger = reactor.addSystemEventTrigger("during", "shutdown", () => stopPool(reactor, entry, true));
-  pool.start();
-  return pool;
+export function getThreadPool(reactor: ThreadsReactor = getReactor()): ThreadPool {
+  return reactorPools.getThreadPool(reactor);
 }
 
 /**
@@ -79,37 +58,18 @@ export function getThreadPool(reactor: ThreadsReactor = globalReactor): ThreadPo
  * next getThreadPool() makes a new one. `grace` as ThreadPool.stop. Fires at once if the
  * reactor has no pool.
  */
-export function stopThreadPool(reactor: ThreadsReactor = globalReactor, options?: StopOptions): Deferred<void> {
-  const entry = reactorPools.get(reactor);
-  if (entry === undefined) {
-    const d = new Deferred<void>();
-    d.callback(undefined);
-    return d;
-  }
-  return stopPool(reactor, entry, false, options);
-}
-
-function stopPool(reactor: ThreadsReactor, entry: ReactorPool, fromTrigger: boolean, options?: StopOptions): Deferred<void> {
-  if (reactorPools.get(reactor) === entry) reactorPools.delete(reactor);
-  if (!fromTrigger && reactor.removeSystemEventTrigger) {
-    try {
-      reactor.removeSystemEventTrigger(entry.trigger);
-    } catch {
-      // Already run or removed: nothing to undo.
-    }
-  }
-  return entry.pool.stop(options);
+export function stopThreadPool(reactor: ThreadsReactor = getReactor(), options?: StopOptions): Deferred<void> {
+  return reactorPools.stopThreadPool(reactor, options);
 }
 
 /** Set the most workers of the reactor's pool (Twisted's reactor.suggestThreadPoolSize). */
 export function suggestThreadPoolSize(reactor: ThreadsReactor, size: number): void {
-  const pool = getThreadPool(reactor);
-  pool.adjustPoolsize(Math.min(pool.min, size), size);
+  reactorPools.suggestThreadPoolSize(reactor, size);
 }
 
 /** Run `work(...args)` in the reactor's pool; errors are logged (Twisted's reactor.callInThread). */
 export function callInThread<W extends Work>(reactor: ThreadsReactor, work: W, ...args: WorkArgs<W>): TaskHandle {
-  return getThreadPool(reactor).callInThread(work, ...args);
+  return reactorPools.callInThread(reactor, work, ...args);
 }
 
 // --- twisted.internet.threads ----------------------------------------------------------------
@@ -143,7 +103,8 @@ export function deferToThreadPool<W extends Work>(
 
 /** Run `work(...args)` in the global reactor's pool and return a Deferred of its result. */
 export function deferToThread<W extends Work>(work: W, ...args: WorkArgs<W>): Deferred<WorkResult<W>> {
-  return deferToThreadPool(globalReactor, getThreadPool(globalReactor), work, ...args);
+  const reactor = getReactor();
+  return deferToThreadPool(reactor, getThreadPool(reactor), work, ...args);
 }
 
 /**
@@ -151,7 +112,7 @@ export function deferToThread<W extends Work>(work: W, ...args: WorkArgs<W>): De
  * (Twisted's callMultipleInThread); an error stops the run and is logged.
  */
 export function callMultipleInThread(calls: ReadonlyArray<readonly [work: Work, args?: readonly unknown[]]>): TaskHandle {
-  return getThreadPool(globalReactor).callMultipleInThread(calls);
+  return getThreadPool(getReactor()).callMultipleInThread(calls);
 }
 
 // --- from inside a worker ------------------------------------------------------------------

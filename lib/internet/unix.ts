@@ -7,11 +7,11 @@
 import { unixAddress } from "./address.js";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { FileDescriptor, type ResourceTracker } from "./abstract.js";
+import { FileDescriptor, type ResourceTracker, type TransportCounters } from "./abstract.js";
 import { BadFileError, CannotListenError } from "./error.js";
 import type { ConnectUNIXOptions, IClientFactory, IProtocolFactory, ListenUNIXOptions, UNIXAddress } from "./interfaces.js";
 import { Logger } from "./log.js";
-import { BaseConnector, type ConnectionOwner, BasePort, type TransportReactor } from "./tcp.js";
+import { BaseConnector, type ConnectionOwner, BasePort, type TransportReactor } from "./port-connector.js";
 import type { Failure } from "./failure.js";
 
 const log = new Logger("torsion.internet.unix");
@@ -97,8 +97,9 @@ export class UNIXConnection extends FileDescriptor {
     private readonly host: UNIXAddress,
     private readonly peer: UNIXAddress,
     private readonly onLost: (reason: Failure) => void,
+    counters?: TransportCounters,
   ) {
-    super(socket, reactor);
+    super(socket, reactor, counters);
   }
 
   getHost(): UNIXAddress {
@@ -180,8 +181,13 @@ export class Port extends BasePort {
 
   protected override makeTransport(socket: net.Socket): FileDescriptor {
     const owner: ConnectionOwner = this;
-    return new UNIXConnection(socket, this.reactor, unixAddress(this.address), unixAddress(null), () =>
-      owner.connectionClosed(),
+    return new UNIXConnection(
+      socket,
+      this.reactor,
+      unixAddress(this.address),
+      unixAddress(null),
+      () => owner.connectionClosed(),
+      this.counters,
     );
   }
 
@@ -235,8 +241,13 @@ export class Connector extends BaseConnector {
   }
 
   protected makeTransport(socket: net.Socket): FileDescriptor {
-    return new UNIXConnection(socket, this.reactor, unixAddress(null), unixAddress(this.address), (reason) =>
-      this.connectionLost(reason),
+    return new UNIXConnection(
+      socket,
+      this.reactor,
+      unixAddress(null),
+      unixAddress(this.address),
+      (reason) => this.connectionLost(reason),
+      this.counters,
     );
   }
 

@@ -11,21 +11,20 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { BridgeClient, installBridgeClient, type BridgeInit } from "./thread-bridge.js";
 import { serializeError, type SerializedError } from "./thread-error.js";
+import { isThenable } from "./thenable.js";
+import { loadFunction } from "./work-loader.js";
 
-/** One call of a task: module, export, arguments. */
-export interface WireCall {
-  m: string;
-  e: string;
-  a: unknown[];
-}
+/**
+ * main -> worker: run the calls in order; answer with the result of the one call, or with all
+ * of them if `many` (callMultipleInThread). Flat, [id, many, module, export, args, module,
+ * export, args, ...]: structured clone of an array of strings costs a fraction of the same
+ * values in nested objects, and this message is sent once per task (the largest cost per task
+ * on the main thread, for a small one such as a WSGI hello world).
+ */
+export type RunMessage = [id: number, many: 0 | 1, ...calls: unknown[]];
 
-/** main -> worker: run `calls` in order; answer with the last result, or all of them if `many`. */
-export interface RunMessage {
-  t: "run";
-  id: number;
-  calls: WireCall[];
-  many: boolean;
-}
+/** Index of the first call in a RunMessage; each call is three entries (module, export, args). */
+export const FIRST_CALL = 2;
 
 /** worker -> main. */
 export type WorkerMessage =
@@ -43,49 +42,24 @@ if (port === null) throw new Error("worker-main runs only as a ThreadPool worker
 installBridgeClient(new BridgeClient((workerData as WorkerInitData).bridge));
 
 type Fn = (...args: unknown[]) => unknown;
-const modules = new Map<string, Promise<Record<string, unknown>>>();
 /** Resolved exports, so a warm call is a Map lookup and a synchronous call. */
 const functions = new Map<string, Fn>();
 
-function load(specifier: string): Promise<Record<string, unknown>> {
-  let loading = modules.get(specifier);
-  if (loading === undefined) {
-    loading = import(specifier) as Promise<Record<string, unknown>>;
-    modules.set(specifier, loading);
-    // A module that failed to load is tried again by the next task that names it.
-    loading.catch(() => modules.delete(specifier));
-  }
-  return loading;
-}
-
-async function resolve(call: WireCall, key: string): Promise<Fn> {
-  const namespace = await load(call.m);
-  const fn = namespace[call.e];
-  if (typeof fn !== "function") {
-    throw new TypeError(
-      fn === undefined
-        ? `module ${call.m} has no export named ${JSON.stringify(call.e)}`
-        : `export ${JSON.stringify(call.e)} of ${call.m} is not a function`,
-    );
-  }
-  functions.set(key, fn as Fn);
-  return fn as Fn;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
+async function resolve(module: string, name: string, key: string): Promise<Fn> {
+  const fn = await loadFunction({ module, export: name });
+  functions.set(key, fn);
+  return fn;
 }
 
 /** Call one function; synchronous when it is loaded and returns a plain value. */
-function invoke(call: WireCall): unknown {
-  const key = `${call.m}\0${call.e}`;
+function invoke(message: RunMessage, at: number): unknown {
+  const module = message[at] as string;
+  const name = message[at + 1] as string;
+  const args = message[at + 2] as unknown[];
+  const key = `${module}\0${name}`;
   const fn = functions.get(key);
-  if (fn !== undefined) return fn(...call.a);
-  return resolve(call, key).then((loaded) => loaded(...call.a));
+  if (fn !== undefined) return fn(...args);
+  return resolve(module, name, key).then((loaded) => loaded(...args));
 }
 
 function reply(id: number, ok: boolean, value: unknown): void {
@@ -104,16 +78,16 @@ function reply(id: number, ok: boolean, value: unknown): void {
 async function runMany(message: RunMessage): Promise<void> {
   const results: unknown[] = [];
   try {
-    for (const call of message.calls) {
-      let result = invoke(call);
+    for (let at = FIRST_CALL; at < message.length; at += 3) {
+      let result = invoke(message, at);
       if (isThenable(result)) result = await result;
       results.push(result);
     }
   } catch (err) {
-    reply(message.id, false, err);
+    reply(message[0], false, err);
     return;
   }
-  reply(message.id, true, results);
+  reply(message[0], true, results);
 }
 
 /**
@@ -121,21 +95,22 @@ async function runMany(message: RunMessage): Promise<void> {
  * is already posted).
  */
 function run(message: RunMessage): Promise<void> | undefined {
-  if (message.many) return runMany(message);
+  if (message[1] === 1) return runMany(message);
+  const id = message[0];
   let result: unknown;
   try {
-    result = invoke(message.calls[0]!);
+    result = invoke(message, FIRST_CALL);
   } catch (err) {
-    reply(message.id, false, err);
+    reply(id, false, err);
     return undefined;
   }
   if (isThenable(result)) {
     return Promise.resolve(result).then(
-      (value) => reply(message.id, true, value),
-      (err) => reply(message.id, false, err),
+      (value) => reply(id, true, value),
+      (err) => reply(id, false, err),
     );
   }
-  reply(message.id, true, result);
+  reply(id, true, result);
   return undefined;
 }
 
@@ -159,7 +134,7 @@ function drain(): void {
 }
 
 port.on("message", (message: RunMessage) => {
-  if (message.t !== "run") return;
+  if (!Array.isArray(message)) return;
   backlog.push(message);
   if (!running) drain();
 });

@@ -10,7 +10,7 @@
  *   pauses its transport (stops reading) until the request is answered. It keeps reading up
  *   to that point, rather than pausing at once, so that a client closing its connection is
  *   seen while the request is still being processed: a paused socket would hide the FIN, and
- *   notifyFinish() could not tell the application (DESIGN.md, the disconnect chain). Set
+ *   notifyFinish() could not tell the application (docs/design.md, the disconnect chain). Set
  *   eagerReadSize to 0 to pause as soon as a request is being answered.
  * - Keep-alive: HTTP/1.1 unless either side says "Connection: close"; HTTP/1.0 only when the
  *   request says "Connection: keep-alive" and the response has a length (it then says
@@ -22,10 +22,21 @@
  *   nothing while no request is being answered, or that reads nothing of a response for that
  *   long (its transport's buffer full all along); `headersTimeout` (30 s) answers 408 to a
  *   request whose header block is not complete in time however slowly it trickles in
- *   (slowloris); after a timeout closes the connection, `abortTimeout` (15 s) later it is
- *   aborted if still open.
+ *   (slowloris); `bodyTimeout` (30 s from the end of the head) answers 408 to a body that is
+ *   not complete in time (a body trickled at a byte a second), except while reading is paused
+ *   (back-pressure is not slowness); after a timeout closes the connection, `abortTimeout`
+ *   (15 s) later it is aborted if still open. All of them are decided in one place
+ *   (nextDeadline and onTimer), on one timer.
  * - A bad request gets its 4xx (or 5xx for an unsupported method/version) with a short body,
  *   and the connection closes: nothing after it is parsed.
+ * - Half-close (IHalfCloseableProtocol): a client may send its requests and then shut down its
+ *   write side (a FIN, `shutdown(SHUT_WR)`), as some clients and proxies do. The channel then
+ *   parses nothing new, answers every request it has already received (in order, producers
+ *   and all; their notifyFinish() succeeds), and closes. A request whose body the FIN cut is
+ *   answered 400; a head cut short is dropped. Twisted's HTTPChannel treats the FIN as the
+ *   connection lost. A client that closed entirely rather than half-closed is seen when the
+ *   response is written (the peer resets the connection); `halfClose: false` restores
+ *   Twisted's reading, for applications that must learn at once that a client left.
  */
 
 import { Failure } from "../internet/failure.js";
@@ -33,6 +44,7 @@ import type {
   Bytes,
   IAddress,
   IDelayedCall,
+  IHalfCloseableProtocol,
   IPullProducer,
   IPushProducer,
   IReactorTime,
@@ -40,7 +52,7 @@ import type {
 } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { Protocol, connectionDone } from "../internet/protocol.js";
-import { reactor as theReactor } from "../internet/reactor.js";
+import { getReactor } from "../internet/reactor.js";
 import { DEFAULT_SPILL_THRESHOLD } from "./http-content.js";
 import { datetimeToString } from "./http-dates.js";
 import type { Headers } from "./http-headers.js";
@@ -60,6 +72,11 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
   timeOut?: number | null;
   /** Seconds allowed to receive a whole request line and header block; null disables. Default 30. */
   headersTimeout?: number | null;
+  /**
+   * Seconds allowed to receive a request's body, from the end of its head; 408 and a close
+   * beyond. Time while reading is paused (back-pressure) does not count. null disables. Default 30.
+   */
+  bodyTimeout?: number | null;
   /** Seconds after a timeout's close before the connection is aborted; null never aborts. Default 15. */
   abortTimeout?: number | null;
   /** The class (or subclass) of Request to build. Default Request. */
@@ -72,6 +89,12 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
   sendDate?: boolean;
   /** Request bodies above this many bytes go to a temporary file. Default 100000. */
   contentSpillThreshold?: number;
+  /**
+   * Answer the requests received before a client's FIN, then close (true, the default); false
+   * takes the FIN as the client gone (Twisted's and node:http's way), which tells a long
+   * request's notifyFinish() at once, at the cost of clients that half-close.
+   */
+  halfClose?: boolean;
 }
 
 /**
@@ -79,7 +102,7 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
  * built, so a test can always hand them a Clock instead.
  */
 export function globalReactor(): IReactorTime {
-  return theReactor;
+  return getReactor();
 }
 
 const log = new Logger("torsion.web.http");
@@ -114,17 +137,20 @@ type PushableTransport = ITransport & Partial<IPushProducer> & {
   isSecure?(): boolean;
 };
 
-export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHandler {
+export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseableProtocol, HTTPParserHandler {
   /** Requests received and not yet finished: the one being answered, then one being received. */
   requests: Request[] = [];
   requestFactory: RequestFactory;
   timeOut: number | null;
   headersTimeout: number | null;
+  bodyTimeout: number | null;
   abortTimeout: number | null;
   eagerReadSize: number;
   serverVersion: string | null;
   sendDate: boolean;
   contentSpillThreshold: number;
+  /** Answer what was received before the client's FIN (see HTTPChannelOptions.halfClose). */
+  halfClose: boolean;
   /** False once the connection must close after the current response. */
   persistent = true;
   readonly parser: HTTPRequestParser;
@@ -136,6 +162,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private _parsing = false;
   /** The connection is closing: no more input is parsed. */
   private _closing = false;
+  /** The client half-closed (its FIN arrived): no more input will come. */
+  private _inputEnded = false;
   private _dataBuffer: Buffer[] = [];
   private _dataBufferSize = 0;
   private _pausedForPipelining = false;
@@ -147,6 +175,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   private _abortingCall: IDelayedCall | null = null;
   private _lastActivity = 0;
   private _headStart = 0;
+  /** When the body being received began (the end of its head). */
+  private _bodyStart = 0;
   /** When the transport last paused the channel (its write buffer full: the client reads nothing). */
   private _pausedSince = 0;
 
@@ -155,12 +185,14 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     this._reactor = options.reactor ?? null;
     this.timeOut = options.timeOut === undefined ? 60 : options.timeOut;
     this.headersTimeout = options.headersTimeout === undefined ? 30 : options.headersTimeout;
+    this.bodyTimeout = options.bodyTimeout === undefined ? 30 : options.bodyTimeout;
     this.abortTimeout = options.abortTimeout === undefined ? 15 : options.abortTimeout;
     this.requestFactory = options.requestFactory ?? Request;
     this.eagerReadSize = options.eagerReadSize ?? 0x4000;
     this.serverVersion = options.serverVersion === undefined ? SERVER_VERSION : options.serverVersion;
     this.sendDate = options.sendDate ?? true;
     this.contentSpillThreshold = options.contentSpillThreshold ?? DEFAULT_SPILL_THRESHOLD;
+    this.halfClose = options.halfClose ?? true;
     this.parser = new HTTPRequestParser(this, options);
   }
 
@@ -211,6 +243,9 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       this._abortingCall = null;
       if (call.active()) call.cancel();
     }
+    // The producer route first, as the transport takes it when this channel is registered with
+    // it (a channel that called loseConnection no longer is): then the requests hear of the loss.
+    this.stopProducing();
     const requests = this.requests;
     this.requests = [];
     for (const request of requests) {
@@ -220,14 +255,40 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
         log.failure("Error in connectionLost of {request}", err, { request: String(request) });
       }
     }
-    // A producer left behind by a request that had already finished.
-    const producer = this._requestProducer;
-    if (producer !== null) {
-      this.unregisterProducer();
-      producer.stopProducing();
-    }
     this._dataBuffer = [];
     this._dataBufferSize = 0;
+  }
+
+  /**
+   * IHalfCloseableProtocol: the client sent its FIN. Answer what was received, then close
+   * (see the file comment); the transport keeps the write side open until then.
+   */
+  readConnectionLost(): void {
+    if (this._closing || !this.connected) return;
+    if (!this.halfClose) {
+      // The FIN is the client gone: close, and connectionLost tells every request.
+      this.loseConnection();
+      return;
+    }
+    this._inputEnded = true;
+    this.closeIfInputEnded();
+  }
+
+  /** IHalfCloseableProtocol: the channel never half-closes its own side, so this is not called. */
+  writeConnectionLost(): void {}
+
+  /**
+   * After the client's FIN, once nothing received is left to answer: close. A request whose
+   * body was cut short is answered 400 (its Content-Length or chunks promised more).
+   */
+  private closeIfInputEnded(): void {
+    if (!this._inputEnded || this._closing || this._handlingRequest || this._parsing || this._dataBufferSize > 0) return;
+    if (this.parser.inBody) {
+      log.info("Client {peer} closed its side in the middle of a request body", { peer: describePeer(this.transport) });
+      this.respondToBadRequestAndDisconnect(400);
+      return;
+    }
+    this.loseConnection();
   }
 
   // --- parsing -------------------------------------------------------------------------
@@ -288,6 +349,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       this._parsing = false;
     }
     if (this._closing) return;
+    if (this._inputEnded) {
+      this.closeIfInputEnded();
+      return;
+    }
     if (this._handlingRequest) {
       if (this.eagerReadSize === 0 || this._dataBufferSize > this.eagerReadSize) {
         if (!this._pausedForPipelining && !this._waitingForTransport) this.pauseTransport();
@@ -296,6 +361,9 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       // A head split across reads (rare, and what slowloris does): make sure the timer
       // fires by its deadline. Heads that arrive whole never get here, so cost nothing.
       this.ensureTimerBy(this._headStart + this.headersTimeout);
+    } else if (parser.inBody && this.bodyTimeout !== null && this.bodyTimeout > 0) {
+      // Likewise a body still to come: it must be complete by its deadline.
+      this.ensureTimerBy(this._bodyStart + this.bodyTimeout);
     }
   }
 
@@ -318,6 +386,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       this.persistent = tokens !== null && tokens.includes("keep-alive");
     }
     request.gotLength(bodyLength >= 0 ? bodyLength : null);
+    if (bodyLength !== 0) this._bodyStart = this.reactor.seconds();
     if (version === "HTTP/1.1") {
       const expect = headers.getRawHeaders("expect");
       if (expect !== undefined && expect[0].toLowerCase() === "100-continue") this.transport!.write(CONTINUE_100);
@@ -382,6 +451,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     if (!this._parsing) {
       const data = this.takeBuffered();
       if (data !== null) this.parseLoop(data);
+      else this.closeIfInputEnded();
     }
   }
 
@@ -494,17 +564,22 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     if (!this._handlingRequest && !this._pausedForPipelining) this.net.resumeProducing?.();
   }
 
-  /** The transport will take no more data (the peer is gone): stop the request's producer. */
+  /**
+   * The transport will take no more data (the peer is gone): stop the request's producer, once.
+   * The one route by which a response's producer learns of a disconnect (Twisted's
+   * HTTPChannel.stopProducing); the request learns of it in connectionLost.
+   */
   stopProducing(): void {
-    if (this._requestProducer === null) return;
-    const request = this.requests[0];
-    if (request !== undefined && request.producer !== null) {
-      request._stopProducer();
-      return;
-    }
     const producer = this._requestProducer;
-    this.unregisterProducer();
-    producer.stopProducing();
+    if (producer === null) return;
+    // Forgotten first, so a re-entrant call stops it only once; a PullToPush ends its own streaming.
+    this._requestProducer = null;
+    this._requestProducerStreaming = null;
+    try {
+      producer.stopProducing();
+    } catch (err) {
+      log.failure("Error stopping the producer of {request}", err, { request: String(this.requests[0]) });
+    }
   }
 
   // --- errors and timeouts ---------------------------------------------------------------
@@ -565,6 +640,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       const h = this._headStart + this.headersTimeout;
       if (next === null || h < next) next = h;
     }
+    if (this.bodyTimeout !== null && this.bodyTimeout > 0 && this.parser.inBody && !this._handlingRequest) {
+      const b = this._bodyStart + this.bodyTimeout;
+      if (next === null || b < next) next = b;
+    }
     return next;
   }
 
@@ -593,6 +672,23 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
       log.info("Timing out client {peer}: header block not received in time", { peer: describePeer(this.transport) });
       this.respondToBadRequestAndDisconnect(408);
       return;
+    }
+    if (
+      this.bodyTimeout !== null && this.bodyTimeout > 0 && this.parser.inBody && !this._handlingRequest &&
+      now - this._bodyStart >= this.bodyTimeout
+    ) {
+      if (readingPaused(this.transport)) {
+        // The application (or a proxy in front) paused reading: back-pressure is not a slow
+        // client. The deadline starts again from now.
+        this._bodyStart = now;
+      } else {
+        log.info("Timing out client {peer}: request body not received in {bodyTimeout} s", {
+          peer: describePeer(this.transport),
+          bodyTimeout: this.bodyTimeout,
+        });
+        this.respondToBadRequestAndDisconnect(408);
+        return;
+      }
     }
     if (this.timeOut !== null && this.timeOut > 0 && !this._handlingRequest && now - this._lastActivity >= this.timeOut) {
       this.timeoutConnection();
@@ -630,6 +726,17 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
     if (this.connected) this.scheduleTimer();
     return previous;
   }
+}
+
+/**
+ * Whether reading from `transport` is paused (pauseProducing() in force): a TCP/TLS
+ * transport's socket is paused, or a StringTransport's producerState says so.
+ */
+function readingPaused(transport: ITransport | null): boolean {
+  const t = transport as { socket?: { isPaused?(): boolean }; producerState?: string } | null;
+  if (t === null) return false;
+  if (t.producerState !== undefined) return t.producerState === "paused";
+  return typeof t.socket?.isPaused === "function" ? t.socket.isPaused() : false;
 }
 
 function describePeer(transport: ITransport | null): string {

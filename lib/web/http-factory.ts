@@ -22,7 +22,7 @@ import { Request, type RequestFactory } from "./http-request.js";
 /** Formats one access log line (without newline) for a finished request. */
 export type AccessLogFormatter = (timestamp: string, request: Request) => string;
 
-/** What a factory's connections cost, for an operator (DESIGN.md: "what disconnects cost"). */
+/** What a factory's connections cost, for an operator (docs/design.md: "what disconnects cost"). */
 export interface HTTPFactoryStatistics {
   /** Connections open now (the size of openChannels). */
   openChannels: number;

@@ -10,10 +10,11 @@
  * application/x-www-form-urlencoded POST body, percent-decoded and then UTF-8 decoded, as
  * `Map<string, string[]>` (invalid UTF-8 becomes U+FFFD: read `content` for raw bytes).
  *
- * When the connection is lost before finish() (see DESIGN.md, the disconnect chain):
- * connectionLost(reason) marks the request disconnected, stops a producer registered on it,
- * closes its body, and errbacks every notifyFinish() Deferred with the reason (ConnectionDone
- * or ConnectionLost). From then on write() is silently ignored and finish() raises an error
+ * When the connection is lost before finish() (see docs/design.md, the disconnect chain):
+ * connectionLost(reason) marks the request disconnected, closes its body, and errbacks every
+ * notifyFinish() Deferred with the reason (ConnectionDone or ConnectionLost). A producer
+ * registered on the request is not its business: the channel stops it (as in Twisted, one
+ * route for the producer and one for notifications). From then on write() is silently ignored and finish() raises an error
  * that says to use notifyFinish.
  */
 
@@ -22,18 +23,28 @@ import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer, ITransport } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { RequestContent } from "./http-content.js";
-import { datetimeToString, stringToDatetime } from "./http-dates.js";
+import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
+import { datetimeToString } from "./http-dates.js";
 import { Headers, headerString, type HeaderInput } from "./http-headers.js";
 import { parseQs } from "./http-query.js";
-import { FOUND, NOT_FOUND, NOT_MODIFIED, NO_BODY_CODES, OK, PRECONDITION_FAILED, responsePhrase } from "./http-status.js";
+import { FOUND, NOT_FOUND, NO_BODY_CODES, OK, responsePhrase } from "./http-status.js";
 import type { HTTPChannel } from "./http-channel.js";
 
-/** Returned by setLastModified/setETag when the request is conditional and the condition holds: write no body. */
-export const CACHED: unique symbol = Symbol("CACHED");
-export type CACHED = typeof CACHED;
+export { CACHED } from "./http-conditional.js";
 
 /** What a requestFactory is: a Request class (or subclass) taking the channel. */
 export type RequestFactory = new (channel: HTTPChannel) => Request;
+
+/** Request.write's TypeError for anything but bytes: what it got, and what to write instead. */
+function notBytes(data: unknown): TypeError {
+  const got = data === null ? "null" : typeof data;
+  const fix = typeof data === "string" ? `: write Buffer.from(${JSON.stringify(data.length > 40 ? data.slice(0, 37) + "..." : data)}) (UTF-8), or return the string from render()` : "";
+  return new TypeError(`Request.write takes bytes (a Uint8Array), not ${got}${fix}`);
+}
+
+/** The body of a request that has none yet, or none any more: empty, closed, shared. */
+const NO_CONTENT = new RequestContent();
+NO_CONTENT.close();
 
 /** addCookie's optional attributes (RFC 6265 section 4.1). */
 export interface CookieOptions {
@@ -65,7 +76,11 @@ export class Request {
   clientproto = "(no clientproto yet)";
   requestHeaders = new Headers();
   /** The body; null until the head is parsed and after the request ends. */
-  content: RequestContent | null = null;
+  /**
+   * The request body, as Twisted's Request.content: never null. Empty and closed until the
+   * channel knows the body's length (before process() runs), and again once the request is done.
+   */
+  content: RequestContent = NO_CONTENT;
   /** Cookies the client sent: name -> value. */
   receivedCookies = new Map<string, string>();
   /** The peer and local addresses, as when the request arrived. */
@@ -110,7 +125,7 @@ export class Request {
     this.host = channel.getHost();
   }
 
-  /** True once the connection was lost before the response finished (DESIGN.md, chain step 4). */
+  /** True once the connection was lost before the response finished (docs/design.md, chain step 4). */
   get disconnected(): boolean {
     return this._disconnected;
   }
@@ -137,17 +152,18 @@ export class Request {
 
   /** Some body bytes arrived. */
   handleContentChunk(data: Bytes): void {
-    this.content?.write(data);
+    this.content.write(data);
   }
 
   /** The whole request has arrived: set the request fields and process() it. */
   requestReceived(command: string, uri: string, version: string): void {
-    this.content?.seek(0);
+    if (this.content !== NO_CONTENT) this.content.seek(0);
     this.method = command;
     this.uri = uri;
     this.clientproto = version;
     const q = uri.indexOf("?");
     this.path = q === -1 ? uri : uri.slice(0, q);
+    if (this.path.charCodeAt(0) !== 47 /* / */) this.path = absoluteFormPath(this.path);
     this._args = null;
     this.process();
   }
@@ -185,7 +201,7 @@ export class Request {
     const q = this.uri.indexOf("?");
     if (q !== -1) parseQs(this.uri.slice(q + 1), args);
     const content = this.content;
-    if (this.method === "POST" && content !== null && !content.closed && content.length > 0) {
+    if (this.method === "POST" && !content.closed && content.length > 0) {
       const ctype = this.requestHeaders.getRawHeaders("content-type")?.[0];
       if (ctype !== undefined && ctype.split(";", 1)[0].trim().toLowerCase() === "application/x-www-form-urlencoded") {
         parseQs(content.getvalue().toString("latin1"), args);
@@ -306,20 +322,7 @@ export class Request {
   setLastModified(when: number): CACHED | null {
     when = Math.ceil(when);
     if (this.lastModified === null || this.lastModified < when) this.lastModified = when;
-    const since = this.getHeader("if-modified-since");
-    if (since) {
-      let sinceTime: number;
-      try {
-        sinceTime = stringToDatetime(since.split(";", 1)[0]);
-      } catch {
-        return null;
-      }
-      if (sinceTime >= this.lastModified) {
-        this.setResponseCode(NOT_MODIFIED);
-        return CACHED;
-      }
-    }
-    return null;
+    return checkLastModified(this, this.lastModified);
   }
 
   /**
@@ -328,19 +331,7 @@ export class Request {
    */
   setETag(etag: string): CACHED | null {
     if (etag) this.etag = headerString(etag);
-    const tags = this.getHeader("if-none-match");
-    if (tags) {
-      // RFC 9110 13.1.2: a comma-separated list compared weakly (W/ ignored on both sides).
-      // Whitespace also separates, as Twisted splits on it: an entity-tag cannot contain any.
-      const weak = (tag: string) => (tag.startsWith("W/") ? tag.slice(2) : tag);
-      const wanted = weak(etag);
-      const list = tags.split(/[\s,]+/).map(weak);
-      if (list.includes(wanted) || list.includes("*")) {
-        this.setResponseCode(this.method === "HEAD" || this.method === "GET" ? NOT_MODIFIED : PRECONDITION_FAILED);
-        return CACHED;
-      }
-    }
-    return null;
+    return checkETag(this, etag);
   }
 
   /** Add a Set-Cookie to the response. CR, LF and ';' in any part become spaces. */
@@ -370,7 +361,7 @@ export class Request {
    * headers. Ignored after the connection is lost; an error after finish().
    */
   write(data: Bytes): void {
-    if (!(data instanceof Uint8Array)) throw new TypeError(`Request.write takes bytes, not ${typeof data}`);
+    if (!(data instanceof Uint8Array)) throw notBytes(data);
     if (this.finished) throw new Error("Request.write called on a request after Request.finish was called.");
     if (this._disconnected) return;
     if (!this.startedWriting) {
@@ -438,29 +429,19 @@ export class Request {
   }
 
   /**
-   * The connection is gone: mark the request disconnected, stop its producer, release its
-   * body, errback every notifyFinish() Deferred with `reason`. Called once, by the channel.
+   * The connection is gone: mark the request disconnected, release its body, errback every
+   * notifyFinish() Deferred with `reason`. Called once, by the channel, after the channel has
+   * stopped the request's producer (HTTPChannel.stopProducing).
    */
   connectionLost(reason: Failure): void {
     if (this._disconnected) return;
     this._disconnected = true;
     this._lostReason = reason;
-    const channel = this.channel;
     this.channel = null;
-    this.stopProducerForDisconnect(channel);
     this.content?.close();
     const notifications = this.notifications;
     this.notifications = [];
     for (const d of notifications) d.errback(reason);
-  }
-
-  /** For the channel: the transport stopped the channel's producer; stop ours, once. */
-  _stopProducer(): void {
-    const producer = this.producer;
-    if (producer === null) return;
-    this.producer = null;
-    this.channel?.unregisterProducer();
-    producer.stopProducing();
   }
 
   toString(): string {
@@ -468,18 +449,6 @@ export class Request {
   }
 
   // --- internals -------------------------------------------------------------------------
-
-  private stopProducerForDisconnect(channel: HTTPChannel | null): void {
-    const producer = this.producer;
-    if (producer === null) return;
-    this.producer = null;
-    channel?.unregisterProducer();
-    try {
-      producer.stopProducing();
-    } catch (err) {
-      log.failure("Error stopping the producer of {request}", err, { request: String(this) });
-    }
-  }
 
   /** Send the status line and headers, with `data` (and the last chunk when finishing) in one write. */
   private writeHead(data: Buffer | Uint8Array, finishing: boolean): void {
@@ -570,9 +539,9 @@ export class Request {
     const channel = this.channel;
     this.channel = null;
     channel?.requestDone(this);
-    if (this.content !== null) {
+    if (this.content !== NO_CONTENT) {
       this.content.close();
-      this.content = null;
+      this.content = NO_CONTENT;
     }
     const notifications = this.notifications;
     this.notifications = [];
@@ -581,6 +550,17 @@ export class Request {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+
+/**
+ * The path of an absolute-form target ("http://host/a/b" -> "/a/b", "http://host" -> "/"), as
+ * RFC 9112 3.2.2 has a server read it (its authority is the Host, see the parser). Any other
+ * target (asterisk-form "*", authority-form of CONNECT) is returned as it is.
+ */
+function absoluteFormPath(path: string): string {
+  const m = /^https?:\/\/[^/]*/i.exec(path);
+  if (m === null) return path;
+  return m[0].length === path.length ? "/" : path.slice(m[0].length);
+}
 
 function cookiePart(value: HeaderInput): string {
   return headerString(value).replace(/;/g, " ");

@@ -18,7 +18,8 @@ import type { Deferred } from "../internet/defer.js";
 import type { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
 import type { HeaderInput, Headers } from "./http-headers.js";
-import type { CACHED } from "./http-request.js";
+import type { CACHED } from "./http-conditional.js";
+import type { CookieOptions } from "./http-request.js";
 
 /**
  * What render() may return: bytes (written as the whole body), a string (encoded as UTF-8),
@@ -28,8 +29,16 @@ import type { CACHED } from "./http-request.js";
  */
 export type RenderResult = Uint8Array | string | NotDoneYet | PromiseLike<Uint8Array | string>;
 
-/** The type of server.NOT_DONE_YET. */
-export type NotDoneYet = typeof import("./server.js").NOT_DONE_YET;
+/**
+ * Returned by render() to say the resource will write() and finish() the response itself
+ * later (after a Deferred fires, a producer ends...); the connection stays open meanwhile
+ * (twisted.web.server.NOT_DONE_YET; server.ts re-exports it). It sits beside IRequest because
+ * every resource speaks it and none should need the Site for it.
+ */
+export const NOT_DONE_YET: unique symbol = Symbol("NOT_DONE_YET");
+
+/** The type of NOT_DONE_YET. */
+export type NotDoneYet = typeof NOT_DONE_YET;
 
 /** The body of a request, as much of Twisted's file-like Request.content as resources use. */
 export interface IRequestContent {
@@ -60,8 +69,11 @@ export interface IRequest {
   postpath: string[];
   requestHeaders: Headers;
   responseHeaders: Headers;
-  /** The request body, or null. */
-  content: IRequestContent | null;
+  /**
+   * The request body, as Twisted's file-like Request.content: never null (empty when the request
+   * had none). Closed once the request is done.
+   */
+  content: IRequestContent;
   /** The response code so far. */
   code: number;
   /** True once the status line and headers have been written. */
@@ -69,7 +81,17 @@ export interface IRequest {
 
   getHeader(name: HeaderInput): string | undefined;
   getAllHeaders(): Record<string, string>;
+  /** The value of the request's cookie `name`, or undefined. */
   getCookie(name: string): string | undefined;
+  /**
+   * Add a Set-Cookie header to the response (RFC 6265 section 4.1). As Twisted, CR, LF and ";"
+   * in any part become spaces; a sameSite other than lax, strict or none is a RangeError.
+   */
+  addCookie(name: HeaderInput, value: HeaderInput, options?: CookieOptions): void;
+  /** The user name of HTTP Basic authentication (RFC 7617), or "" when there is none. */
+  getUser(): string;
+  /** The password of HTTP Basic authentication (RFC 7617), or "" when there is none. */
+  getPassword(): string;
   setHeader(name: HeaderInput, value: HeaderInput): void;
   setResponseCode(code: number, message?: HeaderInput): void;
   /**
@@ -95,6 +117,12 @@ export interface IRequest {
   unregisterProducer(): void;
   /** Answer 500 (with the traceback only if the site displays tracebacks) and log `reason`. */
   processingFailed(reason: Failure): unknown;
+  /** True once the connection was lost before the response finished: writes are dropped from then on. */
+  readonly disconnected: boolean;
+  /** Truthy once finish() was called (DummyRequest counts the calls, as Twisted's does). */
+  readonly finished: boolean | number;
+  /** Close the connection once what was written is sent: for a response that cannot be completed. */
+  loseConnection(): void;
 
   getClientAddress(): IAddress | null;
   getHost(): IAddress | null;

@@ -33,15 +33,16 @@ import { SERVER_VERSION, type HTTPChannel } from "./http-channel.js";
 import { HTTPFactory, type HTTPFactoryOptions } from "./http-factory.js";
 import { Request as HTTPRequest, type RequestFactory } from "./http-request.js";
 import { INTERNAL_SERVER_ERROR, NOT_ALLOWED, NOT_IMPLEMENTED, NOT_MODIFIED, NO_CONTENT, OK } from "./http-status.js";
-import type { IRequest, IResource, RenderResult } from "./iweb.js";
+import { NOT_DONE_YET, type IRequest, type IResource, type RenderResult } from "./iweb.js";
+import { quoteSegment, splitPath } from "./path-segments.js";
 import { ErrorPage, UnsupportedMethod, getChildForRequest } from "./resource.js";
 import { formatFailure } from "./util.js";
+import { isThenable } from "../internet/thenable.js";
 
-/**
- * Returned by render() to say the resource will write() and finish() the response itself
- * later (after a Deferred fires, a producer ends...); the connection stays open meanwhile.
- */
-export const NOT_DONE_YET: unique symbol = Symbol("NOT_DONE_YET");
+// twisted.web.server.NOT_DONE_YET and the path codecs, where Twisted's users look for them;
+// they live beside IRequest and in path-segments.ts, so resources need not import the Site.
+export { NOT_DONE_YET } from "./iweb.js";
+export { quoteSegment, splitPath, unquoteSegment } from "./path-segments.js";
 
 /** The Server header value sent with every response (twisted.web.server.version). */
 export const version = SERVER_VERSION;
@@ -50,46 +51,13 @@ export const version = SERVER_VERSION;
 export const supportedMethods: readonly string[] = ["GET", "HEAD", "POST"];
 
 const EMPTY = Buffer.alloc(0);
-const ABSOLUTE_FORM = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/;
 
 const log = new Logger("torsion.web.server");
 
-/** Percent-decode a path segment and decode its bytes as UTF-8 (invalid sequences become U+FFFD). */
-export function unquoteSegment(segment: string): string {
-  if (segment.indexOf("%") === -1 && !/[\u0080-\u00ff]/.test(segment)) return segment;
-  const bytes = Buffer.allocUnsafe(segment.length);
-  let n = 0;
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment.charCodeAt(i);
-    if (c === 37 && i + 2 < segment.length && isHex(segment.charCodeAt(i + 1)) && isHex(segment.charCodeAt(i + 2))) {
-      bytes[n++] = parseInt(segment.substr(i + 1, 2), 16);
-      i += 2;
-    } else {
-      bytes[n++] = c & 0xff;
-    }
-  }
-  return bytes.toString("utf8", 0, n);
-}
-
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-}
-
-/** Percent-encode a segment for a URL: everything but letters, digits and -._~ (Python's quote(s, safe="")). */
-export function quoteSegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
-}
-
-/** The decoded segments of a request path ("/a/b%20c" -> ["a", "b c"]). */
-export function splitPath(path: string): string[] {
-  const m = ABSOLUTE_FORM.exec(path);
-  if (m !== null) path = path.slice(m[0].length) || "/";
-  return path.slice(1).split("/").map(unquoteSegment);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
+/** What the log and the 500 page say when a render method returns anything else. */
+const RENDER_MAY_RETURN =
+  "a render method must return a string (sent as UTF-8), bytes (a Uint8Array), NOT_DONE_YET " +
+  "(it then writes and finishes the request itself), or a Promise of a string or bytes";
 
 function safeRepr(value: unknown): string {
   try {
@@ -242,7 +210,16 @@ export class Request extends HTTPRequest implements IRequest {
       }
       bytes = Buffer.from(body, "utf8");
     } else {
-      const detail = `Request: ${safeRepr(this)}\nResource: ${safeRepr(resrc)}\nValue: ${safeRepr(body)}`;
+      // Twisted answers 500 and logs nothing; the developer needs to hear why, on the server.
+      const hint = body === undefined ? " (did the render method forget to return?)" : "";
+      log.error("{resource} rendered {value} for {method} {uri}{hint}: " + RENDER_MAY_RETURN, {
+        resource: safeRepr(resrc),
+        value: safeRepr(body),
+        method: this.method,
+        uri: this.uri,
+        hint,
+      });
+      const detail = `Request: ${safeRepr(this)}\nResource: ${safeRepr(resrc)}\nValue: ${safeRepr(body)}\n\n${RENDER_MAY_RETURN}`;
       bytes = new ErrorPage(INTERNAL_SERVER_ERROR, "Request did not return bytes", detail).render(this) as Buffer;
     }
     if (this.method === "HEAD") {

@@ -7,7 +7,7 @@ import { readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { IRequest, RenderResult } from "./iweb.js";
 import { Resource, escapeHtml } from "./resource.js";
-import { unquoteSegment } from "./server.js";
+import { unquoteSegment } from "./path-segments.js";
 import { DEFAULT_CONTENT_ENCODINGS, DEFAULT_CONTENT_TYPES, getTypeAndEncoding } from "./static-mime.js";
 
 export function formatFileSize(size: number): string {

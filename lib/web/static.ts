@@ -43,9 +43,9 @@ import { Failure } from "../internet/failure.js";
 import { Logger } from "../internet/log.js";
 import { datetimeToString, stringToDatetime } from "./http-dates.js";
 import { NOT_MODIFIED, OK, PARTIAL_CONTENT, REQUESTED_RANGE_NOT_SATISFIABLE } from "./http-status.js";
-import type { IRequest, IResource, RenderResult } from "./iweb.js";
+import { noneMatchListsTag, notModifiedSince } from "./http-conditional.js";
+import { NOT_DONE_YET, type IRequest, type IResource, type RenderResult } from "./iweb.js";
 import { ForbiddenResource, NoResource, Resource } from "./resource.js";
-import { NOT_DONE_YET } from "./server.js";
 import { DirectoryLister } from "./static-listing.js";
 import { DEFAULT_CONTENT_ENCODINGS, DEFAULT_CONTENT_TYPES, getTypeAndEncoding } from "./static-mime.js";
 import { StaticProducer, parseRangeHeader, rangeToOffsetAndSize, type BodyPart, type ByteRange } from "./static-producer.js";
@@ -121,18 +121,6 @@ export class Data extends Resource {
     if (request.method === "HEAD") return EMPTY;
     return this.data;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Conditional requests
-
-/** The entity-tags of an If-None-Match / If-Range style list ("*" stays "*"). */
-function parseETagList(value: string): string[] {
-  return value.match(/\*|(?:W\/)?"[^"]*"/g) ?? [];
-}
-
-function opaque(tag: string): string {
-  return tag.startsWith("W/") ? tag.slice(2) : tag;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,19 +375,9 @@ export class File extends Resource {
   /** RFC 9110 13.2.2: If-None-Match decides if present, else If-Modified-Since. */
   private notModified(request: IRequest, etag: string, mtime: number): boolean {
     const inm = request.getHeader("if-none-match");
-    if (inm !== undefined) {
-      const tags = parseETagList(inm);
-      return tags.includes("*") || tags.some((t) => opaque(t) === etag);
-    }
+    if (inm !== undefined) return noneMatchListsTag(inm, etag);
     const ims = request.getHeader("if-modified-since");
-    if (ims !== undefined) {
-      try {
-        return mtime <= stringToDatetime(ims.split(";", 1)[0]);
-      } catch {
-        return false;
-      }
-    }
-    return false;
+    return ims !== undefined && notModifiedSince(ims, mtime);
   }
 
   /** Whether If-Range (if any) lets the Range header apply (RFC 9110 13.1.5: strong comparison or exact date). */

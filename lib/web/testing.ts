@@ -16,16 +16,15 @@ import { Deferred, fail, succeed } from "../internet/defer.js";
 import { ConnectionDone } from "../internet/error.js";
 import { Failure } from "../internet/failure.js";
 import type { Bytes, IAddress, IPullProducer, IPushProducer } from "../internet/interfaces.js";
-import { stringToDatetime } from "./http-dates.js";
+import { cooperate } from "../internet/task.js";
+import { RequestContent } from "./http-content.js";
 import { Headers, type HeaderInput } from "./http-headers.js";
-import { CACHED } from "./http-request.js";
-import { FOUND, NOT_MODIFIED, OK, PRECONDITION_FAILED } from "./http-status.js";
-import type { IRequest, IRequestContent, IResource, RenderResult } from "./iweb.js";
-import { NOT_DONE_YET, quoteSegment } from "./server.js";
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
-}
+import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
+import type { CookieOptions } from "./http-request.js";
+import { FOUND, OK } from "./http-status.js";
+import { NOT_DONE_YET, type IRequest, type IRequestContent, type IResource, type RenderResult } from "./iweb.js";
+import { quoteSegment } from "./path-segments.js";
+import { isThenable } from "../internet/thenable.js";
 
 /** A fake request, as twisted.web.test.requesthelper.DummyRequest. */
 export class DummyRequest implements IRequest {
@@ -39,7 +38,8 @@ export class DummyRequest implements IRequest {
   sitepath: string[] = [];
   requestHeaders = new Headers();
   responseHeaders = new Headers();
-  content: IRequestContent | null = null;
+  /** The request body: empty unless a test sets one (any IRequestContent). */
+  content: IRequestContent = new RequestContent();
   /** The code given to setResponseCode, or null if it was never called. */
   responseCode: number | null = null;
   responseMessage: string | null = null;
@@ -86,8 +86,29 @@ export class DummyRequest implements IRequest {
     return this.requestHeaders.getAllLast();
   }
 
-  getCookie(_name: string): string | undefined {
-    return undefined;
+  /** The cookies the request carries (set them before rendering): name -> value. */
+  receivedCookies = new Map<string, string>();
+  /** What addCookie was given, in order. */
+  cookies: Array<{ name: string; value: string; options: CookieOptions }> = [];
+  /** What getUser() and getPassword() answer (HTTP Basic authentication). */
+  user = "";
+  password = "";
+
+  getCookie(name: string): string | undefined {
+    return this.receivedCookies.get(name);
+  }
+
+  addCookie(name: HeaderInput, value: HeaderInput, options: CookieOptions = {}): void {
+    const text = (v: HeaderInput) => (typeof v === "string" ? v : Buffer.from(v).toString("latin1"));
+    this.cookies.push({ name: text(name), value: text(value), options });
+  }
+
+  getUser(): string {
+    return this.user;
+  }
+
+  getPassword(): string {
+    return this.password;
   }
 
   setHeader(name: HeaderInput, value: HeaderInput): void {
@@ -104,32 +125,13 @@ export class DummyRequest implements IRequest {
     if (this.written.length > 0) throw new Error("Last-Modified cannot be set after data has been written");
     when = Math.ceil(when);
     if (this.lastModified === null || this.lastModified < when) this.lastModified = when;
-    const since = this.getHeader("if-modified-since");
-    if (since) {
-      try {
-        if (stringToDatetime(since.split(";", 1)[0]) >= this.lastModified) {
-          this.setResponseCode(NOT_MODIFIED);
-          return CACHED;
-        }
-      } catch {
-        return null;
-      }
-    }
-    return null;
+    return checkLastModified(this, this.lastModified);
   }
 
   setETag(etag: string): CACHED | null {
     if (this.written.length > 0) throw new Error("ETag cannot be set after data has been written");
     this.etag = etag;
-    const tags = this.getHeader("if-none-match");
-    if (tags) {
-      const list = tags.split(/[ \t]+/);
-      if (list.includes(etag) || list.includes("*")) {
-        this.setResponseCode(this.method === "HEAD" || this.method === "GET" ? NOT_MODIFIED : PRECONDITION_FAILED);
-        return CACHED;
-      }
-    }
-    return null;
+    return checkETag(this, etag);
   }
 
   redirect(url: HeaderInput): void {
@@ -173,9 +175,10 @@ export class DummyRequest implements IRequest {
   }
 
   /**
-   * Register a producer. A push producer runs on its own; a pull producer is driven here, one
-   * resumeProducing() per turn of the event loop until it unregisters (Twisted's DummyRequest
-   * loops synchronously, which an asynchronous producer could never leave).
+   * Register a producer. A push producer runs on its own; a pull producer is driven by the
+   * global Cooperator (`cooperate`, as HTTPChannel drives one), a resumeProducing() a step
+   * until it unregisters (Twisted's DummyRequest loops synchronously, which an asynchronous
+   * producer could never leave). One that throws fails the request (processingFailed).
    */
   registerProducer(producer: IPushProducer | IPullProducer, streaming: boolean): void {
     if (this.producer !== null) throw new Error("a producer is already registered");
@@ -185,19 +188,35 @@ export class DummyRequest implements IRequest {
     }
     this.producer = producer;
     this.streaming = streaming;
-    if (!streaming) {
-      const pull = (): void => {
-        if (this.producer !== producer) return;
+    if (!streaming) cooperate(this.pull(producer));
+  }
+
+  private *pull(producer: IPullProducer): Generator<undefined, void, unknown> {
+    while (this.producer === producer) {
+      try {
         producer.resumeProducing();
-        setImmediate(pull);
-      };
-      setImmediate(pull);
+      } catch (err) {
+        this.producer = null;
+        this.processingFailed(Failure.from(err));
+        return;
+      }
+      yield undefined;
     }
   }
 
   unregisterProducer(): void {
     this.producer = null;
     this.streaming = null;
+  }
+
+  /** True once connectionLost() was played. */
+  get disconnected(): boolean {
+    return this.lostReason !== null;
+  }
+
+  /** As a real request's (the connection closes once written data is sent): plays connectionLost. */
+  loseConnection(): void {
+    this.connectionLost(new Failure(new ConnectionDone()));
   }
 
   /**

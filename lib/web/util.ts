@@ -7,9 +7,8 @@
 import { Deferred } from "../internet/defer.js";
 import { Failure } from "../internet/failure.js";
 import type { HeaderInput } from "./http-headers.js";
-import type { IRequest, IResource, RenderResult } from "./iweb.js";
+import { NOT_DONE_YET, type IRequest, type IResource, type RenderResult } from "./iweb.js";
 import { Resource, escapeHtml, getChildForRequest } from "./resource.js";
-import { NOT_DONE_YET } from "./server.js";
 
 export { escapeHtml } from "./resource.js";
 

@@ -128,13 +128,20 @@ describe("torsion (lib/cli/main.ts)", () => {
       expectOneLineError(t.stderr, 'no export named "nope"', "hello");
     });
 
+    it("a --wsgi export that is a class: one line at startup, exit 2, nothing served", async () => {
+      const t = torsion(["web", "--listen", LOCAL, "--wsgi", `${FIXTURES}/cli-wsgi.js:SomeClass`]);
+      expect(await t.exit(), t.stderr).to.equal(2);
+      expectOneLineError(t.stderr, `--wsgi ${FIXTURES}/cli-wsgi.js:SomeClass: the export is a class`, "export a function (environ, startResponse)");
+      expect(t.stdout).to.not.include("serving");
+    });
+
     it("a port that is in use: one line naming the endpoint, exit 2", async () => {
       const first = torsion(["web", "--listen", LOCAL, "--resource", `${FIXTURES}/cli-resources.js:hello`]);
       const [url] = await first.urls();
       const port = new URL(url).port;
       const second = torsion(["web", "--listen", `tcp:${port}:interface=127.0.0.1`, "--resource", `${FIXTURES}/cli-resources.js:hello`]);
       expect(await second.exit(), second.stderr).to.equal(2);
-      expectOneLineError(second.stderr, `--listen tcp:${port}:interface=127.0.0.1`);
+      expectOneLineError(second.stderr, `--listen tcp:${port}:interface=127.0.0.1`, "address already in use", "(EADDRINUSE)");
       first.signal("SIGTERM");
       expect(await first.exit(), first.stderr).to.equal(0);
     });

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../lib/cli/options.js";
 import {
-  AddHeadersResource,
   buildRoot,
   parseWebOptions,
   startWeb,
@@ -19,11 +18,11 @@ import { serverFromString } from "../../lib/internet/endpoints.js";
 import { LogLevel, captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
 import { stopThreadPool } from "../../lib/internet/threads.js";
+import { AddHeadersResource } from "../../lib/web/add-headers-resource.js";
 import { Resource } from "../../lib/web/resource.js";
 import { File } from "../../lib/web/static.js";
-import { DummyRequest } from "../../lib/web/testing.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
-import { hello, makeRoot } from "../fixtures/cli-resources.js";
+import { WSGIResource } from "../../lib/web/wsgi/resource.js";
+import { hello } from "../fixtures/cli-resources.js";
 import { ROOT } from "./cli-helpers.js";
 
 const FIXTURES = "./build/spec/fixtures";
@@ -168,31 +167,6 @@ describe("torsion web (lib/cli/web.ts)", () => {
     });
   });
 
-  // twisted/web/test/test_tap.py
-  describe("AddHeadersResourceTests", () => {
-    it("test_getChildWithDefault: adds the headers to the response, repeated names in order", () => {
-      const resource = new AddHeadersResource(makeRoot(contextFor(newReactor(), parse("--path", dir))), [
-        ["K1", "V1"],
-        ["K2", "V2"],
-        ["K1", "V3"],
-      ]);
-      const request = new DummyRequest([]);
-      resource.getChildWithDefault("", request);
-      expect(request.responseHeaders.getRawHeaders("K1")).to.deep.equal(["V1", "V3"]);
-      expect(request.responseHeaders.getRawHeaders("K2")).to.deep.equal(["V2"]);
-    });
-
-    it("is a leaf exactly when the resource it wraps is, and renders it with the headers", () => {
-      const leaf = new AddHeadersResource(hello, [["X-A", "1"]]);
-      expect(leaf.isLeaf).to.equal(true);
-      expect(new AddHeadersResource(new Resource(), []).isLeaf).to.equal(false);
-      const request = new DummyRequest([]);
-      expect(leaf.render(request)).to.equal("hello\n");
-      leaf.render(request); // a HEAD faked as GET renders twice: still one value
-      expect(request.responseHeaders.getRawHeaders("X-A")).to.deep.equal(["1"]);
-    });
-  });
-
   describe("parseWebOptions", () => {
     it("--log-level takes a level, or NAMESPACE=LEVEL for one namespace; --log-format text or json", () => {
       const options = parse("--path", dir, "--log-level", "warn", "--log-level", "torsion.web=debug", "--log-format", "json");
@@ -218,6 +192,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         workers: 1,
         accessLog: null,
         timeout: 60,
+        bodyTimeout: 30,
         maxBody: null,
         shutdownGrace: 10,
         displayTracebacks: false,
@@ -242,6 +217,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
         "--workers", "3",
         "--access-log", join(dir, "access.log"),
         "--timeout", "2.5",
+        "--body-timeout", "4",
         "--max-body", "1M",
         "--shutdown-grace", "0.5",
         "--display-tracebacks",
@@ -253,6 +229,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
       expect(options.workers).to.equal(3);
       expect(options.accessLog).to.equal(join(dir, "access.log"));
       expect(options.timeout).to.equal(2.5);
+      expect(options.bodyTimeout).to.equal(4);
       expect(options.maxBody).to.equal(1024 * 1024);
       expect(options.shutdownGrace).to.equal(0.5);
       expect(options.displayTracebacks).to.equal(true);
@@ -276,6 +253,7 @@ describe("torsion web (lib/cli/web.ts)", () => {
     it("--threads MAX means 0,MAX; --timeout 0 means none; --workers auto is one per CPU", () => {
       expect(parse("--path", dir, "--threads", "4").threads).to.deep.equal({ min: 0, max: 4 });
       expect(parse("--path", dir, "--timeout", "0").timeout).to.equal(null);
+      expect(parse("--path", dir, "--body-timeout", "0").bodyTimeout).to.equal(null);
       expect(parse("--path", dir, "--workers", "auto").workers).to.be.a("number").and.at.least(1);
       expect(parse("--path", dir, "--max-body", "512").maxBody).to.equal(512);
       expect(parse("--path", dir, "--max-body", "2k").maxBody).to.equal(2048);

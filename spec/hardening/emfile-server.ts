@@ -10,7 +10,6 @@
 
 import { closeSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { FileDescriptor } from "../../lib/internet/abstract.js";
 import type { Bytes } from "../../lib/internet/interfaces.js";
 import { Factory, Protocol } from "../../lib/internet/protocol.js";
 import { reactor } from "../../lib/internet/reactor.js";
@@ -41,7 +40,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     while (hoard.length > 0) closeSync(hoard.pop()!);
     process.stdout.write("freed\n");
   } else if (line === "stats") {
-    const c = FileDescriptor.counters;
+    const c = port.counters;
     process.stdout.write(`stats ${c.openConnections} ${c.protocolErrors} ${port.connected ? "listening" : "closed"}\n`);
   } else if (line === "exit") {
     void port.stopListening();

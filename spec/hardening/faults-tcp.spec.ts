@@ -9,13 +9,13 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FileDescriptor } from "../../lib/internet/abstract.js";
 import { ConnectionLost } from "../../lib/internet/error.js";
 import type { Failure } from "../../lib/internet/failure.js";
-import type { Bytes, IConsumer, IListeningPort } from "../../lib/internet/interfaces.js";
+import type { Bytes, IConsumer } from "../../lib/internet/interfaces.js";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
 import { Factory, Protocol } from "../../lib/internet/protocol.js";
 import { reactor } from "../../lib/internet/reactor.js";
+import type { Port } from "../../lib/internet/tcp.js";
 import { registerFaultyProducer } from "../support/producers.js";
 import { until } from "../support/wait.js";
 
@@ -74,7 +74,7 @@ function client(port: number, message: string | Buffer, expected?: string, timeo
 }
 
 describe("hardening: TCP faults", () => {
-  let port: IListeningPort | null = null;
+  let port: Port | null = null;
   let logs: LogCapture;
 
   beforeEach(() => {
@@ -99,13 +99,12 @@ describe("hardening: TCP faults", () => {
 
   it("a protocol that throws in dataReceived is dropped and logged; the next client is served", async () => {
     const p = listen(Factory.forProtocol(Fragile));
-    const errorsBefore = FileDescriptor.counters.protocolErrors;
     const bad = await client(p, "boom");
     expect(bad.end).not.to.equal("timeout");
     expect(bad.received).to.equal("");
     await until(() => Fragile.lost.length === 1, 5, "connectionLost of the dropped connection");
     expect(Fragile.lost[0].check(ConnectionLost)).to.equal(ConnectionLost);
-    expect(FileDescriptor.counters.protocolErrors).to.equal(errorsBefore + 1);
+    expect(port!.counters.protocolErrors).to.equal(1);
     expect(logs.failures().map((f) => f.getErrorMessage())).to.include("dataReceived exploded");
     const good = await client(p, "hello", "hello");
     expect(good).to.deep.equal({ received: "hello", end: "close" });

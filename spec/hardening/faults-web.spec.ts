@@ -2,12 +2,11 @@
  * Faults at the web level, on real loopback sockets (lib/web/http-channel.ts, http-request.ts,
  * server.ts): resources and producers that throw, clients that never read, slowloris clients,
  * bodies over the limit, and clients that pipeline requests and leave. WSGI faults come later,
- * with lib/web/wsgi.ts.
+ * with lib/web/wsgi/.
  */
 
 import { expect } from "chai";
 import * as net from "node:net";
-import { FileDescriptor } from "../../lib/internet/abstract.js";
 import type { Failure } from "../../lib/internet/failure.js";
 import type { IListeningPort, IPullProducer, IPushProducer } from "../../lib/internet/interfaces.js";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
@@ -301,15 +300,17 @@ describe("hardening: web faults", function () {
 
   it("a client that pipelines requests and closes: every request is told (notifyFinish errbacks), no timer left", async () => {
     const clock = new Clock();
-    const p = serve({ reactor: clock });
-    const openBefore = FileDescriptor.counters.openConnections;
+    // halfClose: false, so the FIN of a closed socket is the client gone (by default a FIN is
+    // a half-close and the requests received are answered: HTTPChannel's half-close specs).
+    const p = serve({ reactor: clock, halfClose: false });
+    const openBefore = reactor.counters.openConnections;
     const c = await connectRaw(p);
     c.socket.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3) + "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n");
     await until(() => record.requests.length === 1, 5, "the first request to be processed");
     c.socket.destroy();
     await until(() => record.finishes.length === 1, 5, "notifyFinish to errback");
     expect(record.finishes[0]).to.match(/^lost: Connection(Done|Lost)$/);
-    await until(() => FileDescriptor.counters.openConnections === openBefore, 5, "the connection to be closed on the server");
+    await until(() => reactor.counters.openConnections === openBefore, 5, "the connection to be closed on the server");
     // Head-of-line: the pipelined requests behind the first were never begun, and never will be.
     expect(record.requests.length).to.equal(1);
     expect(clock.getDelayedCalls().map(String)).to.deep.equal([]);
@@ -317,7 +318,7 @@ describe("hardening: web faults", function () {
 
   it("requests answered in turn and a client that leaves mid-pipeline: each request is finished or told, no timer left", async () => {
     const clock = new Clock();
-    const p = serve({ reactor: clock });
+    const p = serve({ reactor: clock, halfClose: false }); // as above: the FIN is the client gone
     const c = await connectRaw(p);
     c.socket.write("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n".repeat(3));
     await until(() => record.requests.length === 1, 5, "the first request");

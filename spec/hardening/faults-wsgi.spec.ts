@@ -1,5 +1,5 @@
 /**
- * Faults of WSGI applications, on real loopback sockets (lib/web/wsgi.ts): an iterable whose
+ * Faults of WSGI applications, on real loopback sockets (lib/web/wsgi/): an iterable whose
  * close() throws, and a worker that dies in the middle of a response. Each time the client gets
  * what PEP 3333 and Twisted's WSGIResource say (an error status before the head, a dropped
  * connection after it), the fault is logged and counted, the pool is whole again, and the
@@ -14,9 +14,9 @@ import { reactor } from "../../lib/internet/reactor.js";
 import type { ThreadPool } from "../../lib/internet/threadpool.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import { Site } from "../../lib/web/server.js";
-import { WSGIResource, wsgiStatistics, type WSGIStatistics } from "../../lib/web/wsgi.js";
+import { WSGIResource, wsgiStatistics, type WSGIStatistics } from "../../lib/web/wsgi/resource.js";
 import { makePool, stopPools } from "../fixtures/thread-helpers.js";
-import { RawClient, Reports } from "../web/wsgi-helpers.js";
+import { RawClient, Reports } from "../web/wsgi/helpers.js";
 import { until, within } from "../support/wait.js";
 
 const FAULT_APPS = new URL("../fixtures/wsgi-fault-apps.js", import.meta.url);
@@ -88,7 +88,7 @@ describe("hardening: WSGI faults on loopback", () => {
 
   describe("an iterable whose close() throws", () => {
     it("after the head went out: the body so far, then the connection dropped; logged, counted, next served", async () => {
-      const before = wsgiStatistics();
+      const before = wsgiStatistics([resource]);
       const c = client("/closeThrowsAfterBody");
       await c.end(10);
       const text = c.received.toString("latin1");
@@ -97,6 +97,7 @@ describe("hardening: WSGI faults on loopback", () => {
       // Dropped, not finished: a chunked body without its last chunk tells the client it was cut short.
       expect(text.endsWith(LAST_CHUNK)).to.equal(false);
       await until(() => resource.statistics().active === 0, 10, "the response to be let go");
+      await reports.reportedAtLeast(1);
       expect(reports.reported).to.deep.equal(["close called"]);
       expect(failureMessages(logs!)).to.deep.equal(["RangeError: close() of the body exploded"]);
       expect(resource.statistics()).to.deep.equal({
@@ -108,7 +109,7 @@ describe("hardening: WSGI faults on loopback", () => {
         errors: 1,
         closeCalls: 1,
       });
-      expect(delta(before, wsgiStatistics())).to.include({ active: 0, errors: 1, closeCalls: 1 });
+      expect(delta(before, wsgiStatistics([resource]))).to.include({ active: 0, errors: 1, closeCalls: 1 });
       // The worker lived through it: no replacement was needed.
       expect(pool.statistics()).to.include({ workersReplaced: 0, busy: 0, queued: 0 });
       await servesNext();
@@ -123,6 +124,7 @@ describe("hardening: WSGI faults on loopback", () => {
       expect(text.toLowerCase()).to.contain("content-length: 0\r\n");
       expect(text.endsWith("\r\n\r\n")).to.equal(true);
       await until(() => resource.statistics().active === 0, 10, "the response to be let go");
+      await reports.reportedAtLeast(1);
       expect(reports.reported).to.deep.equal(["close called"]);
       expect(failureMessages(logs!)).to.deep.equal(["RangeError: close() of the empty body exploded"]);
       expect(resource.statistics()).to.include({ active: 0, completed: 0, errors: 1, closeCalls: 1 });

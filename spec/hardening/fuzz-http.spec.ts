@@ -309,7 +309,7 @@ class BodyCollector implements HTTPParserHandler {
   }
 }
 
-const CHUNKED_HEAD = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+const CHUNKED_HEAD = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 /** Feed a parser; returns the body, or the HTTPParseError. Any other exception escapes and fails the spec. */
 function parseChunked(chunks: readonly Buffer[]): { body: Buffer; complete: boolean } | HTTPParseError {

@@ -4,7 +4,8 @@
 
 import { expect } from "chai";
 import * as net from "node:net";
-import { FileDescriptor } from "../../lib/internet/abstract.js";
+import { FileDescriptor, TransportCounters } from "../../lib/internet/abstract.js";
+import type { Server } from "../../lib/internet/tcp.js";
 import { ConnectionAborted, ConnectionDone, ConnectionLost } from "../../lib/internet/error.js";
 import type { Bytes, IProtocol, IPullProducer, IPushProducer, ITCPTransport } from "../../lib/internet/interfaces.js";
 import { captureLogEvents } from "../../lib/internet/log.js";
@@ -222,7 +223,6 @@ describe("abstract.FileDescriptor", function () {
       };
       const peer = await rawPeer(server, { pauseOnConnect: true });
       const pump = new PumpingProducer(server.transport, order);
-      const before = FileDescriptor.counters.producersStopped;
       try {
         await within(pump.pausedOnce.promise, 5, "the producer to be paused");
         peer.resetAndDestroy(); // the client dies: RST
@@ -236,7 +236,7 @@ describe("abstract.FileDescriptor", function () {
       expect(order).to.deep.equal(["stopProducing", "connectionLost"]);
       expect(pump.stops).to.equal(1);
       expect(server.reasons).to.have.length(1);
-      expect(FileDescriptor.counters.producersStopped - before).to.equal(1);
+      expect((server.transport as unknown as Server).port.counters.producersStopped).to.equal(1);
     });
 
     it("a pull producer is asked for one chunk at a time as the buffer drains, and everything arrives", async () => {
@@ -538,14 +538,33 @@ describe("abstract.FileDescriptor", function () {
   });
 
   describe("counters", () => {
-    it("openConnections counts connections between makeConnection and connectionLost", async () => {
-      const before = FileDescriptor.counters.openConnections;
-      const { server, client } = await pair(new Recorder(), new Recorder());
-      expect(FileDescriptor.counters.openConnections - before).to.equal(2);
+    it("openConnections counts connections between makeConnection and connectionLost, on the port and the connector", async () => {
+      const server = new Recorder();
+      const client = new Recorder();
+      const port = lo.listenTCP(new ServerFactory(() => server));
+      const connector = lo.reactor.connectTCP("127.0.0.1", port.getHost().port, new ClientFactory(() => client));
+      await within(client.made.promise, 2, "the client to connect");
+      await within(server.made.promise, 2, "the server to accept");
+      expect(port.counters.openConnections).to.equal(1);
+      expect(connector.counters.openConnections).to.equal(1);
       client.transport.loseConnection();
       await within(server.lost.promise, 2, "server connectionLost");
       await within(client.lost.promise, 2, "client connectionLost");
-      expect(FileDescriptor.counters.openConnections - before).to.equal(0);
+      expect(port.counters.openConnections).to.equal(0);
+      expect(connector.counters.openConnections).to.equal(0);
+    });
+
+    it("a reactor's counters are the sum of its ports' and connectors'", () => {
+      const reactorCounters = new TransportCounters();
+      const a = new TransportCounters(reactorCounters);
+      const b = new TransportCounters(reactorCounters);
+      a.count("openConnections");
+      b.count("openConnections");
+      b.count("producersStopped");
+      a.count("openConnections", -1);
+      expect({ ...reactorCounters }).to.deep.equal({ openConnections: 1, producersStopped: 1, connectionsAborted: 0, protocolErrors: 0 });
+      expect(a.openConnections + b.openConnections).to.equal(reactorCounters.openConnections);
+      expect(Object.keys(a)).to.deep.equal(["openConnections", "producersStopped", "connectionsAborted", "protocolErrors"]);
     });
   });
 });

@@ -13,7 +13,7 @@ import {
   ServerFactory,
 } from "../../lib/internet/protocol.js";
 import { Deferred } from "../../lib/internet/deferred.js";
-import { reactor } from "../../lib/internet/reactor.js";
+import { getReactor, reactor } from "../../lib/internet/reactor.js";
 import { Clock } from "../../lib/internet/task.js";
 import { ipAddress, StringTransport } from "../../lib/internet/testing.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
@@ -392,7 +392,7 @@ describe("ReconnectingClientFactory on the global reactor", () => {
     f.clientConnectionFailed(new FakeConnector(), aFailure);
     // The global reactor is loaded lazily (import()), so the retry may be scheduled a tick later.
     for (let i = 0; i < 100 && f.clock === null; i++) await new Promise((resolve) => setImmediate(resolve));
-    expect(f.clock).to.equal(reactor);
+    expect(f.clock).to.equal(getReactor());
     expect(reactor.getDelayedCalls().length).to.equal(before + 1);
     f.stopTrying();
     expect(reactor.getDelayedCalls().length).to.equal(before);
@@ -437,5 +437,29 @@ describe("ReconnectingClientFactory on the global reactor", () => {
     await within(lost[1]!, 5, "the server to drop the second connection");
     expect(connections).to.equal(2);
     expect(clock.getDelayedCalls()).to.deep.equal([]);
+  });
+});
+
+describe("Protocol<F>: a protocol typed over its factory", () => {
+  it("reads the state of the factory that built it, typed (self.factory.clients in Twisted)", () => {
+    class ChatFactory extends Factory {
+      readonly clients = new Set<Chat>();
+    }
+    class Chat extends Protocol<ChatFactory> {
+      override connectionMade(): void {
+        this.factory!.clients.add(this); // typed: no cast to ChatFactory
+      }
+      override connectionLost(reason?: Failure): void {
+        super.connectionLost(reason);
+        this.factory!.clients.delete(this);
+      }
+    }
+    const factory = ChatFactory.forProtocol(Chat);
+    const chat = factory.buildProtocol(ipAddress("127.0.0.1", 1)) as Chat;
+    expect(chat.factory).to.equal(factory);
+    chat.makeConnection(new StringTransport());
+    expect([...factory.clients]).to.deep.equal([chat]);
+    chat.connectionLost();
+    expect(factory.clients.size).to.equal(0);
   });
 });

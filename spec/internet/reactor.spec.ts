@@ -402,6 +402,22 @@ describe("NodeReactor run and stop", () => {
     expect(r.running).to.equal(false);
   });
 
+  it("crash() stops at once: run() settles without the shutdown event, and the reactor cannot run again", async () => {
+    const reactor = new NodeReactor();
+    const seen: string[] = [];
+    reactor.addSystemEventTrigger("before", "shutdown", () => seen.push("shutdown"));
+    reactor.callWhenRunning(() => {
+      seen.push("running");
+      reactor.crash();
+    });
+    await within(reactor.run(), 5, "run() to settle after crash()");
+    expect(seen).to.deep.equal(["running"]);
+    expect(reactor.running).to.equal(false);
+    let err: unknown;
+    await reactor.run().catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(ReactorNotRestartable);
+  });
+
   it("run() twice raises ReactorAlreadyRunning; after a stop, ReactorNotRestartable", async () => {
     const r = new NodeReactor();
     const ran = r.run();

@@ -19,8 +19,14 @@ import {
   makeChannel,
   type ChannelFixture,
 } from "./http-test-helpers.js";
+import { HTTPFactory } from "../../lib/web/http-factory.js";
+import { Resource } from "../../lib/web/resource.js";
+import { Site } from "../../lib/web/server.js";
+import type { IRequest } from "../../lib/web/iweb.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
+import { loopback, type Loopback } from "../support/loopback.js";
 import { DummyProducer } from "../support/producers.js";
+import { until, within } from "../support/wait.js";
 
 const http10Requests = "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n";
 const http10Expected = [["HTTP/1.0 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.0", "Content-Length: 13", "'''\nNone\n'''\n"]];
@@ -73,7 +79,8 @@ function httpVersionSuite(name: string, requests: string, expected: string[][]):
     });
 
     it("test_requestBodyTimeout: the idle timeout is reset by each piece of a body", () => {
-      const { channel, transport, clock } = makeChannel({ timeOut: 100, requestFactory: SilentRequest });
+      // bodyTimeout (torsion's, not Twisted's) off: this is the idle timeout alone.
+      const { channel, transport, clock } = makeChannel({ timeOut: 100, bodyTimeout: null, requestFactory: SilentRequest });
       channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
       clock.advance(99);
       expect(transport.disconnecting).to.equal(false);
@@ -104,8 +111,9 @@ describe("twisted.web.http HTTPChannel", () => {
     const logs = captureLogsOfEachTest();
 
     /** A factory's channel that has the head of a POST whose body never comes. */
+    /** Twisted has no body deadline: bodyTimeout is off here, so the idle timeout alone is shown. */
     function waitingForBody(options: HTTPFactoryOptions = {}): ChannelFixture {
-      const fixture = factoryChannel(options);
+      const fixture = factoryChannel({ bodyTimeout: null, ...options });
       fixture.channel.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
       return fixture;
     }
@@ -581,6 +589,94 @@ describe("twisted.web.http HTTPChannel", () => {
       }
     });
 
+    describe("bodyTimeout (a body trickled in)", () => {
+      const POST = "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
+
+      it("a body trickling at a byte a second gets 408 bodyTimeout seconds after its head, and is closed", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: 30 });
+          channel.dataReceived(bytes(POST));
+          for (let i = 0; i < 29; i++) {
+            clock.advance(1);
+            channel.dataReceived(bytes("x"));
+          }
+          expect(transport.value().length, "nothing answered at 29 s").to.equal(0);
+          expect(transport.disconnecting).to.equal(false);
+          clock.advance(1);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 Request Time-out\r\n/);
+          expect(transport.disconnecting).to.equal(true);
+          expect(channel.requests.length, "the request was never processed").to.equal(1);
+          expect(logs.messages().some((m) => /request body not received in 30 s/.test(m))).to.equal(true);
+        } finally {
+          logs.stop();
+        }
+      });
+
+      it("the default is 30 s, chunked bodies too", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, timeOut: null });
+          channel.dataReceived(bytes("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"));
+          clock.advance(29.9);
+          expect(transport.disconnecting).to.equal(false);
+          clock.advance(0.1);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 /);
+        } finally {
+          logs.stop();
+        }
+      });
+
+      it("time while reading is paused (back-pressure) does not count; the deadline starts again from then", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: 30, timeOut: null });
+          channel.dataReceived(bytes(POST + "abc"));
+          transport.pauseProducing(); // as an application holding the body back would
+          clock.advance(100);
+          expect(transport.value().length).to.equal(0);
+          expect(transport.disconnecting).to.equal(false);
+          transport.resumeProducing();
+          clock.advance(29);
+          expect(transport.disconnecting).to.equal(false);
+          clock.advance(1);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 /);
+        } finally {
+          logs.stop();
+        }
+      });
+
+      it("a body complete in time is answered, and bodyTimeout no longer applies to it", () => {
+        const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: 30, timeOut: null });
+        channel.dataReceived(bytes(POST + "x".repeat(50)));
+        clock.advance(20);
+        channel.dataReceived(bytes("y".repeat(50)));
+        expect(channel.requests[0].content!.read().length).to.equal(100);
+        clock.advance(1000); // the application takes its time: not the client's fault
+        expect(transport.disconnecting).to.equal(false);
+      });
+
+      it("bodyTimeout null disables it", () => {
+        const { channel, transport, clock } = makeChannel({ requestFactory: SilentRequest, bodyTimeout: null, timeOut: null });
+        channel.dataReceived(bytes(POST + "abc"));
+        clock.advance(10000);
+        expect(transport.disconnecting).to.equal(false);
+      });
+
+      it("HTTPFactory passes bodyTimeout to its channels", () => {
+        const logs = captureLogEvents();
+        try {
+          const { channel, transport, clock } = factoryChannel({ requestFactory: SilentRequest, bodyTimeout: 2, timeOut: null });
+          expect(channel.bodyTimeout).to.equal(2);
+          channel.dataReceived(bytes(POST));
+          clock.advance(2);
+          expect(transport.value().toString("latin1")).to.match(/^HTTP\/1\.1 408 /);
+        } finally {
+          logs.stop();
+        }
+      });
+    });
+
     it("headersTimeout null leaves only the idle timeout", () => {
       const { channel, transport, clock } = makeChannel({ timeOut: 60, headersTimeout: null });
       channel.dataReceived(bytes("GET / HTTP/1.1\r\n"));
@@ -741,4 +837,257 @@ describe("twisted.web.http HTTPChannel", () => {
       expect(text).to.contain("Server: mine\r\n");
     });
   });
+
+  describe("Host (RFC 9112 3.2, 3.2.2), on real sockets", () => {
+    const lo = loopback(); // first, so that its ports close while the logs are still captured
+    captureLogsOfEachTest();
+
+    /** Answers "<getRequestHostname()> <path> <Host header>". */
+    class HostEcho extends Request {
+      override process(): void {
+        const body = Buffer.from(`${this.getRequestHostname()} ${this.path} ${this.getHeader("host")}`, "latin1");
+        this.setHeader("content-length", String(body.length));
+        this.write(body);
+        this.finish();
+      }
+    }
+
+    async function statusFor(request: string, options: { allowMissingHost?: boolean } = {}): Promise<{ status: string; body: string; closed: boolean }> {
+      const port = lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory: HostEcho, ...options })).getHost().port;
+      return exchange(lo, port, request);
+    }
+
+    it("an HTTP/1.1 request without Host is 400 and the connection closes", async () => {
+      const r = await statusFor("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      expect(r.status).to.equal("HTTP/1.1 400 Bad Request");
+      expect(r.closed).to.equal(true);
+      expect(r.body.match(/HTTP\/1\.1/g)!.length, "nothing after it is answered").to.equal(1);
+    });
+
+    it("two Host field lines are 400, whatever the version", async () => {
+      expect((await statusFor("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")).status).to.equal("HTTP/1.1 400 Bad Request");
+      expect((await statusFor("GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n")).status).to.equal("HTTP/1.1 400 Bad Request");
+    });
+
+    it("an invalid Host is 400", async () => {
+      for (const host of ["a b", "a/b", "user@a", "[::1", "a:b", "a;b=\"c\"", "\"a\""]) {
+        const r = await statusFor(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        expect(r.status, host).to.equal("HTTP/1.1 400 Bad Request");
+        expect(r.closed, host).to.equal(true);
+      }
+    });
+
+    it("valid Hosts are answered: names, ports, IPv4, IPv6 literals, an empty value", async () => {
+      for (const host of ["example.com", "example.com:8080", "127.0.0.1:80", "[::1]:8080", "[v1.x]", "xn--caf-dma.example", "a%41"]) {
+        const r = await statusFor(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        expect(r.status, host).to.equal("HTTP/1.1 200 OK");
+      }
+      expect((await statusFor("GET / HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n")).status, "empty").to.equal("HTTP/1.1 200 OK");
+    });
+
+    it("HTTP/1.0 without Host is answered", async () => {
+      expect((await statusFor("GET / HTTP/1.0\r\n\r\n")).status).to.equal("HTTP/1.0 200 OK");
+    });
+
+    it("the absolute-form target's authority wins over Host, and its path is the path", async () => {
+      const r = await statusFor("GET http://real.example:8080/a/b?q=1 HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n");
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect(r.body.split("\r\n\r\n")[1]).to.equal("real.example /a/b real.example:8080");
+      const bare = await statusFor("GET HTTP://bare.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(bare.body.split("\r\n\r\n")[1]).to.equal("bare.example / bare.example");
+    });
+
+    it("an absolute-form target with userinfo or no host is 400", async () => {
+      for (const target of ["http://user@a/", "http:///x", "http://:80/"]) {
+        expect((await statusFor(`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`)).status, target).to.equal("HTTP/1.1 400 Bad Request");
+      }
+    });
+
+    it("Site's allowMissingHost option (off by default) accepts a Host-less HTTP/1.1 request", async () => {
+      class Hello extends Resource {
+        override isLeaf = true;
+        render_GET(_request: IRequest): string {
+          return "hello";
+        }
+      }
+      const strict = lo.listenTCP(new Site(new Hello(), { reactor: lo.reactor })).getHost().port;
+      expect((await exchange(lo, strict, "GET / HTTP/1.1\r\n\r\n")).status).to.equal("HTTP/1.1 400 Bad Request");
+      const lenient = lo.listenTCP(new Site(new Hello(), { reactor: lo.reactor, allowMissingHost: true })).getHost().port;
+      const r = await exchange(lo, lenient, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect((await exchange(lo, lenient, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")).status, "two Hosts still").to.equal(
+        "HTTP/1.1 400 Bad Request",
+      );
+    });
+  });
+
+  describe("half-close (IHalfCloseableProtocol), on real sockets with socket.end()", () => {
+    const lo = loopback();
+    captureLogsOfEachTest();
+
+    const finished: string[] = [];
+    const lostReasons: string[] = [];
+    /** Answers "<uri> done" 50 ms after it arrives (on the spec's reactor), recording notifyFinish. */
+    class LaterRequest extends Request {
+      override process(): void {
+        const uri = this.uri;
+        this.notifyFinish().then(
+          () => finished.push(uri),
+          (e: Error) => lostReasons.push(`${uri}: ${e.message}`),
+        );
+        lo.reactor.callLater(0.05, () => {
+          if (this.disconnected) return;
+          const body = Buffer.from(`${uri} done\n`);
+          this.setHeader("content-length", String(body.length));
+          this.write(body);
+          this.finish();
+        });
+      }
+    }
+    /** Streams 200 KiB through a push producer, as a file download would. */
+    class StreamingRequest extends Request {
+      override process(): void {
+        const uri = this.uri;
+        this.notifyFinish().then(() => finished.push(uri), (e: Error) => lostReasons.push(`${uri}: ${e.message}`));
+        let left = 25;
+        let paused = false;
+        const produce = (): void => {
+          while (!paused && left > 0 && !this.disconnected) {
+            left--;
+            this.write(Buffer.alloc(8192, 0x61));
+          }
+          if (left === 0 && !this.disconnected && this.producer !== null) {
+            this.unregisterProducer();
+            this.finish();
+          }
+        };
+        this.registerProducer(
+          {
+            pauseProducing: () => void (paused = true),
+            resumeProducing: () => {
+              paused = false;
+              lo.reactor.callLater(0, produce);
+            },
+            stopProducing: () => void (left = -1),
+          },
+          true,
+        );
+        lo.reactor.callLater(0, produce);
+      }
+    }
+
+    beforeEach(() => {
+      finished.length = 0;
+      lostReasons.length = 0;
+    });
+
+    function serve(requestFactory: typeof Request): number {
+      return lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory })).getHost().port;
+    }
+
+    it("a request followed by the client's FIN is answered, its notifyFinish succeeds, then the server closes", async () => {
+      const r = await exchange(lo, serve(LaterRequest), "GET /one HTTP/1.1\r\nHost: a\r\n\r\n", true);
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect(r.body).to.match(/\r\n\r\n\/one done\n$/);
+      expect(finished).to.deep.equal(["/one"]);
+      expect(lostReasons).to.deep.equal([]);
+    });
+
+    it("pipelined requests before the FIN are all answered, in order", async () => {
+      const r = await exchange(
+        lo,
+        serve(LaterRequest),
+        "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /3 HTTP/1.1\r\nHost: a\r\n\r\n",
+        true,
+      );
+      expect([...r.body.matchAll(/(\/\d) done/g)].map((m) => m[1])).to.deep.equal(["/1", "/2", "/3"]);
+      expect(finished).to.deep.equal(["/1", "/2", "/3"]);
+    });
+
+    it("a response made by a producer is sent whole after the FIN", async () => {
+      const r = await exchange(lo, serve(StreamingRequest), "GET /big HTTP/1.1\r\nHost: a\r\n\r\n", true);
+      expect(r.status).to.equal("HTTP/1.1 200 OK");
+      expect(dechunkLength(r.body)).to.equal(25 * 8192);
+      expect(finished).to.deep.equal(["/big"]);
+    });
+
+    it("a body cut short by the FIN is answered 400", async () => {
+      const r = await exchange(lo, serve(LaterRequest), "POST /cut HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", true);
+      expect(r.status).to.equal("HTTP/1.1 400 Bad Request");
+      const chunked = await exchange(lo, serve(LaterRequest), "POST /cut HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true);
+      expect(chunked.status).to.equal("HTTP/1.1 400 Bad Request");
+    });
+
+    it("after an answered request, a body cut by the FIN is 400 after the first response", async () => {
+      const r = await exchange(lo, serve(LaterRequest), "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nab", true);
+      expect(r.body).to.match(/^HTTP\/1\.1 200 OK\r\n[^]*\/1 done\nHTTP\/1\.1 400 Bad Request\r\n/);
+    });
+
+    it("halfClose: false takes the FIN as the client gone: notifyFinish errbacks at once, nothing is answered", async () => {
+      const port = lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory: LaterRequest, halfClose: false })).getHost().port;
+      const r = await exchange(lo, port, "GET /gone HTTP/1.1\r\nHost: a\r\n\r\n", true);
+      expect(r.body).to.equal("");
+      await until(() => lostReasons.length > 0, 2, "notifyFinish to errback");
+      expect(lostReasons).to.deep.equal(["/gone: Connection was closed cleanly."]);
+    });
+
+    it("a head cut short by the FIN, or a FIN on an idle connection, closes without a response", async () => {
+      expect((await exchange(lo, serve(LaterRequest), "GET /half HTTP/1.1\r\nHo", true)).body).to.equal("");
+      expect((await exchange(lo, serve(LaterRequest), "", true)).body).to.equal("");
+      expect(finished).to.deep.equal([]);
+    });
+  });
+
+  describe("bodyTimeout, on a real socket and the real reactor", () => {
+    const lo = loopback();
+    captureLogsOfEachTest();
+
+    it("a body trickled a byte every 50 ms gets 408 after bodyTimeout (0.3 s) and the connection closes", async () => {
+      const port = lo.listenTCP(new Site(new Resource(), { reactor: lo.reactor, bodyTimeout: 0.3 })).getHost().port;
+      const s = await lo.connect(port);
+      let text = "";
+      s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+      const closed = new Promise<void>((resolve) => s.on("close", () => resolve()));
+      s.write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+      const trickle = setInterval(() => s.writable && s.write("x"), 50);
+      try {
+        await within(closed, 5, "the server to answer 408 and close");
+      } finally {
+        clearInterval(trickle);
+      }
+      expect(text).to.match(/^HTTP\/1\.1 408 Request Time-out\r\n/);
+    });
+  });
 });
+
+/**
+ * Send `request` to 127.0.0.1:`port` (then a FIN if `end`), and collect what comes back until
+ * the server closes (bounded: 5 s).
+ */
+export async function exchange(lo: Loopback, port: number, request: string | Buffer, end = false): Promise<{ status: string; body: string; closed: boolean }> {
+  const s = await lo.connect(port, { allowHalfOpen: true });
+  let text = "";
+  s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  // The server's FIN ('end'; the client is half-open so that it can send its own FIN first).
+  const closed = new Promise<void>((resolve) => {
+    s.on("end", () => resolve());
+    s.on("close", () => resolve());
+  });
+  s.write(typeof request === "string" ? Buffer.from(request, "latin1") : request);
+  if (end) s.end();
+  await within(closed, 5, `the server to close after ${JSON.stringify(String(request).slice(0, 40))}`);
+  return { status: text.split("\r\n", 1)[0], body: text, closed: true };
+}
+
+/** The length of a chunked body (the text after the head). */
+function dechunkLength(response: string): number {
+  let rest = response.slice(response.indexOf("\r\n\r\n") + 4);
+  let n = 0;
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) return n;
+    n += size;
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}

@@ -1,4 +1,4 @@
-// HTTPFactory.statistics(): what a factory's connections cost (DESIGN.md, "what disconnects
+// HTTPFactory.statistics(): what a factory's connections cost (docs/design.md, "what disconnects
 // cost"), counted on the connection edges the transport drives: open and closed connections,
 // and responses the client left before they finished.
 

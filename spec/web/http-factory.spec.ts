@@ -76,7 +76,7 @@ describe("twisted.web.http HTTPFactory", () => {
         factory.doStart();
         const channel = factory.buildProtocol(null);
         channel.makeConnection(new StringTransport());
-        channel.dataReceived(bytes("GET /logged HTTP/1.1\r\nUser-Agent: spec\r\n\r\n"));
+        channel.dataReceived(bytes("GET /logged HTTP/1.1\r\nHost: a\r\nUser-Agent: spec\r\n\r\n"));
         const stream = factory.logFile as NodeJS.WritableStream;
         factory.doStop();
         await within(new Promise((resolve) => stream.on("finish", resolve)), 2, "the log to close");
@@ -135,7 +135,7 @@ describe("twisted.web.http HTTPFactory", () => {
           if ((got.match(/'''\n/g) ?? []).length === 6) resolve();
         });
       });
-      s.write("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nPOST /3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+      s.write("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nPOST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi");
       await within(done, 2, "three responses");
       const uris = [...got.matchAll(/Request: (\S+)/g)].map((m) => m[1]);
       expect(uris).to.deep.equal(["/1", "/2", "/3"]);
@@ -188,7 +188,7 @@ describe("twisted.web.http HTTPFactory", () => {
       const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: StreamingRequest }));
       const s = await lo.connect(port);
       s.on("data", () => {});
-      s.write("GET /stream HTTP/1.1\r\n\r\n");
+      s.write("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n");
       await within(started.promise, 2, "the response to start");
       s.destroy();
       await within(stopped.promise, 2, "the producer to be stopped");
@@ -203,11 +203,14 @@ describe("twisted.web.http HTTPFactory", () => {
       expect(lo.reactor.getDelayedCalls()).to.deep.equal([]);
     });
 
-    it("a client that closes while a request is processed errbacks notifyFinish (the FIN is seen)", async () => {
+    it("a client that resets the connection while a request is processed errbacks notifyFinish", async () => {
+      // A FIN alone is a half-close, answered (see HTTPChannel's half-close specs); a reset is the client gone.
       const reasons: Failure[] = [];
       const lost = later();
+      const received = later();
       class Slow extends Request {
         override process(): void {
+          received.resolve();
           this.notifyFinish().addErrback((f) => {
             reasons.push(f);
             lost.resolve();
@@ -216,10 +219,10 @@ describe("twisted.web.http HTTPFactory", () => {
       }
       const port = listen(new HTTPFactory({ reactor: lo.reactor, requestFactory: Slow }));
       const s = await lo.connect(port);
-      s.write("GET /slow HTTP/1.1\r\n\r\n");
-      await new Promise((r) => setTimeout(r, 20));
-      s.end();
-      await within(lost.promise, 2, "notifyFinish to errback after the client's FIN");
+      s.write("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+      await within(received.promise, 2, "the request to be processed");
+      s.resetAndDestroy();
+      await within(lost.promise, 2, "notifyFinish to errback after the client's reset");
       expect(reasons[0].check(ConnectionDone, ConnectionLost)).to.not.equal(null);
       expect(lo.reactor.getDelayedCalls()).to.deep.equal([]);
     });
@@ -231,7 +234,7 @@ describe("twisted.web.http HTTPFactory", () => {
         let got = "";
         s.on("data", (d) => (got += d.toString("latin1")));
         const closed = new Promise<void>((resolve) => s.on("close", () => resolve()));
-        s.write("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+        s.write("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
         await within(closed, 2, "the server to close the connection");
         expect(got).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
       }

@@ -477,9 +477,13 @@ describe("twisted.web.http Request", () => {
       expect(transport.value().length).to.equal(0);
     });
 
-    it("write rejects a string with a TypeError", () => {
+    it("write rejects a string with a TypeError that says what to write instead", () => {
       const { req } = newRequest();
-      expect(() => req.write("text" as unknown as Uint8Array)).to.throw(TypeError);
+      expect(() => req.write("text" as unknown as Uint8Array)).to.throw(
+        TypeError,
+        'Request.write takes bytes (a Uint8Array), not string: write Buffer.from("text") (UTF-8), or return the string from render()',
+      );
+      expect(() => req.write(42 as unknown as Uint8Array)).to.throw(TypeError, "Request.write takes bytes (a Uint8Array), not number");
     });
 
     it("test_reprUninitialized / test_reprInitialized: toString names class, method, uri, version", () => {
@@ -526,7 +530,7 @@ describe("twisted.web.http Request", () => {
         const proto = factory.buildProtocol(null);
         proto.makeConnection(new StringTransport());
         proto.dataReceived(bytes("GET /path HTTP/1.1\r\n"));
-        proto.dataReceived(bytes("\r\n\r\n"));
+        proto.dataReceived(bytes("Host: a\r\n\r\n"));
         proto.requests[0].finish();
         expect(lines.length).to.equal(1);
         expect(lines[0]).to.contain('[01/Jan/1970:00:00:00 +0000] "GET /path HTTP/1.1"');
@@ -539,7 +543,8 @@ describe("twisted.web.http Request", () => {
     it("test_requestBodyTimeoutFromFactory: a factory's timeout applies to its channels", () => {
       const logs = captureLogEvents();
       try {
-        const { channel: proto, transport, clock } = factoryChannel({ timeout: 100 });
+        // bodyTimeout (torsion's, not Twisted's) off: this is the idle timeout alone.
+        const { channel: proto, transport, clock } = factoryChannel({ timeout: 100, bodyTimeout: null });
         expect(proto.timeOut).to.equal(100);
         proto.dataReceived(bytes("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\n"));
         clock.advance(99);

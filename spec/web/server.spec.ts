@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Deferred } from "../../lib/internet/defer.js";
 import { Failure } from "../../lib/internet/failure.js";
-import { LogLevel } from "../../lib/internet/log.js";
+import { formatEvent, LogLevel } from "../../lib/internet/log.js";
 import { HTTPChannel } from "../../lib/web/http-channel.js";
 import { DEFAULT_METHODS } from "../../lib/web/http-parser.js";
 import { datetimeToString } from "../../lib/web/http-dates.js";
@@ -116,7 +116,7 @@ describe("twisted.web.server", () => {
       const root = new SimpleResource();
       const site = new Site(root, { sendDate: false });
       const f = connectSite(site);
-      sendRequest(f, "GET / HTTP/1.1");
+      sendRequest(f, "GET / HTTP/1.1", "Host: a");
       expect(httpHeader(f.transport.value(), "Server")).to.equal(version);
     });
   });
@@ -470,6 +470,30 @@ describe("twisted.web.server", () => {
       expect(body).to.include("Value: my&gt;repr");
       expect(body).to.not.include("my>repr");
     });
+
+    for (const [value, shown, hint] of [
+      [42, "42", ""],
+      [undefined, "undefined", " (did the render method forget to return?)"],
+    ] as const) {
+      it(`a render returning ${shown}: the client gets 500, the server's log says what a render may return`, () => {
+        class Broken extends Resource {
+          override isLeaf = true;
+          render_GET(): RenderResult {
+            return value as unknown as RenderResult;
+          }
+        }
+        const f = getReq(new Broken());
+        const req = requestOn(f, "GET", "/newrender");
+        expect(req.code).to.equal(500);
+        const body = httpBody(f.transport.value());
+        expect(body).to.include("a render method must return a string");
+        const errors = logs.events.filter((e) => e.log_level === LogLevel.error).map((e) => formatEvent(e));
+        expect(errors).to.deep.equal([
+          `<Broken> rendered ${shown} for GET /newrender${hint}: a render method must return a string (sent as UTF-8), ` +
+            "bytes (a Uint8Array), NOT_DONE_YET (it then writes and finishes the request itself), or a Promise of a string or bytes",
+        ]);
+      });
+    }
   });
 
   describe("AllowedMethodsTests", () => {

@@ -5,7 +5,7 @@ import { Failure } from "../../lib/internet/failure.js";
 import type { IPushProducer } from "../../lib/internet/interfaces.js";
 import type { IRequest, RenderResult } from "../../lib/web/iweb.js";
 import { Resource } from "../../lib/web/resource.js";
-import { NOT_DONE_YET } from "../../lib/web/server.js";
+import { NOT_DONE_YET } from "../../lib/web/iweb.js";
 import { DummyRequest, render, renderBody } from "../../lib/web/testing.js";
 
 describe("twisted.web.test.requesthelper", () => {
@@ -97,6 +97,27 @@ describe("twisted.web.test.requesthelper", () => {
       );
       await request.notifyFinish();
       expect(request.body.toString()).to.equal("123");
+    });
+
+    it("a pull producer that throws fails the request (notifyFinish errbacks) and is called no more", async () => {
+      const request = new DummyRequest([]);
+      let calls = 0;
+      request.registerProducer(
+        {
+          resumeProducing() {
+            if (++calls === 2) throw new Error("pull exploded");
+          },
+          stopProducing() {},
+        },
+        false,
+      );
+      const failure = await request.notifyFinish().then(
+        () => null,
+        (err: Error) => err,
+      );
+      expect(failure?.message).to.equal("pull exploded");
+      expect(request.failures.length).to.equal(1);
+      expect(calls).to.equal(2);
     });
 
     it("setLastModified and setETag answer CACHED as a real request does", () => {

@@ -4,21 +4,21 @@
 // Fixtures: spec/fixtures/wsgi-blame-apps.ts, run in a real pool of one worker.
 
 import { expect } from "chai";
-import { captureLogEvents, LogLevel, type LogCapture, type LogEvent } from "../../lib/internet/log.js";
-import { Clock } from "../../lib/internet/task.js";
-import { StringTransport } from "../../lib/internet/testing.js";
-import type { ThreadPool } from "../../lib/internet/threadpool.js";
-import { workRef } from "../../lib/internet/work-ref.js";
-import type { HTTPChannel } from "../../lib/web/http-channel.js";
-import { Resource } from "../../lib/web/resource.js";
-import { Site } from "../../lib/web/server.js";
-import { WSGIResource } from "../../lib/web/wsgi.js";
-import { makePool, stopPools } from "../fixtures/thread-helpers.js";
-import { httpCode } from "./site-helpers.js";
-import { RecordingRequest, Reports, dropConnection } from "./wsgi-helpers.js";
-import { until, within } from "../support/wait.js";
+import { captureLogEvents, LogLevel, type LogCapture, type LogEvent } from "../../../lib/internet/log.js";
+import { Clock } from "../../../lib/internet/task.js";
+import { StringTransport } from "../../../lib/internet/testing.js";
+import type { ThreadPool } from "../../../lib/internet/threadpool.js";
+import { workRef } from "../../../lib/internet/work-ref.js";
+import type { HTTPChannel } from "../../../lib/web/http-channel.js";
+import { Resource } from "../../../lib/web/resource.js";
+import { Site } from "../../../lib/web/server.js";
+import { WSGIResource } from "../../../lib/web/wsgi/resource.js";
+import { makePool, stopPools } from "../../fixtures/thread-helpers.js";
+import { httpCode } from "../site-helpers.js";
+import { RecordingRequest, Reports, dropConnection } from "./helpers.js";
+import { until, within } from "../../support/wait.js";
 
-const BLAME_APPS = new URL("../fixtures/wsgi-blame-apps.js", import.meta.url);
+const BLAME_APPS = new URL("../../fixtures/wsgi-blame-apps.js", import.meta.url);
 const WAITING = "waiting for the connection";
 
 interface Sent {

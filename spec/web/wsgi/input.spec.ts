@@ -1,11 +1,11 @@
-// wsgi.input (lib/web/wsgi-input.ts): ports of Twisted's InputStreamTestMixin, run against the
+// wsgi.input (lib/web/wsgi/input.ts): ports of Twisted's InputStreamTestMixin, run against the
 // two ways a body reaches the worker: whole with the task (InputStreamBytesIOTests) and read
 // from the main side piece by piece (InputStreamTemporaryFileTests: here a fetcher that hands
 // out at most two bytes a call, so every boundary is crossed). End to end through a worker:
 // "InputStreamTests (end to end)" in wsgi.spec.ts.
 
 import { expect } from "chai";
-import { InputStream } from "../../lib/web/wsgi-input.js";
+import { InputStream } from "../../../lib/web/wsgi/input.js";
 
 type Factory = (body: string) => InputStream;
 

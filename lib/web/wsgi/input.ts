@@ -6,12 +6,14 @@
  * Request.content is complete when render() runs). A small body (up to
  * INPUT_INLINE_LIMIT bytes) travels with the task and is read from memory; a larger one stays
  * on the main side (in memory or in its temporary file) and is read through the worker's thread
- * bridge, one block at a time, so a large upload is never copied whole into every worker.
+ * bridge (response.ts answers), one block at a time, so a large upload is never copied whole into every worker.
  *
  * Sizes follow Twisted's _InputStream: read(), read(null) and read(-1) read everything;
  * readline(size) stops after `size` bytes even mid-line (PEP 3333 leaves the argument out, but
  * libraries such as Python's cgi module use it); readlines(hint) reads lines until `hint` bytes.
  */
+
+import type { WSGIInput } from "./application.js";
 
 /** A body up to this many bytes is sent with the task. */
 export const INPUT_INLINE_LIMIT = 64 * 1024;
@@ -30,7 +32,7 @@ function sizeOf(size: number | null | undefined): number {
   return size < 0 ? -1 : Math.floor(size);
 }
 
-export class InputStream implements Iterable<Buffer> {
+export class InputStream implements WSGIInput {
   /** Bytes fetched and not yet returned: buffered[at..]. */
   private buffered: Buffer;
   private at = 0;

@@ -5,25 +5,25 @@
  */
 
 import { connect, type Socket } from "node:net";
-import { ipAddress } from "../../lib/internet/address.js";
-import { Failure } from "../../lib/internet/failure.js";
-import { ConnectionLost } from "../../lib/internet/error.js";
-import type { IAddress, IListeningPort } from "../../lib/internet/interfaces.js";
-import { reactor } from "../../lib/internet/reactor.js";
-import { StringTransport } from "../../lib/internet/testing.js";
-import { exposeToThreads } from "../../lib/internet/thread-bridge.js";
-import type { ThreadPool } from "../../lib/internet/threadpool.js";
-import { workRef } from "../../lib/internet/work-ref.js";
-import type { HTTPChannel } from "../../lib/web/http-channel.js";
-import type { IResource } from "../../lib/web/iweb.js";
-import { Resource } from "../../lib/web/resource.js";
-import { Request, Site } from "../../lib/web/server.js";
-import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi.js";
-import { Clock } from "../../lib/internet/task.js";
-import { makePool } from "../fixtures/thread-helpers.js";
-import { until, within } from "../support/wait.js";
+import { ipAddress } from "../../../lib/internet/address.js";
+import { Failure } from "../../../lib/internet/failure.js";
+import { ConnectionLost } from "../../../lib/internet/error.js";
+import type { IAddress, IListeningPort } from "../../../lib/internet/interfaces.js";
+import { reactor } from "../../../lib/internet/reactor.js";
+import { StringTransport } from "../../../lib/internet/testing.js";
+import { exposeToThreads } from "../../../lib/internet/thread-bridge.js";
+import type { ThreadPool } from "../../../lib/internet/threadpool.js";
+import { workRef } from "../../../lib/internet/work-ref.js";
+import type { HTTPChannel } from "../../../lib/web/http-channel.js";
+import type { IResource } from "../../../lib/web/iweb.js";
+import { Resource } from "../../../lib/web/resource.js";
+import { Request, Site } from "../../../lib/web/server.js";
+import { WSGIResource, type WSGIResourceOptions } from "../../../lib/web/wsgi/resource.js";
+import { Clock } from "../../../lib/internet/task.js";
+import { makePool } from "../../fixtures/thread-helpers.js";
+import { until, within } from "../../support/wait.js";
 
-export const APPS = new URL("../fixtures/wsgi-apps.js", import.meta.url);
+export const APPS = new URL("../../fixtures/wsgi-apps.js", import.meta.url);
 
 /** A small pool for one spec (stopped by stopPools in afterEach). */
 export function wsgiPool(): ThreadPool {
@@ -67,6 +67,14 @@ export class Reports {
       }),
       exposeToThreads("wsgiSpec.threadOf", () => undefined),
     );
+  }
+
+  /**
+   * Resolves once `n` values were reported. A report travels on the worker's bridge, not in
+   * the response's channel, so it may arrive after the response has ended.
+   */
+  async reportedAtLeast(n: number, seconds = 10): Promise<void> {
+    await until(() => this.reported.length >= n, seconds, `${n} report(s) from the application`);
   }
 
   /** Resolves once `n` applications wait at the gate. */
@@ -147,7 +155,9 @@ export async function lowLevelRender(pool: ThreadPool, appName: string, options:
     parent.putChild(segment, root);
     root = parent;
   }
-  const site = new Site(root, { reactor: clock, requestFactory: RecordingRequest, serverVersion: "TwistedWeb/spec", sendDate: true });
+  // Twisted's WSGI tests send HTTP/1.1 requests without Host (SERVER_NAME then comes from the
+  // local address), which RFC 9112 3.2 makes a 400 unless allowMissingHost.
+  const site = new Site(root, { reactor: clock, requestFactory: RecordingRequest, serverVersion: "TwistedWeb/spec", sendDate: true, allowMissingHost: true });
   const channel = site.buildProtocol(null);
   const transport = new StringTransport({
     hostAddress: options.host ?? ipAddress("10.0.0.1", 80),

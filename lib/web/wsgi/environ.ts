@@ -1,7 +1,8 @@
 /**
  * The WSGI environ of a request, as twisted.web.wsgi._WSGIResponse builds it (PEP 3333 and the
- * CGI variables of RFC 3875), in the form that crosses to the worker: plain strings and
- * booleans. The worker adds wsgi.input, wsgi.errors and torsion.disconnected (wsgi-worker.ts).
+ * CGI variables of RFC 3875), in the form that crosses to the worker: its strings, joined
+ * (wire.ts). The worker adds wsgi.version, the other wsgi.* constants, wsgi.input, wsgi.errors
+ * and torsion.disconnected (run.ts).
  *
  * Strings are PEP 3333's "native strings": one char per byte (latin1), as bytes on the wire.
  * SCRIPT_NAME and PATH_INFO are the resource's position in the tree (request.prepath) and what
@@ -10,8 +11,8 @@
  * back with Buffer.from(environ.PATH_INFO, "latin1").toString("utf8").
  */
 
-import type { IRequest } from "./iweb.js";
-import type { WireEnviron } from "./wsgi-wire.js";
+import type { IRequest } from "../iweb.js";
+import { EnvironEncoder, type WireEnviron } from "./wire.js";
 
 const ABSOLUTE_FORM = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/;
 const PERCENT = /%([0-9A-Fa-f]{2})/g;
@@ -60,6 +61,7 @@ function segments(request: IRequest): string[] {
   return out;
 }
 
+/** The environ's strings for `request`; wsgi.url_scheme travels with the task's head. */
 export function buildEnviron(request: IRequest): WireEnviron {
   const all = segments(request);
   const pre = request.prepath.length;
@@ -69,27 +71,21 @@ export function buildEnviron(request: IRequest): WireEnviron {
   const q = uri.indexOf("?");
   const host = request.getHost();
   const client = request.getClientAddress();
-  const environ: WireEnviron = {
-    REQUEST_METHOD: request.method,
-    REMOTE_ADDR: client !== null && client.type === "TCP" ? client.host : "",
-    SCRIPT_NAME: scriptName,
-    PATH_INFO: pathInfo,
-    QUERY_STRING: q === -1 ? "" : uri.slice(q + 1),
-    CONTENT_TYPE: request.getHeader("content-type") ?? "",
-    CONTENT_LENGTH: request.getHeader("content-length") ?? "",
-    SERVER_NAME: request.getRequestHostname(),
-    SERVER_PORT: host !== null && host.type === "TCP" ? String(host.port) : "",
-    SERVER_PROTOCOL: request.clientproto,
-    "wsgi.version": [1, 0],
-    "wsgi.url_scheme": request.isSecure() ? "https" : "http",
-    "wsgi.run_once": false,
-    "wsgi.multithread": true,
-    "wsgi.multiprocess": false,
-  };
+  const environ = new EnvironEncoder();
+  environ.add("REQUEST_METHOD", request.method);
+  environ.add("REMOTE_ADDR", client !== null && client.type === "TCP" ? client.host : "");
+  environ.add("SCRIPT_NAME", scriptName);
+  environ.add("PATH_INFO", pathInfo);
+  environ.add("QUERY_STRING", q === -1 ? "" : uri.slice(q + 1));
+  environ.add("CONTENT_TYPE", request.getHeader("content-type") ?? "");
+  environ.add("CONTENT_LENGTH", request.getHeader("content-length") ?? "");
+  environ.add("SERVER_NAME", request.getRequestHostname());
+  environ.add("SERVER_PORT", host !== null && host.type === "TCP" ? String(host.port) : "");
+  environ.add("SERVER_PROTOCOL", request.clientproto);
   for (const [name, values] of request.requestHeaders.getAllRawHeaders()) {
     const value = values.length === 1 ? values[0] : values.join(",");
     // As Twisted: a header value never carries a newline into the environ.
-    environ[httpKey(name)] = value.indexOf("\n") === -1 ? value : value.replace(/\n/g, " ");
+    environ.add(httpKey(name), value.indexOf("\n") === -1 ? value : value.replace(/\n/g, " "));
   }
-  return environ;
+  return environ.done();
 }

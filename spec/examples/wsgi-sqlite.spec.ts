@@ -1,12 +1,12 @@
 // The seed scenario with a real database in the workers: a WSGI application streaming 50,000
-// rows of a SQLite file (examples/wsgi-sqlite.ts, one connection per worker), and clients that
-// close the connection mid-response. better-sqlite3's iterate() keeps the connection busy until
-// its iterator is returned, so the very next request on the same worker proves that close()
-// ran: otherwise it fails with "This database connection is busy executing a query".
+// rows of a SQLite file (examples/wsgi-sqlite.ts, sql.js, one connection per worker), and
+// clients that close the connection mid-response. The worker's statement is busy until its
+// iterator returns, and the response's transaction open until its finally runs, so the very next
+// request on the same worker proves that close() ran: otherwise it fails ("cannot start a
+// transaction within a transaction"), or resumes the abandoned result part-way.
 
 import { expect } from "chai";
-import Database from "better-sqlite3";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
@@ -15,10 +15,10 @@ import { ThreadPool } from "../../lib/internet/threadpool.js";
 import { workRef } from "../../lib/internet/work-ref.js";
 import type { HTTPChannel } from "../../lib/web/http-channel.js";
 import { Request, Site } from "../../lib/web/server.js";
-import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi.js";
-import { ROWS, ensureDatabase } from "../../examples/wsgi-sqlite.js";
+import { WSGIResource, type WSGIResourceOptions } from "../../lib/web/wsgi/resource.js";
+import { ROWS, SQL, ensureDatabase, iterate } from "../../examples/wsgi-sqlite.js";
 import type { SqliteReport } from "../fixtures/wsgi-sqlite-app.js";
-import { RawClient, Reports, getRequest } from "./wsgi-helpers.js";
+import { RawClient, Reports, getRequest } from "../web/wsgi/helpers.js";
 import { until, within } from "../support/wait.js";
 
 const APP = workRef(new URL("../fixtures/wsgi-sqlite-app.js", import.meta.url), "rows");
@@ -132,15 +132,22 @@ function fixtures(): void {
 describe("WSGIResource with SQLite in the workers", () => {
   fixtures();
 
-  it("the premise: an iterate() left open makes the connection busy", () => {
-    const db = new Database(process.env.TORSION_WSGI_SQLITE!, { readonly: true });
+  it("the premise: a cursor left part-way keeps its statement busy (the table locked, the result resumed) until it returns", () => {
+    const db = new SQL.Database(readFileSync(process.env.TORSION_WSGI_SQLITE!));
     try {
-      const open = db.prepare("SELECT id FROM items").iterate();
-      open.next();
-      expect(() => db.exec("BEGIN")).to.throw("This database connection is busy executing a query");
-      open.return!();
-      expect(() => db.exec("BEGIN")).to.not.throw();
-      db.exec("COMMIT");
+      const select = db.prepare("SELECT id FROM items ORDER BY id");
+      const left = iterate<{ id: number }>(select);
+      expect([left.next().value, left.next().value]).to.deep.equal([{ id: 1 }, { id: 2 }]);
+      // The caller walked away without return(): the statement is still part-way.
+      expect(() => db.exec("DROP TABLE items")).to.throw("database table is locked");
+      const next = iterate<{ id: number }>(select);
+      expect(next.next().value).to.deep.equal({ id: 3 }); // the next response would start at row 3
+      next.return(undefined);
+      left.return(undefined); // what the WSGI close() does, through the application's for-of
+      const fresh = iterate<{ id: number }>(select);
+      expect(fresh.next().value).to.deep.equal({ id: 1 });
+      fresh.return(undefined);
+      expect(() => db.exec("CREATE INDEX items_price ON items (price)")).to.not.throw();
     } finally {
       db.close();
     }

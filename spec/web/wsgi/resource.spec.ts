@@ -1,21 +1,23 @@
 // WSGIResource: ports of twisted/web/test/test_wsgi.py (WSGIResourceTests, EnvironTests,
 // InputStream*Tests end to end, StartResponseTests, ApplicationTests), each through a real pool
-// worker and a Site's channel on a StringTransport. Real sockets: wsgi-socket.spec.ts; a real
-// database in the workers: wsgi-sqlite.spec.ts; InputStream on its own: wsgi-input.spec.ts.
+// worker and a Site's channel on a StringTransport. Real sockets: response.spec.ts; a real
+// database in the workers: spec/examples/wsgi-sqlite.spec.ts; InputStream on its own: input.spec.ts.
 
 import { expect } from "chai";
-import { ipAddress } from "../../lib/internet/address.js";
-import { captureLogEvents, type LogCapture } from "../../lib/internet/log.js";
-import { Clock } from "../../lib/internet/task.js";
-import type { StringTransport } from "../../lib/internet/testing.js";
-import type { ThreadPool } from "../../lib/internet/threadpool.js";
-import { Resource } from "../../lib/web/resource.js";
-import { DummyRequest } from "../../lib/web/testing.js";
-import { WSGIResource, wsgiStatistics } from "../../lib/web/wsgi.js";
-import { stopPools } from "../fixtures/thread-helpers.js";
-import { dechunk, httpBody, httpCode } from "./site-helpers.js";
-import { RecordingRequest, Reports, app, dropConnection, lowLevelRender, wsgiPool, type RenderOptions } from "./wsgi-helpers.js";
-import { until } from "../support/wait.js";
+import sinon from "sinon";
+import { ipAddress } from "../../../lib/internet/address.js";
+import { captureLogEvents, type LogCapture } from "../../../lib/internet/log.js";
+import { Clock } from "../../../lib/internet/task.js";
+import type { StringTransport } from "../../../lib/internet/testing.js";
+import type { ThreadPool } from "../../../lib/internet/threadpool.js";
+import { Resource } from "../../../lib/web/resource.js";
+import { DummyRequest } from "../../../lib/web/testing.js";
+import { WSGIResource, wsgiStatistics } from "../../../lib/web/wsgi/resource.js";
+import { WSGIResponse } from "../../../lib/web/wsgi/response.js";
+import { stopPools } from "../../fixtures/thread-helpers.js";
+import { dechunk, httpBody, httpCode } from "../site-helpers.js";
+import { RecordingRequest, Reports, app, dropConnection, lowLevelRender, wsgiPool, type RenderOptions } from "./helpers.js";
+import { until } from "../../support/wait.js";
 
 let pool: ThreadPool;
 let reports: Reports;
@@ -382,6 +384,7 @@ describe("StartResponseTests", () => {
   it("test_startResponseWithExceptionTooLate: exc_info after the head is re-raised", async () => {
     const { response } = await lowLevelRender(pool, "excInfoTooLate", {}, reports);
     expect(response).to.match(/^HTTP\/1\.1 200 OK\r\n/);
+    await reports.reportedAtLeast(1);
     expect(reports.reported).to.deep.equal(["same error re-raised"]);
   });
 
@@ -407,6 +410,7 @@ describe("ApplicationTests", () => {
   it("test_close: close() of the iterable is called after the iteration", async () => {
     const { response, resource } = await lowLevelRender(pool, "closeable", {}, reports);
     expect(httpBody(response)).to.equal("012");
+    await reports.reportedAtLeast(1);
     expect(reports.reported).to.deep.equal(["closed"]);
     expect(resource.statistics()).to.include({ closeCalls: 1, completed: 1, active: 0 });
   });
@@ -417,8 +421,27 @@ describe("ApplicationTests", () => {
     expect(JSON.parse(dechunk(httpBody(response)))["wsgi.input"]).to.equal("<object>");
   });
 
+  it("the response is its request's producer from its start, and a closed connection reaches it once, through the channel", async () => {
+    const stops = sinon.spy(WSGIResponse.prototype, "stopProducing");
+    try {
+      const pending = lowLevelRender(pool, "gateFirst", {}, reports);
+      await reports.atGate();
+      const request = lastRequest();
+      // Before any chunk: the producer route already exists.
+      expect(request.producer).to.be.an.instanceOf(WSGIResponse);
+      dropConnection(request.channel!);
+      reports.open();
+      const { resource } = await pending;
+      expect(stops.callCount).to.equal(1);
+      await reports.reportedAtLeast(1);
+      expect(reports.reported).to.deep.equal([{ disconnected: true }]);
+      expect(resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, active: 0 });
+    } finally {
+      stops.restore();
+    }
+  });
+
   it("test_connectionClosedDuringIteration: iteration stops when the connection is lost", async () => {
-    const before = wsgiStatistics().stoppedByDisconnect;
     const pending = lowLevelRender(pool, "waitForDisconnect", {}, reports);
     await reports.atGate();
     dropConnection(lastRequest().channel!);
@@ -427,9 +450,11 @@ describe("ApplicationTests", () => {
     expect(channel.connected).to.equal(false);
     // torsion.disconnected() was already true when the application looked, and no chunk was
     // asked for after the one in flight ("second" was yielded, nothing after it).
+    await reports.reportedAtLeast(2);
     expect(reports.reported).to.deep.equal([{ seen: true }, { yielded: 2 }]);
     expect(resource.statistics()).to.include({ stoppedByDisconnect: 1, closeCalls: 1, completed: 0 });
-    expect(wsgiStatistics().stoppedByDisconnect).to.equal(before + 1);
+    // Counted by the resource that ran it; wsgiStatistics sums the resources it is given.
+    expect(wsgiStatistics([resource, resource]).stoppedByDisconnect).to.equal(2);
   });
 
   it("test_applicationExceptionBeforeStartResponse: 500, and the exception is logged", async () => {
@@ -508,6 +533,7 @@ describe("ApplicationTests", () => {
   it("an async generator application streams its chunks and is closed", async () => {
     const { response, resource } = await lowLevelRender(pool, "asyncStream", { query: [["chunks", "3"]] }, reports);
     expect(dechunk(httpBody(response))).to.equal("chunk 0\nchunk 1\nchunk 2\n");
+    await reports.reportedAtLeast(1);
     expect(reports.reported).to.deep.equal([{ made: 3, disconnected: false }]);
     expect(resource.statistics()).to.include({ closeCalls: 1, completed: 1 });
   });
