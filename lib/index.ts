@@ -16,6 +16,7 @@ export * from "./internet/base.js";
 export * from "./internet/task.js";
 export * from "./internet/protocol.js";
 export * from "./internet/endpoints.js";
+export * from "./internet/endpoint-descriptions.js";
 export * from "./internet/testing.js";
 export type * from "./internet/interfaces.js";
 export {
@@ -76,6 +77,21 @@ export type {
   PoolWorkerOptions,
 } from "./internet/threadpool.js";
 export * from "./internet/work-ref.js";
+// twisted.internet: processes, standard I/O, UDP
+export { ProcessProtocol } from "./internet/process-protocol.js";
+export { Process, spawnProcess, signalNumber } from "./internet/process.js";
+export { getProcessOutput, getProcessValue, getProcessOutputAndValue, type ProcessUtilsOptions } from "./internet/utils.js";
+export { StandardIO, type StandardIOOptions } from "./internet/stdio.js";
+export {
+  ProcessEndpoint,
+  ProcessEndpointTransport,
+  StandardIOEndpoint,
+  StandardErrorBehavior,
+  type ProcessEndpointOptions,
+} from "./internet/process-endpoints.js";
+export { DatagramProtocol } from "./internet/datagram-protocol.js";
+export { Port as UDPPort, MulticastPort } from "./internet/udp.js";
+export { FakeDatagramPort } from "./internet/fake-datagram-port.js";
 
 // twisted.protocols
 export * from "./protocols/basic.js";
@@ -166,3 +182,10 @@ export {
 
 // the torsion command, usable as a library
 export type { ResourceContext, ResourceFactory, WebOptions } from "./cli/web.js";
+
+// twisted.web.websocket
+export { WebSocketResource, type IWebSocketServerFactory, type WebSocketResourceOptions, type WebSocketStatistics } from "./web/websocket/resource.js";
+export { WebSocketTransport, type IWebSocketProtocol, type WebSocketOptions } from "./web/websocket/transport.js";
+export { WebSocketClientEndpoint, ConnectionRejected, type IWebSocketClientFactory, type WebSocketClientOptions } from "./web/websocket/client.js";
+export { CloseCode } from "./web/websocket/frames.js";
+export type { DeflateOptions } from "./web/websocket/permessage-deflate.js";

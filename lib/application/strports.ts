@@ -4,7 +4,7 @@
  *     strports.service("tcp:8080:interface=127.0.0.1", site).setServiceParent(app);
  */
 
-import { serverFromString, type EndpointReactor } from "../internet/endpoints.js";
+import { serverFromString, type EndpointReactor } from "../internet/endpoint-descriptions.js";
 import type { IProtocolFactory } from "../internet/interfaces.js";
 import { getReactor } from "../internet/reactor.js";
 import { StreamServerEndpointService } from "./internet.js";

@@ -20,7 +20,7 @@ import { resolve } from "node:path";
 import { GracefulShutdown } from "../application/graceful.js";
 import { Application, startApplication } from "../application/service.js";
 import * as strports from "../application/strports.js";
-import { serverFromString } from "../internet/endpoints.js";
+import { serverFromString } from "../internet/endpoint-descriptions.js";
 import { Failure } from "../internet/failure.js";
 import type { IAddress, IListeningPort } from "../internet/interfaces.js";
 import type { LogBeginner } from "../internet/log.js";

@@ -461,7 +461,10 @@ export abstract class FileDescriptor implements ITransport, IConsumer, IPushProd
   /** Drop the connection with a RST where the socket can (a TCP socket), else just destroy it. */
   protected resetSocket(): void {
     const s = this.socket;
-    if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
+    // Once end() has sent (or queued) our FIN, libuv refuses the reset (uv_tcp_close_reset on a
+    // shut-down handle) and Node then never emits 'close', so connectionLost would never come:
+    // destroy instead (loseConnection followed by abortConnection, as a proxy does).
+    if (typeof s.resetAndDestroy === "function" && !s.writableEnded) s.resetAndDestroy();
     else s.destroy();
   }
 

@@ -9,10 +9,14 @@
  */
 
 import * as fs from "node:fs";
+import { isIP } from "node:net";
+import { HostnameEndpoint } from "./hostname-endpoint.js";
+import { wrapClientTLS } from "./wrap-client-tls.js";
 import { EndpointDescriptionError } from "./error.js";
 import type {
   IReactorSSL,
   IReactorTCP,
+  IReactorTime,
   IReactorUNIX,
   IStreamClientEndpoint,
   IStreamServerEndpoint,
@@ -332,7 +336,7 @@ const clientParsers = new Map<string, ClientParser>([
       const a = bindArguments(description, [...params, "timeout", "bindAddress"], args, kwargs);
       const options: TCPClientEndpointOptions = { timeout: a.seconds("timeout", 30) };
       if (a.has("bindAddress")) options.bindAddress = { host: a.string("bindAddress"), port: 0 };
-      return new TCP4ClientEndpoint(reactor, a.string("host"), a.port("port"), options);
+      return byName(reactor, a.string("host"), a.port("port"), options) ?? new TCP4ClientEndpoint(reactor, a.string("host"), a.port("port"), options);
     },
   ],
   [
@@ -395,10 +399,21 @@ const clientParsers = new Map<string, ClientParser>([
       const contextFactory = a.build("bad TLS settings", () =>
         optionsForClientTLS(host, { trustRoot, clientCertificate: cert }),
       );
+      const named = byName(reactor, host, a.port("port"), clientTimeoutAndBind(a));
+      if (named !== null) return wrapClientTLS(contextFactory, named);
       return new SSL4ClientEndpoint(reactor as IReactorSSL, host, a.port("port"), contextFactory, clientTimeoutAndBind(a));
     },
   ],
 ]);
+
+/**
+ * A host name (not an address) on a reactor with time: a HostnameEndpoint, as Twisted's tcp:
+ * and tls: clients resolve through the reactor's resolver and try each address. null otherwise.
+ */
+function byName(reactor: EndpointReactor, host: string, port: number, options: TCPClientEndpointOptions): HostnameEndpoint | null {
+  if (isIP(host) !== 0 || typeof (reactor as Partial<IReactorTime>).callLater !== "function") return null;
+  return new HostnameEndpoint(reactor as EndpointReactor & IReactorTime, host, port, options);
+}
 
 function endpointType(description: string): { type: string; args: string[]; kwargs: Map<string, string> } {
   if (typeof description !== "string") {

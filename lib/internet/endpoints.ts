@@ -430,7 +430,7 @@ export function connectProtocol<P extends IProtocol>(endpoint: IStreamClientEndp
   return endpoint.connect(new OneShotFactory()) as unknown as Deferred<P>;
 }
 
-// ---------------------------------------------------------------------------
-// Endpoint description strings (in their own module; here, where Twisted has them)
+// Endpoint description strings (serverFromString, clientFromString) live in
+// endpoint-descriptions.ts, which imports the endpoints of this module and of
+// hostname-endpoint.ts: re-exporting them here would close an import cycle.
 
-export { clientFromString, type EndpointReactor, quoteStringArgument, serverFromString } from "./endpoint-descriptions.js";

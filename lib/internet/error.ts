@@ -5,6 +5,8 @@
  * `failure.trap(ConnectionDone)` or `err instanceof TimeoutError`.
  */
 
+import type { Deferred } from "./deferred.js";
+
 /** The base of torsion's errors; sets `name` to the subclass name so logs say what it is. */
 export class TorsionError extends Error {
   constructor(message?: string, options?: { cause?: unknown }) {
@@ -234,3 +236,120 @@ export class TLSError extends ConnectionLost {
     this.code = options?.code;
   }
 }
+
+// --- Processes -------------------------------------------------------------
+
+/**
+ * A child process exited with status 0, as twisted.internet.error.ProcessDone: the reason
+ * processEnded gets for a child that ended well. A kind of ConnectionDone.
+ */
+export class ProcessDone extends ConnectionDone {
+  readonly exitCode = 0;
+  readonly signal = null;
+
+  /** `status` is the raw wait status (0 here). */
+  constructor(readonly status: number = 0) {
+    super("process finished with exit code 0");
+  }
+}
+
+/**
+ * A child process exited with a non-zero status or was killed by a signal, as
+ * twisted.internet.error.ProcessTerminated. `exitCode` is null when a signal ended it,
+ * `signal` (its number, as Twisted's) null when it exited; `status` is the wait status
+ * (exitCode << 8, or the signal number), as os.WIFEXITED and friends read it.
+ */
+export class ProcessTerminated extends ConnectionLost {
+  constructor(
+    readonly exitCode: number | null = null,
+    readonly signal: number | null = null,
+    readonly status: number | null = null,
+    message?: string,
+  ) {
+    let s = message;
+    if (s === undefined) {
+      s = "process ended";
+      if (exitCode !== null) s += ` with exit code ${exitCode}`;
+      if (signal !== null) s += ` by signal ${signal}`;
+    }
+    super(s);
+  }
+}
+
+/**
+ * The child could not be started at all: the executable does not exist, is not executable, the
+ * working directory is missing. Twisted reports this as ProcessTerminated(exitCode=1) with a
+ * traceback on the child's stderr; torsion says why, and is still a ProcessTerminated (with
+ * no exit code: the program never ran). `code` is the system's (ENOENT, EACCES, ...).
+ */
+export class ProcessSpawnError extends ProcessTerminated {
+  constructor(
+    readonly executable: string,
+    readonly code: string,
+    cause: unknown,
+    readonly path?: string,
+  ) {
+    const where = path === undefined ? "" : ` in ${path}`;
+    super(null, null, null, `Couldn't run ${executable}${where}: ${code} (${(cause as Error)?.message ?? String(cause)})`);
+  }
+}
+
+/** The process has already exited: it can no longer be signalled, as ProcessExitedAlready. */
+export class ProcessExitedAlready extends TorsionError {
+  constructor(message = "The process has already exited.") {
+    super(message);
+  }
+}
+
+/**
+ * getProcessOutput saw the child write to stderr (without errortoo), as Twisted's
+ * _UnexpectedErrorOutput (an IOError there): `processEnded` fires when the child has ended.
+ */
+export class UnexpectedErrorOutput extends TorsionError {
+  constructor(
+    readonly text: Uint8Array,
+    readonly processEnded: Deferred<unknown>,
+  ) {
+    super(`got stderr: ${JSON.stringify(Buffer.from(text).toString("latin1"))}`);
+  }
+}
+
+/**
+ * getProcessOutputAndValue's child was killed by a signal: what it wrote until then and the
+ * signal, as the (out, err, signalNum) Twisted errbacks with.
+ */
+export class ProcessOutputAndSignal extends TorsionError {
+  constructor(
+    readonly out: Buffer,
+    readonly err: Buffer,
+    readonly signal: number,
+  ) {
+    super(`process ended by signal ${signal}`);
+  }
+}
+
+// --- UDP -------------------------------------------------------------------
+
+/**
+ * An address that is not an IP literal where one is needed, or of the other family than the
+ * port's (an IPv6 address on an IPv4 port), as twisted.internet.error.InvalidAddressError.
+ * UDP takes IP addresses only: resolve names first.
+ */
+export class InvalidAddressError extends TorsionError {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`Invalid address ${JSON.stringify(address)}: ${reason}`);
+  }
+}
+
+/** A datagram too long to send (over 65,507 bytes on IPv4, 65,527 on IPv6), as MessageLengthError. */
+export class MessageLengthError extends TorsionError {
+  constructor(message = "Message is too long to send.") {
+    super(message);
+  }
+}
+
+/** joinGroup could not join the multicast group, as twisted.internet.error.MulticastJoinError. */
+export class MulticastJoinError extends TorsionError {}

@@ -32,7 +32,31 @@ export interface UNIXAddress {
   readonly name: string | null;
 }
 
-/** Any address a transport or port reports. */
+/**
+ * The address of a UDP port or of its connected peer, as IPv4Address("UDP", host, port) (or
+ * IPv6Address) in Twisted. Kept apart from IAddress, the stream transports' addresses.
+ */
+export interface UDPAddress {
+  readonly type: "UDP";
+  readonly family: "IPv4" | "IPv6";
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * The address of a child process's pipes, as twisted.internet._baseprocess's _ProcessAddress:
+ * what a process transport's getHost() and getPeer() answer.
+ */
+export interface ProcessAddress {
+  readonly type: "Process";
+}
+
+/** The address of this process's standard input and output, as twisted.internet.address._PipeAddress (StandardIO). */
+export interface PipeAddress {
+  readonly type: "Pipe";
+}
+
+/** Any address a stream transport or port reports (UDP, process and pipe addresses are apart). */
 export type IAddress = IPv4Address | UNIXAddress;
 
 // ---------------------------------------------------------------------------
@@ -394,4 +418,164 @@ export interface IReactorUNIX {
 /** Crossing from a worker thread to the reactor, as IReactorFromThreads. */
 export interface IReactorFromThreads {
   callFromThread<A extends unknown[]>(callable: (...args: A) => unknown, ...args: A): void;
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/**
+ * What a child process's protocol is told, as twisted.internet.interfaces.IProcessProtocol.
+ * childDataReceived(fd, data) brings what the child wrote on one of its descriptors;
+ * childConnectionLost(fd) says one of its pipes is closed; processExited(reason) that the child
+ * has exited (its pipes may still be open); processEnded(reason) comes last, once the child has
+ * exited and every pipe is closed. `reason` wraps ProcessDone (exit status 0) or
+ * ProcessTerminated (any other status, or a signal).
+ */
+export interface IProcessProtocol {
+  makeConnection(process: IProcessTransport): void;
+  childDataReceived(childFD: number, data: Bytes): void;
+  childConnectionLost(childFD: number): void;
+  processExited(reason: Failure): void;
+  processEnded(reason: Failure): void;
+}
+
+/** A signal for signalProcess: one of Twisted's names, or a number. */
+export type ProcessSignal = "TERM" | "KILL" | "INT" | "HUP" | "STOP" | "CONT" | "QUIT" | "USR1" | "USR2" | number;
+
+/**
+ * A running child process, as twisted.internet.interfaces.IProcessTransport: standard input is
+ * a consumer (write, writeSequence, registerProducer), the output pipes a push producer
+ * (pauseProducing stops reading every one of them, so the child blocks on a full pipe).
+ */
+export interface IProcessTransport extends IConsumer, IPushProducer {
+  /** The child's process id, or null once it has exited. */
+  readonly pid: number | null;
+  /** Write to the child's standard input (ignored once it is closed). */
+  write(data: Bytes): void;
+  writeSequence(data: Iterable<Bytes>): void;
+  /** Write to the child's descriptor `childFD` (one spawned as "w"). */
+  writeToChild(childFD: number, data: Bytes): void;
+  /** Close the pipe to (or from) the child's descriptor `childFD`, after pending writes. */
+  closeChildFD(childFD: number): void;
+  closeStdin(): void;
+  closeStdout(): void;
+  closeStderr(): void;
+  /** Close standard input, output and error. */
+  loseConnection(): void;
+  /** Send the child a signal; ProcessExitedAlready once it has exited. */
+  signalProcess(signal: ProcessSignal): void;
+  getHost(): ProcessAddress;
+  getPeer(): ProcessAddress;
+}
+
+/**
+ * What happens to a child still running when the reactor shuts down. "leave" (the default) is
+ * Twisted's: the pipes are closed and the child goes on (it sees EOF on its input and EPIPE if
+ * it writes); the log names it. "terminate" sends SIGTERM (SIGKILL after `killAfter` seconds)
+ * and shutdown waits for it to exit; "wait" lets shutdown wait until it exits by itself.
+ */
+export type ProcessShutdownPolicy = "leave" | "terminate" | "wait";
+
+/** Options of spawnProcess, Twisted's keyword arguments (usePTY is not supported). */
+export interface SpawnProcessOptions {
+  /**
+   * The child's whole environment. Omitted: an empty one, as Twisted on POSIX (Node's own
+   * default is to inherit). null: this process's environment (Twisted's env=None).
+   */
+  env?: Readonly<Record<string, string>> | null;
+  /** The working directory of the child (default: this process's). */
+  path?: string;
+  uid?: number;
+  gid?: number;
+  /**
+   * The child's descriptors: "w" a pipe the parent writes (the child reads), "r" one the parent
+   * reads, a number a descriptor of this process handed to the child. Default
+   * { 0: "w", 1: "r", 2: "r" }. Descriptors not named are /dev/null in the child (Twisted
+   * closes them; Node cannot leave a gap).
+   */
+  childFDs?: Readonly<Record<number, "r" | "w" | number>>;
+  /** What reactor shutdown does to the child if it is still running; see ProcessShutdownPolicy. */
+  atShutdown?: ProcessShutdownPolicy;
+  /** With atShutdown "terminate": seconds between SIGTERM and SIGKILL (default 5). */
+  killAfter?: number;
+}
+
+/** Child processes, as twisted.internet.interfaces.IReactorProcess. */
+export interface IReactorProcess {
+  spawnProcess(
+    processProtocol: IProcessProtocol,
+    executable: string,
+    args?: readonly string[],
+    options?: SpawnProcessOptions,
+  ): IProcessTransport;
+}
+
+// ---------------------------------------------------------------------------
+// UDP
+
+/** Where a datagram came from or goes to: (host, port), as Twisted's address tuples. Hosts are IP literals. */
+export type UDPPeer = readonly [host: string, port: number];
+
+/**
+ * A datagram protocol, as twisted.internet.protocol.DatagramProtocol: one per port, told of
+ * every datagram with the address it came from.
+ */
+export interface IDatagramProtocol {
+  makeConnection(transport: IUDPTransport): void;
+  datagramReceived(datagram: Bytes, addr: UDPPeer): void;
+  /** A datagram sent on a connected port was refused (ICMP port unreachable: ECONNREFUSED). */
+  connectionRefused(): void;
+  /** Called by the port when it stops using the protocol. */
+  doStop(): void;
+}
+
+/** A UDP port, as twisted.internet.interfaces.IUDPTransport. */
+export interface IUDPTransport {
+  /** Send one datagram: to `addr`, or to the connected peer (then `addr` must be omitted). */
+  write(datagram: Bytes, addr?: UDPPeer): void;
+  /** Send the concatenation of `seq` as one datagram. */
+  writeSequence(seq: Iterable<Bytes>, addr?: UDPPeer): void;
+  /** Connect to host:port (an IP address): write without an address, receive only from it. */
+  connect(host: string, port: number): void;
+  getHost(): UDPAddress;
+  /** Close the port; the Deferred fires once it is closed and stopProtocol has run. */
+  stopListening(): Deferred<void>;
+  loseConnection(): Deferred<void>;
+  setBroadcastAllowed(enabled: boolean): void;
+  getBroadcastAllowed(): boolean;
+}
+
+/** A UDP port that can take part in multicast groups, as IMulticastTransport. */
+export interface IMulticastTransport extends IUDPTransport {
+  getOutgoingInterface(): string;
+  setOutgoingInterface(addr: string): Deferred<void>;
+  getLoopbackMode(): boolean;
+  setLoopbackMode(mode: boolean): void;
+  getTTL(): number;
+  setTTL(ttl: number): void;
+  joinGroup(addr: string, iface?: string): Deferred<void>;
+  leaveGroup(addr: string, iface?: string): Deferred<void>;
+}
+
+/** Options of listenUDP, Twisted's keyword arguments. */
+export interface ListenUDPOptions {
+  /** The address to bind: "" (the default) is every IPv4 address, "::" every IPv6 one. An IP literal. */
+  interface?: string;
+  /** The longest datagram delivered whole: longer ones are cut to this, as recvfrom does (default 8192). */
+  maxPacketSize?: number;
+}
+
+/** Options of listenMulticast: listenUDP's, and whether other sockets may bind the same port. */
+export interface ListenMulticastOptions extends ListenUDPOptions {
+  listenMultiple?: boolean;
+}
+
+/** UDP, as twisted.internet.interfaces.IReactorUDP. */
+export interface IReactorUDP {
+  listenUDP(port: number, protocol: IDatagramProtocol, options?: ListenUDPOptions): IUDPTransport;
+}
+
+/** Multicast UDP, as twisted.internet.interfaces.IReactorMulticast. */
+export interface IReactorMulticast {
+  listenMulticast(port: number, protocol: IDatagramProtocol, options?: ListenMulticastOptions): IMulticastTransport;
 }

@@ -36,8 +36,11 @@ import type {
 } from "./interfaces.js";
 import { ipAddress, unixAddress } from "./address.js";
 import { ThreePhaseEvent } from "./base.js";
+import type { IDatagramProtocol, ListenMulticastOptions, ListenUDPOptions } from "./interfaces.js";
+import { FakeDatagramPort } from "./fake-datagram-port.js";
 import { StringTransport, StringTransportWithDisconnection } from "./string-transport.js";
 import { Clock } from "./task.js";
+import { type IHostnameResolver, type IReactorNameResolution, PluggableNameResolver } from "./resolver.js";
 
 /** A fake IListeningPort: getHost() answers the address it was made with; it does nothing else. */
 export class FakePort implements IListeningPort {
@@ -124,7 +127,7 @@ export interface CompletedConnection<T extends ITransport = StringTransport> {
  * fireSystemEvent and removeSystemEventTrigger work, where Twisted's raise
  * NotImplementedError; run() returns a Promise, as IReactorCore.run does in torsion.
  */
-export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX {
+export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorNameResolution {
   hasInstalled = false;
   running = false;
   hasRun = false;
@@ -139,6 +142,8 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
   readonly sslClients: SSLClientRecord[] = [];
   readonly unixServers: UNIXServerRecord[] = [];
   readonly unixClients: UNIXClientRecord[] = [];
+  /** listenUDP and listenMulticast calls: [port, protocol, options with defaults, the port returned]. */
+  readonly udpServers: Array<[port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions & { interface: string; maxPacketSize: number }, fake: FakeDatagramPort]> = [];
   /** Every connector returned by a connect call, in order (Twisted's `connectors`). */
   readonly connectors: FakeConnector[] = [];
   readonly readers = new Set<unknown>();
@@ -146,6 +151,22 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
 
   install(): void {
     this.hasInstalled = true;
+  }
+
+  // --- IReactorPluggableNameResolver (a test installs a StaticResolver) ---------------------
+
+  private readonly names = new PluggableNameResolver();
+
+  get nameResolver(): IHostnameResolver {
+    return this.names.nameResolver;
+  }
+
+  installNameResolver(resolver: IHostnameResolver): IHostnameResolver {
+    return this.names.installNameResolver(resolver);
+  }
+
+  resolve(name: string): Deferred<string> {
+    return this.names.resolve(name);
   }
 
   // --- IReactorCore --------------------------------------------------------------------------
@@ -253,6 +274,26 @@ export class MemoryReactor implements IReactorCore, IReactorTCP, IReactorSSL, IR
   connectUNIX(address: string, factory: IClientFactory, options: ConnectUNIXOptions = {}): FakeConnector {
     this.unixClients.push([address, factory, { timeout: 30, ...options }]);
     return this.startConnecting(factory, unixAddress(address));
+  }
+
+  /**
+   * Record a listenUDP call and return a FakeDatagramPort (it records writes; the protocol is
+   * not started: call `protocol.makeConnection(port)` to play that). Addressed as Twisted's
+   * adoptDatagramPort answers: 0.0.0.0, or the IPv6 interface given.
+   */
+  listenUDP(port: number, protocol: IDatagramProtocol, options: ListenUDPOptions = {}): FakeDatagramPort {
+    return this.recordUDP(port, protocol, { interface: "", maxPacketSize: 8192, ...options });
+  }
+
+  /** As listenUDP, for listenMulticast (listenMultiple defaults to false). */
+  listenMulticast(port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions = {}): FakeDatagramPort {
+    return this.recordUDP(port, protocol, { interface: "", maxPacketSize: 8192, listenMultiple: false, ...options });
+  }
+
+  private recordUDP(port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions & { interface: string; maxPacketSize: number }): FakeDatagramPort {
+    const fake = new FakeDatagramPort(isIPv6(options.interface) ? options.interface : "0.0.0.0", port);
+    this.udpServers.push([port, protocol, options, fake]);
+    return fake;
   }
 
   private startConnecting(factory: IClientFactory, address: IAddress): FakeConnector {

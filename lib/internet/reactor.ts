@@ -30,6 +30,14 @@ import type {
   IProtocolFactory,
   IReactorCore,
   IReactorFromThreads,
+  IProcessProtocol,
+  IReactorProcess,
+  SpawnProcessOptions,
+  IDatagramProtocol,
+  IReactorMulticast,
+  IReactorUDP,
+  ListenMulticastOptions,
+  ListenUDPOptions,
   IReactorSSL,
   IReactorTCP,
   IReactorTime,
@@ -45,6 +53,9 @@ import { _setDefaultReactor, lazyReactor } from "./global-reactor.js";
 import { Logger } from "./log.js";
 import { NodeTimerQueue } from "./timer-queue.js";
 import { checkConnect, checkListen, checkSeconds, checkUNIX } from "./validation.js";
+import { Process, spawnProcess } from "./process.js";
+import { MulticastPort, Port as UDPPort } from "./udp.js";
+import { type IHostnameResolver, type IReactorNameResolution, PluggableNameResolver } from "./resolver.js";
 import { Connector as SSLConnector, Port as SSLPort } from "./ssl.js";
 import { Connector as TCPConnector, Port as TCPPort } from "./tcp.js";
 import { Connector as UNIXConnector, Port as UNIXPort } from "./unix.js";
@@ -73,7 +84,7 @@ const TIME_ORIGIN = performance.timeOrigin;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class NodeReactor
-  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads
+  implements IReactorCore, IReactorTime, IReactorTCP, IReactorSSL, IReactorUNIX, IReactorFromThreads, IReactorProcess, IReactorUDP, IReactorMulticast, IReactorNameResolution
 {
   /** True from the "during startup" phase of run() to the "during shutdown" phase. */
   running = false;
@@ -384,6 +395,59 @@ export class NodeReactor
    * its ports' and connectors' own counters (port.counters, connector.counters).
    */
   readonly counters = new TransportCounters();
+
+  // --- IReactorProcess ----------------------------------------------------------------
+
+  /**
+   * Start a child process connected to `processProtocol` (see lib/internet/process.ts for
+   * Twisted's argv, environment and childFDs rules, and what shutdown does to a child).
+   */
+  spawnProcess(
+    processProtocol: IProcessProtocol,
+    executable: string,
+    args: readonly string[] = [],
+    options: SpawnProcessOptions = {},
+  ): Process {
+    return spawnProcess(this, processProtocol, executable, args, options);
+  }
+
+  // --- IReactorUDP / IReactorMulticast -------------------------------------------------
+
+  /**
+   * Bind a UDP port for `protocol` (see lib/internet/udp.ts). Bound when it returns: a port
+   * in use raises CannotListenError here. interface "" is every IPv4 address, "::" every IPv6 one.
+   */
+  listenUDP(port: number, protocol: IDatagramProtocol, options: ListenUDPOptions = {}): UDPPort {
+    const p = new UDPPort(port, protocol, options, this);
+    p.startListening();
+    return p;
+  }
+
+  /** As listenUDP, for a port that joins multicast groups; listenMultiple lets other sockets bind it too. */
+  listenMulticast(port: number, protocol: IDatagramProtocol, options: ListenMulticastOptions = {}): MulticastPort {
+    const p = new MulticastPort(port, protocol, options, this);
+    p.startListening();
+    return p;
+  }
+
+  // --- IReactorPluggableNameResolver (lib/internet/resolver.ts) ------------------------
+
+  private readonly names = new PluggableNameResolver();
+
+  /** The name resolver in use (default: getaddrinfo through dns.lookup, all addresses). */
+  get nameResolver(): IHostnameResolver {
+    return this.names.nameResolver;
+  }
+
+  /** Resolve names with `resolver` from now on; returns the previous resolver. */
+  installNameResolver(resolver: IHostnameResolver): IHostnameResolver {
+    return this.names.installNameResolver(resolver);
+  }
+
+  /** The first address of `name` (IPv4 preferred), as IReactorCore.resolve. */
+  resolve(name: string): Deferred<string> {
+    return this.names.resolve(name);
+  }
 }
 
 // The default global reactor (see global-reactor.ts): built on first use, not on import.

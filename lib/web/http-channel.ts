@@ -47,6 +47,7 @@ import type {
   IHalfCloseableProtocol,
   IPullProducer,
   IPushProducer,
+  IProtocol,
   IReactorTime,
   ITransport,
 } from "../internet/interfaces.js";
@@ -179,6 +180,9 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   private _bodyStart = 0;
   /** When the transport last paused the channel (its write buffer full: the client reads nothing). */
   private _pausedSince = 0;
+  /** The protocol a request switched to (101), from its response's end; then every byte is its. */
+  private _switchingTo: IProtocol | null = null;
+  private _switchedTo: IProtocol | null = null;
 
   constructor(options: HTTPChannelOptions = {}) {
     super();
@@ -222,6 +226,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   }
 
   override dataReceived(data: Bytes): void {
+    if (this._switchedTo !== null) {
+      this._switchedTo.dataReceived(data);
+      return;
+    }
     if (this._closing || !this.connected) return;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (buf.length === 0) return;
@@ -235,6 +243,11 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
 
   override connectionLost(reason: Failure = connectionDone): void {
     if (!this.connected) return;
+    if (this._switchedTo !== null) {
+      super.connectionLost(reason);
+      this._switchedTo.connectionLost(reason);
+      return;
+    }
     super.connectionLost(reason);
     this._closing = true;
     this.cancelTimer();
@@ -342,13 +355,13 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
         }
         this._handlingRequest = true;
         this.allContentReceived();
-        if (this._handlingRequest || this._closing) break;
+        if (this._handlingRequest || this._closing || this._switchedTo !== null) break;
         data = this.takeBuffered();
       }
     } finally {
       this._parsing = false;
     }
-    if (this._closing) return;
+    if (this._closing || this._switchedTo !== null) return;
     if (this._inputEnded) {
       this.closeIfInputEnded();
       return;
@@ -437,6 +450,10 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     this.requests.shift();
     this._handlingRequest = false;
     if (this._closing) return;
+    if (this._switchingTo !== null) {
+      this.completeSwitch(this._switchingTo);
+      return;
+    }
     this._lastActivity = this.reactor.seconds();
     if (!this.persistent) {
       this.loseConnection();
@@ -453,6 +470,36 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
       if (data !== null) this.parseLoop(data);
       else this.closeIfInputEnded();
     }
+  }
+
+  /**
+   * Called by Request.switchProtocols before it writes its 101 head: once that response is
+   * done, the connection belongs to `protocol` (RFC 9110 §15.2.2, §7.8).
+   */
+  _switchProtocols(request: Request, protocol: IProtocol): void {
+    if (request !== this.requests[0]) throw new TypeError("only the request being answered can switch protocols");
+    this._switchingTo = protocol;
+  }
+
+  /**
+   * Hand the connection over: no more parsing, no HTTP timeouts, the channel no longer the
+   * transport's producer; bytes already read past the head go to the new protocol first.
+   */
+  private completeSwitch(protocol: IProtocol): void {
+    this._switchingTo = null;
+    this.cancelTimer();
+    const rest = this.takeBuffered();
+    if (this._registeredWithTransport) {
+      this._registeredWithTransport = false;
+      this.net.unregisterProducer?.();
+    }
+    if (this._pausedForPipelining) {
+      this._pausedForPipelining = false;
+      this.net.resumeProducing?.();
+    }
+    this._switchedTo = protocol;
+    protocol.makeConnection(this.transport!);
+    if (rest !== null && this.connected) protocol.dataReceived(rest);
   }
 
   /**

@@ -20,7 +20,7 @@
 
 import { Deferred, fail, succeed } from "../internet/defer.js";
 import { Failure } from "../internet/failure.js";
-import type { Bytes, IAddress, IPullProducer, IPushProducer, ITransport } from "../internet/interfaces.js";
+import type { Bytes, IAddress, IProtocol, IPullProducer, IPushProducer, ITransport } from "../internet/interfaces.js";
 import { Logger } from "../internet/log.js";
 import { RequestContent } from "./http-content.js";
 import { checkETag, checkLastModified, type CACHED } from "./http-conditional.js";
@@ -370,6 +370,20 @@ export class Request {
     }
     if (this._noBody) return;
     this.writeBody(data);
+  }
+
+  /**
+   * Answer 101 Switching Protocols with the headers set so far, and give the connection to
+   * `protocol` (a WebSocket, h2c): from then on every byte read goes to it, and HTTP lets go
+   * of the connection (no parsing, no timeouts). Bytes the client sent after this request's
+   * head reach the new protocol first. Only before the response has started.
+   */
+  switchProtocols(protocol: IProtocol): void {
+    if (this.startedWriting) throw new Error("switchProtocols after the response has started");
+    if (this._disconnected || this.channel === null) return;
+    this.setResponseCode(101);
+    this.channel._switchProtocols(this, protocol);
+    this.finish();
   }
 
   /** End the response. After a lost connection this raises: use notifyFinish() to learn of that. */

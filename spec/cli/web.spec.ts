@@ -14,7 +14,7 @@ import {
   type StartedWeb,
   type WebOptions,
 } from "../../lib/cli/web.js";
-import { serverFromString } from "../../lib/internet/endpoints.js";
+import { serverFromString } from "../../lib/internet/endpoint-descriptions.js";
 import { LogLevel, captureLogEvents } from "../../lib/internet/log.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
 import { stopThreadPool } from "../../lib/internet/threads.js";

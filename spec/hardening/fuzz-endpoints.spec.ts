@@ -6,7 +6,7 @@
 
 import { expect } from "chai";
 import fc from "fast-check";
-import { clientFromString, quoteStringArgument, serverFromString } from "../../lib/internet/endpoints.js";
+import { clientFromString, quoteStringArgument, serverFromString } from "../../lib/internet/endpoint-descriptions.js";
 import { EndpointDescriptionError } from "../../lib/internet/error.js";
 import { Factory, ClientFactory } from "../../lib/internet/protocol.js";
 import { MemoryReactor } from "../../lib/internet/testing.js";

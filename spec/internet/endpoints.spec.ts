@@ -4,20 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Deferred } from "../../lib/internet/deferred.js";
-import {
-  clientFromString,
-  connectProtocol,
-  quoteStringArgument,
-  serverFromString,
-  SSL4ClientEndpoint,
-  SSL4ServerEndpoint,
-  TCP4ClientEndpoint,
-  TCP4ServerEndpoint,
-  TCP6ClientEndpoint,
-  TCP6ServerEndpoint,
-  UNIXClientEndpoint,
-  UNIXServerEndpoint,
-} from "../../lib/internet/endpoints.js";
+import { connectProtocol, SSL4ClientEndpoint, SSL4ServerEndpoint, TCP4ClientEndpoint, TCP4ServerEndpoint, TCP6ClientEndpoint, TCP6ServerEndpoint, UNIXClientEndpoint, UNIXServerEndpoint } from "../../lib/internet/endpoints.js";
+import { clientFromString, quoteStringArgument, serverFromString } from "../../lib/internet/endpoint-descriptions.js";
 import {
   CancelledError,
   CannotListenError,

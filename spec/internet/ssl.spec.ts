@@ -16,7 +16,7 @@ import * as tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { FileDescriptor } from "../../lib/internet/abstract.js";
 import type { Server } from "../../lib/internet/tcp.js";
-import { clientFromString, quoteStringArgument, serverFromString } from "../../lib/internet/endpoints.js";
+import { clientFromString, quoteStringArgument, serverFromString } from "../../lib/internet/endpoint-descriptions.js";
 import {
   ConnectionAborted,
   ConnectionClosed,

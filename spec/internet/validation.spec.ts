@@ -5,7 +5,8 @@
 
 import { expect } from "chai";
 import { EndpointDescriptionError } from "../../lib/internet/error.js";
-import { TCP4ServerEndpoint, serverFromString } from "../../lib/internet/endpoints.js";
+import { TCP4ServerEndpoint } from "../../lib/internet/endpoints.js";
+import { serverFromString } from "../../lib/internet/endpoint-descriptions.js";
 import type { IClientFactory, IProtocolFactory, ITLSClientContextFactory, ITLSServerContextFactory } from "../../lib/internet/interfaces.js";
 import { ClientFactory, Factory, Protocol } from "../../lib/internet/protocol.js";
 import { NodeReactor } from "../../lib/internet/reactor.js";
