@@ -7,14 +7,25 @@
  *
  * It stops itself after three ticks of the timer; Ctrl-C stops it sooner.
  */
-import { ClientService, TimerService, backoffPolicy } from "../lib/application/internet.js";
-import { Application, startApplication } from "../lib/application/service.js";
-import * as strports from "../lib/application/strports.js";
-import { TCP4ClientEndpoint } from "../lib/internet/endpoints.js";
-import type { Bytes } from "../lib/internet/interfaces.js";
-import { FilteringLogObserver, LogLevel, LogLevelFilterPredicate, Logger, globalLogBeginner, textFileLogObserver } from "../lib/internet/log.js";
-import { Factory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
+import {
+  Application,
+  backoffPolicy,
+  type Bytes,
+  ClientService,
+  Factory,
+  FilteringLogObserver,
+  globalLogBeginner,
+  Logger,
+  LogLevel,
+  LogLevelFilterPredicate,
+  Protocol,
+  reactor,
+  startApplication,
+  strports,
+  TCP4ClientEndpoint,
+  textFileLogObserver,
+  TimerService,
+} from "torsion";
 
 const log = new Logger("example.application");
 

@@ -8,16 +8,16 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  FilteringLogObserver,
-  LogLevel,
-  LogLevelFilterPredicate,
-  Logger,
   eventsFromJSONLogFile,
+  FilteringLogObserver,
   formatEvent,
   globalLogBeginner,
   jsonFileLogObserver,
+  Logger,
+  LogLevel,
+  LogLevelFilterPredicate,
   textFileLogObserver,
-} from "../lib/internet/log.js";
+} from "torsion";
 
 const path = process.argv[2] ?? join(tmpdir(), `torsion-logging-${process.pid}.json`);
 

@@ -123,7 +123,13 @@ export class GracefulShutdown extends Service {
   /** As a service: stopping is draining; the Deferred fires when the drain is done. */
   override stopService(): Deferred<void> {
     super.stopService();
-    return this.drain().addCallback(() => undefined);
+    // A Deferred of its own: drain()'s keeps its DrainResult for whoever asks for it later.
+    const stopped = new Deferred<void>();
+    this.drain().addBoth((result) => {
+      stopped.callback(undefined);
+      return result;
+    });
+    return stopped;
   }
 
   /** Run drain() as a "before shutdown" trigger of the reactor (once), for a program without services. */

@@ -17,7 +17,7 @@ import type {
 } from "../internet/interfaces.js";
 import { LogLevel, Logger } from "../internet/log.js";
 import { LoopingCall } from "../internet/task.js";
-import { globalReactor } from "./global-reactor.js";
+import { getReactor } from "../internet/reactor.js";
 import { Service } from "./service.js";
 
 /** An endpoint or policy in a log line: its own toString, else its class's name. */
@@ -380,7 +380,8 @@ class ClientMachine<P extends IProtocol> {
 
   private connect(): void {
     const lost = (): void => this.clientDisconnected();
-    const attempt = this.endpoint.connect(disconnectFactory(this.factory, lost)) as Deferred<P>;
+    // An endpoint that throws instead of failing its Deferred is a failed attempt like any other.
+    const attempt = maybeDeferred(() => this.endpoint.connect(disconnectFactory(this.factory, lost))) as Deferred<P>;
     this.connectionInProgress = attempt
       .addCallback((protocol: P) => this.runPrepareConnection(protocol))
       .addCallbacks(
@@ -494,7 +495,7 @@ export class ClientService<P extends IProtocol = IProtocol> extends Service {
       endpoint,
       factory,
       options.retryPolicy ?? defaultPolicy,
-      () => (clock ??= globalReactor()),
+      () => (clock ??= getReactor()),
       options.prepareConnection,
       this.log,
     );

@@ -16,6 +16,7 @@
  */
 
 import { Deferred, maybeDeferred } from "../internet/deferred.js";
+import { Failure } from "../internet/failure.js";
 import type { IReactorCore } from "../internet/interfaces.js";
 import { LogLevel, Logger } from "../internet/log.js";
 
@@ -90,15 +91,19 @@ export class Service implements IService {
   }
 }
 
-/** A stop as a Deferred that fires with undefined; a failed stop is logged, never passed on. */
+/**
+ * A stop as a Deferred of its own that fires with undefined once the service has stopped. The
+ * service's Deferred keeps its result; a failure is logged here, and so handled.
+ */
 function stopped(service: IService): Deferred<void> {
-  return maybeDeferred(() => service.stopService() as Deferred<unknown> | PromiseLike<unknown> | undefined).addCallbacks(
-    () => undefined,
-    (failure) => {
-      log.failure("Error stopping service {service}", failure, { service: service.name ?? service.constructor.name }, LogLevel.error);
-      return undefined;
-    },
-  );
+  const done = new Deferred<void>();
+  maybeDeferred(() => service.stopService() as Deferred<unknown> | PromiseLike<unknown> | undefined).addBoth((result) => {
+    done.callback(undefined);
+    if (!(result instanceof Failure)) return result;
+    log.failure("Error stopping service {service}", result, { service: service.name ?? service.constructor.name }, LogLevel.error);
+    return undefined;
+  });
+  return done;
 }
 
 /**

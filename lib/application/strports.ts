@@ -6,7 +6,7 @@
 
 import { serverFromString, type EndpointReactor } from "../internet/endpoint-descriptions.js";
 import type { IProtocolFactory } from "../internet/interfaces.js";
-import { globalReactor } from "./global-reactor.js";
+import { getReactor } from "../internet/reactor.js";
 import { StreamServerEndpointService } from "./internet.js";
 
 /**
@@ -16,7 +16,7 @@ import { StreamServerEndpointService } from "./internet.js";
  * that fails at once, as with Twisted's raiseSynchronously.
  */
 export function service(description: string, factory: IProtocolFactory, reactor?: EndpointReactor): StreamServerEndpointService {
-  const endpoint = serverFromString(reactor ?? globalReactor(), description);
+  const endpoint = serverFromString(reactor ?? getReactor(), description);
   const svc = new StreamServerEndpointService(endpoint, factory);
   // As Twisted's strports.service: a port that cannot be bound at once throws from the start.
   svc.raiseSynchronously = true;

@@ -89,7 +89,7 @@ export class HTTPFactory extends ServerFactory {
   private _reactor: IReactorTime | null;
   /**
    * Channels built by this factory whose connections are still open, so a graceful shutdown
-   * (lib/cli/graceful.ts) can close the idle ones and wait for those answering a request.
+   * (lib/application/graceful.ts) can close the idle ones and wait for those answering a request.
    */
   readonly openChannels = new Set<HTTPChannel>();
   private channelsClosed = 0;

@@ -201,6 +201,15 @@ describe("GracefulShutdown (lib/application/graceful.ts)", () => {
     expect(logs.messages()).to.include("Shutting down: aborted 1 connection(s) still open after the grace period of 0.1 s");
   });
 
+  it("stopService() fires when the drain is done, and leaves drain()'s result for later callers", async () => {
+    setUp(0);
+    const shutdown = new GracefulShutdown(reactor).addPort(port).addFactory(site);
+    shutdown.startService();
+    expect(await shutdown.stopService()).to.equal(undefined);
+    expect(shutdown.running).to.equal(false);
+    expect(await shutdown.drain()).to.deep.equal({ inFlight: 0, idleClosed: 0, aborted: 0 });
+  });
+
   it("drain() twice returns the same Deferred", () => {
     setUp(0);
     const shutdown = new GracefulShutdown(reactor).addPort(port).addFactory(site);

@@ -396,6 +396,25 @@ describe("application/internet", () => {
       return out;
     };
 
+    it("an endpoint whose connect() throws is a failed attempt, retried", () => {
+      let attempts = 0;
+      const endpoint: IStreamClientEndpoint = {
+        connect(): Deferred<IProtocol> {
+          attempts++;
+          throw new Error("no route");
+        },
+      };
+      const service = new ClientService(endpoint, new Factory(), { clock, retryPolicy: () => 1 });
+      service.startService();
+      const failing = fired(service.whenConnected({ failAfterFailures: 2 }));
+      clock.advance(1);
+      expect(failing).to.deep.equal({});
+      clock.advance(1);
+      expect(attempts).to.equal(3);
+      expect(failing.failure!.getErrorMessage()).to.equal("no route");
+      service.stopService();
+    });
+
     it("test_startService: starting makes a connection attempt", () => {
       const { cq } = makeReconnector({ fireImmediately: false });
       expect(cq.connectQueue).to.have.length(1);

@@ -164,6 +164,18 @@ describe("application/service", () => {
       expect(stopped).to.equal(true);
     });
 
+    it("a child's own stop Deferred keeps its result after the parent has waited on it", () => {
+      const own = new Deferred<string>();
+      const p = new MultiService();
+      new Recording([], "x", () => own).setServiceParent(p);
+      p.startService();
+      p.stopService();
+      own.callback("closed");
+      let seen: unknown;
+      own.addCallback((r) => void (seen = r));
+      expect(seen).to.equal("closed");
+    });
+
     it("testAddingIntoRunning: a child added to a running parent starts at once", () => {
       const calls: string[] = [];
       const p = new MultiService();

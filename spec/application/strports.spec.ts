@@ -4,7 +4,7 @@ import { service } from "../../lib/application/strports.js";
 import { TCP4ServerEndpoint, UNIXServerEndpoint } from "../../lib/internet/endpoints.js";
 import { MemoryReactor } from "../../lib/internet/memory-reactor.js";
 import { Factory } from "../../lib/internet/protocol.js";
-import { reactor as globalReactor } from "../../lib/internet/reactor.js";
+import { getReactor } from "../../lib/internet/reactor.js";
 
 describe("application/strports", () => {
   it("test_service: service(description, factory) is a StreamServerEndpointService on the described endpoint", () => {
@@ -27,7 +27,7 @@ describe("application/strports", () => {
 
   it("test_serviceDefaultReactor: without a reactor, the endpoint is on the global reactor", () => {
     const svc = service("tcp:80", new Factory());
-    expect((svc.endpoint as unknown as { reactor: unknown }).reactor).to.equal(globalReactor);
+    expect((svc.endpoint as unknown as { reactor: unknown }).reactor).to.equal(getReactor());
   });
 
   it("a bad description throws at once, before anything starts", () => {

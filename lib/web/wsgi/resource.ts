@@ -135,7 +135,7 @@ export class WSGIResource implements IResource {
     this.log = new Logger(`torsion.web.wsgi.${this.application.export}`);
     // "During" shutdown, as the reactor's pool is stopped, tell applications still running to end,
     // so that stopping does not wait on a response to a client that reads nothing. Not "before":
-    // a graceful shutdown (lib/cli/graceful.ts) lets in-flight responses finish in that phase.
+    // a graceful shutdown (lib/application/graceful.ts) lets in-flight responses finish in that phase.
     if (typeof reactor.addSystemEventTrigger === "function") {
       reactor.addSystemEventTrigger("during", "shutdown", () => {
         this.stopResponses();
