@@ -219,7 +219,7 @@ describe("process", () => {
       t.closeStdin();
       await within(lost0.promise, 10, "childConnectionLost(0)");
       await within(p.ended.promise, 10, "the child to end");
-      expect(p.events[1]).to.equal("childConnectionLost(0)");
+      // cat may exit (processExited) before Node reports the closed pipe: only the set and the last call are sure
       expect(p.events.filter((e) => e.startsWith("childConnectionLost")).sort()).to.deep.equal([
         "childConnectionLost(0)",
         "childConnectionLost(1)",
