@@ -1,6 +1,7 @@
 # Twisted's side of bench/process.ts: push MiB (the first argument) through /bin/cat with
 # reactor.spawnProcess, a push producer on the child's stdin (64 KiB writes while not paused),
-# counting what comes back on stdout; prints the seconds the transfer took. Run by
+# counting what comes back on stdout; prints the seconds the transfer took and the CPU seconds
+# this process used. Run by
 # bench/process.ts with /usr/bin/python3; `python3 bench/process_twisted.py 64` works by hand.
 import sys
 import time
@@ -21,6 +22,7 @@ class Cat(ProcessProtocol):
         self.received = 0
         self.paused = False
         self.start = time.perf_counter()
+        self.cpu = time.process_time()
 
     def connectionMade(self):
         self.transport.registerProducer(self, True)
@@ -49,7 +51,7 @@ class Cat(ProcessProtocol):
         if self.received != TOTAL:
             print("received %d of %d bytes" % (self.received, TOTAL), file=sys.stderr)
             sys.exit(1)
-        print(seconds, flush=True)
+        print(seconds, time.process_time() - self.cpu, flush=True)
         reactor.stop()
 
 

@@ -219,7 +219,7 @@ describe("process", () => {
       t.closeStdin();
       await within(lost0.promise, 10, "childConnectionLost(0)");
       await within(p.ended.promise, 10, "the child to end");
-      expect(p.events[1]).to.equal("childConnectionLost(0)");
+      // cat may exit (processExited) before Node reports the closed pipe: only the set and the last call are sure
       expect(p.events.filter((e) => e.startsWith("childConnectionLost")).sort()).to.deep.equal([
         "childConnectionLost(0)",
         "childConnectionLost(1)",
@@ -585,7 +585,9 @@ describe("process", () => {
     it("256 MiB (bench/process does 1 GiB) through /bin/cat with a consumer that pauses keeps RSS within 64 MiB of idle (in a child process)", function () {
       this.timeout(60_000);
       const fixture = fileURLToPath(new URL("../fixtures/process-flood.js", import.meta.url));
-      const run = spawnSync(node, ["--expose-gc", fixture, "256"], { encoding: "utf8", timeout: 50_000 });
+      // a GC every 8 MiB: the bound is then about what the transfer holds, not when V8 frees the
+      // buffers Node read into (bench/process shows both)
+      const run = spawnSync(node, ["--expose-gc", fixture, "256", "64", "8"], { encoding: "utf8", timeout: 50_000 });
       expect(run.status, run.stderr).to.equal(0);
       const r = JSON.parse(run.stdout) as { received: number; idle: number; peak: number; pauses: number };
       expect(r.received).to.equal(256 << 20);
