@@ -24,6 +24,7 @@ import {
   reactor as globalReactor,
   Resource,
   workRef,
+  WebSocketResource,
   WSGIResource,
   type IRequest,
   type IResource,
@@ -32,7 +33,7 @@ import {
 } from "torsion";
 import { DocsResource } from "./docs.js";
 import { page } from "./layout.js";
-import { Stats, StatsJSON, StatsPage, type CounterGroup } from "./stats.js";
+import { Stats, StatsFeed, StatsJSON, StatsPage, websocketCounters, type CounterGroup } from "./stats.js";
 import { StreamResource, StreamStats } from "./stream.js";
 
 /** What `torsion web` passes to a resource factory. */
@@ -124,11 +125,14 @@ export function makeDemo(context: DemoContext = {}, options: DemoOptions = {}): 
 
   const streamStats = new StreamStats();
   const wsgi = new WSGIResource(reactor, pool, demoApplication, { onDisconnect: "stop", timeout: options.wsgiTimeout ?? 60 });
+  // The live feed of /stats: stats is made below, before any connection can ask for it.
+  const live: WebSocketResource = new WebSocketResource({ buildProtocol: (request) => new StatsFeed(stats, request, reactor) }, { pingInterval: 30 });
   const stats = new Stats({
     transport: reactor.counters,
     stream: streamStats,
     wsgi: () => ({ ...wsgi.statistics() }),
     pool: () => poolCounters(pool),
+    websocket: () => websocketCounters(live.statistics()),
     seconds: () => reactor.seconds(),
   });
 
@@ -140,6 +144,7 @@ export function makeDemo(context: DemoContext = {}, options: DemoOptions = {}): 
   root.putChild("wsgi", wsgi);
   root.putChild("stats", new StatsPage(stats));
   root.putChild("stats.json", new StatsJSON(stats));
+  root.putChild("stats-live", live);
   // The guides link to the library's sources, its specs and benchmarks (../lib/..., ../spec/...,
   // ../bench/...) and to the README: served as text, listed, so those links work here too.
   const repository = fileURLToPath(REPOSITORY);

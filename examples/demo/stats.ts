@@ -15,7 +15,18 @@
  * /stats is an HTML page that reloads itself every two seconds; /stats.json the same numbers.
  */
 
-import { Resource, type HTTPFactoryStatistics, type IRequest, type TransportCounters } from "torsion";
+import {
+  Resource,
+  type Failure,
+  type HTTPFactoryStatistics,
+  type IDelayedCall,
+  type IReactorTime,
+  type IRequest,
+  type IWebSocketProtocol,
+  type TransportCounters,
+  type WebSocketStatistics,
+  type WebSocketTransport,
+} from "torsion";
 import { escapeHtml, page } from "./layout.js";
 import type { StreamStats } from "./stream.js";
 
@@ -34,6 +45,8 @@ export interface StatsSnapshot {
   wsgi: CounterGroup | null;
   /** null when there is no thread pool. */
   pool: CounterGroup | null;
+  /** The live page's WebSockets (WebSocketResource.statistics(), closed ones by code). */
+  websocket: CounterGroup | null;
 }
 
 export interface StatsSources {
@@ -41,6 +54,7 @@ export interface StatsSources {
   stream: StreamStats;
   wsgi?: () => CounterGroup | null;
   pool?: () => CounterGroup | null;
+  websocket?: () => CounterGroup | null;
   /** Seconds, for the uptime. */
   seconds: () => number;
 }
@@ -88,7 +102,25 @@ const DESCRIPTIONS: Record<string, Record<string, string>> = {
     terminated: "workers terminated while running a task (timeouts)",
     max: "most workers the pool will start",
   },
+  websocket: {
+    open: "WebSockets open now (this page's live feed is one)",
+    refused: "handshakes refused (not a valid handshake, wrong version, a refused origin)",
+    closed: "WebSockets ended, whatever their close code",
+    closed_1000: "closed normally (the page was left)",
+    closed_1001: "closed going away (a tab closed, or the server shutting down)",
+    closed_1006: "ended without a close frame (the connection dropped, or the keep-alive found the peer gone)",
+  },
 };
+
+/** A WebSocketResource's statistics as a flat counter group: closed ones in total and by code. */
+export function websocketCounters(s: WebSocketStatistics): CounterGroup {
+  const group: CounterGroup = { open: s.open, refused: s.refused, closed: 0 };
+  for (const [code, n] of Object.entries(s.closed)) {
+    group.closed! += n;
+    group[`closed_${code}`] = n;
+  }
+  return group;
+}
 
 export class Stats {
   private readonly began: number;
@@ -109,6 +141,7 @@ export class Stats {
       stream: s.stream.toJSON(),
       wsgi: s.wsgi?.() ?? null,
       pool: s.pool?.() ?? null,
+      websocket: s.websocket?.() ?? null,
     };
   }
 }
@@ -136,6 +169,76 @@ function table(caption: string, group: string, counters: CounterGroup | null, mi
   return `<table class="stats"><caption>${escapeHtml(caption)}</caption>\n${rows.join("\n")}\n</table>\n`;
 }
 
+/**
+ * The page's side of the live feed: a WebSocket to /stats-live that receives a snapshot each
+ * time the counters change and writes each figure into its cell (a row the page does not have
+ * yet, a new close code, appears on the next load). Without WebSockets, or when the feed drops,
+ * the page reloads itself every 2 s instead.
+ */
+const LIVE_SCRIPT = `<script>
+(function () {
+  var fallback = function () { document.getElementById("live").textContent = "reloaded every 2 s"; setTimeout(function () { location.reload(); }, 2000); };
+  if (!window.WebSocket) return fallback();
+  var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/stats-live");
+  ws.onmessage = function (e) {
+    var s = JSON.parse(e.data);
+    document.getElementById("uptime").textContent = s.uptime;
+    ["transport", "site", "stream", "wsgi", "pool", "websocket"].forEach(function (group) {
+      var counters = s[group] || {};
+      Object.keys(counters).forEach(function (name) {
+        var cell = document.getElementById(group + "-" + name);
+        if (cell) cell.textContent = counters[name];
+      });
+    });
+    document.body.setAttribute("data-live-updates", String(Number(document.body.getAttribute("data-live-updates") || 0) + 1));
+  };
+  ws.onclose = fallback;
+})();
+</script>
+`;
+
+/**
+ * The live feed of /stats: a WebSocket protocol that sends the snapshot when it opens and then
+ * whenever it has changed (checked every `interval` seconds), so the page shows a disconnect as
+ * it happens without asking. Its timer stops when the page goes away.
+ */
+export class StatsFeed implements IWebSocketProtocol {
+  private transport: WebSocketTransport | null = null;
+  private last = "";
+  private call: IDelayedCall | null = null;
+
+  constructor(
+    private readonly stats: Stats,
+    private readonly request: IRequest,
+    private readonly clock: IReactorTime,
+    private readonly interval = 0.25,
+  ) {}
+
+  negotiationStarted(transport: WebSocketTransport): void {
+    this.transport = transport;
+  }
+
+  negotiationFinished(): void {
+    this.push();
+  }
+
+  private push(): void {
+    this.call = null;
+    const { uptime: _uptime, ...counters } = this.stats.snapshot(this.request);
+    const now = JSON.stringify(counters);
+    if (now !== this.last && this.transport?.open) {
+      this.last = now;
+      this.transport.sendTextMessage(JSON.stringify(this.stats.snapshot(this.request)));
+    }
+    if (this.transport?.open) this.call = this.clock.callLater(this.interval, () => this.push());
+  }
+
+  connectionLost(_reason: Failure): void {
+    if (this.call?.active()) this.call.cancel();
+    this.call = null;
+  }
+}
+
 export class StatsPage extends Resource {
   override isLeaf = true;
 
@@ -148,14 +251,16 @@ export class StatsPage extends Resource {
     request.setHeader("content-type", "text/html; charset=utf-8");
     request.setHeader("cache-control", "no-store");
     const body =
-      `<h1>Stats</h1>\n<p>The counters of the disconnect chain, refreshed every 2 s (process ${s.pid}, up ${s.uptime} s; ` +
+      `<h1>Stats</h1>\n<p>The counters of the disconnect chain, <span id="live">pushed as they change over a WebSocket</span> (process ${s.pid}, up <span id="uptime">${s.uptime}</span> s; ` +
       `the same as JSON: <a href="/stats.json">/stats.json</a>). Reload <a href="/stream">/stream</a> or ` +
       `<a href="/wsgi/">/wsgi/</a> before they end and watch the stopped counts rise.</p>\n` +
       table("Transport (every connection of the process)", "transport", s.transport, "") +
       table("This site's HTTP connections", "site", s.site, "Not served by a Site.") +
       table("/stream producers", "stream", s.stream, "") +
       table("WSGI responses (/wsgi/)", "wsgi", s.wsgi, "No WSGI resource is mounted.") +
-      table("Thread pool", "pool", s.pool, "No thread pool.");
-    return page("Stats", body, { active: "/stats", refresh: 2 });
+      table("Thread pool", "pool", s.pool, "No thread pool.") +
+      table("WebSockets (this page's live feed, /stats-live)", "websocket", s.websocket, "No WebSocket resource is mounted.") +
+      LIVE_SCRIPT;
+    return page("Stats", body, { active: "/stats" });
   }
 }

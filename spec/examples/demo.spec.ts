@@ -323,12 +323,12 @@ describe("demo: the pages over HTTP", function () {
     expect(res.body).to.include('QUERY_STRING = "x=1"');
   });
 
-  it("/stats is an auto-refreshing HTML page of the counters, /stats.json the same as JSON", async () => {
+  it("/stats is an HTML page of the counters, live over a WebSocket to /stats-live; /stats.json the same as JSON", async () => {
     const page = await get(port(), "/stats");
     expect(page.status).to.equal(200);
     expect(page.headers["content-type"]).to.equal("text/html; charset=utf-8");
-    expect(page.body).to.include('<meta http-equiv="refresh" content="2">');
-    for (const id of ["transport-producersStopped", "site-responsesAborted", "stream-stoppedByDisconnect", "wsgi-stoppedByDisconnect", "wsgi-closeCalls", "pool-busy"]) {
+    expect(page.body).to.include('"/stats-live"');
+    for (const id of ["transport-producersStopped", "site-responsesAborted", "stream-stoppedByDisconnect", "wsgi-stoppedByDisconnect", "wsgi-closeCalls", "pool-busy", "websocket-open"]) {
       expect(page.body).to.include(`id="${id}"`);
     }
     const json = await get(port(), "/stats.json");
@@ -338,6 +338,7 @@ describe("demo: the pages over HTTP", function () {
     expect(s.site).to.have.keys("openChannels", "channelsClosed", "responsesAborted");
     expect(s.wsgi).to.have.keys("active", "completed", "stoppedByDisconnect", "drained", "timedOut", "errors", "closeCalls");
     expect(s.pool).to.include.keys("workers", "busy", "queued");
+    expect(s.websocket).to.include.keys("open", "refused", "closed");
     expect(s.stream.completed).to.be.at.least(1);
   });
 
@@ -460,13 +461,18 @@ describe("demo: in a browser (headless Chromium)", function () {
     await screenshot("wsgi");
   });
 
-  it("shows /stats, refreshing itself", async () => {
+  it("shows /stats, its counters pushed over a WebSocket as they change (no reload)", async () => {
     await page!.goto(url("/stats"));
     const before = await page!.locator("#transport-openConnections").textContent();
     expect(Number(before)).to.be.at.least(1);
-    // The page reloads itself after 2 s: the navigation is the proof.
-    await page!.waitForEvent("load", { timeout: 6000 });
-    expect(await page!.locator("h1").textContent()).to.equal("Stats");
+    // The feed's first snapshot arrives when the WebSocket opens; it counts itself as open.
+    await page!.waitForSelector("body[data-live-updates]", { timeout: 6000 });
+    await page!.waitForFunction("Number(document.getElementById('websocket-open').textContent) >= 1", undefined, { timeout: 6000 });
+    // A request from elsewhere changes the counters: the page is told, without reloading.
+    const updates = Number(await page!.getAttribute("body", "data-live-updates"));
+    await get(running!.number, "/docs/");
+    await page!.waitForFunction(`Number(document.body.getAttribute("data-live-updates")) > ${updates}`, undefined, { timeout: 6000 });
+    expect(await page!.locator("#live").textContent()).to.equal("pushed as they change over a WebSocket");
     await screenshot("stats");
   });
 

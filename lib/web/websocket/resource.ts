@@ -10,7 +10,7 @@
  * for another version), and a plain GET gets 426 Upgrade Required.
  */
 
-import type { IProtocol, IReactorTime, ITransport } from "../../internet/interfaces.js";
+import type { IProtocol, IReactorCore, IReactorTime, ITransport } from "../../internet/interfaces.js";
 import type { Failure } from "../../internet/failure.js";
 import { NOT_DONE_YET, type IRequest, type RenderResult } from "../iweb.js";
 import { Resource } from "../resource.js";
@@ -37,6 +37,11 @@ export interface WebSocketResourceOptions extends WebSocketOptions {
   perMessageDeflate?: boolean | DeflateOptions;
   /** Where the close and keep-alive timers run. Default: the request's channel's reactor. */
   clock?: IReactorTime;
+  /**
+   * When the reactor shuts down ("before shutdown"), close every open WebSocket with 1001 and
+   * delay the shutdown until they have closed (each bounded by closeTimeout). Default true.
+   */
+  closeOnShutdown?: boolean;
 }
 
 /** The counters of a WebSocketResource. */
@@ -60,6 +65,10 @@ export class WebSocketResource extends Resource {
   private readonly stats = { open: 0, closed: new Map<number, number>(), refused: 0 };
   /** The open connections, for a graceful shutdown (closeAll). */
   private readonly live = new Set<WebSocketTransport>();
+  /** The reactors whose shutdown this resource already waits on. */
+  private readonly hooked = new WeakSet<object>();
+  /** Told when the last open connection ends (closeAll's waiters). */
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     readonly factory: IWebSocketServerFactory,
@@ -141,6 +150,7 @@ export class WebSocketResource extends Resource {
         ws.onLost = (ended) => resource._ended(ended);
         resource.stats.open++;
         resource.live.add(ws);
+        resource.hookShutdown(clock);
         ws.start();
       },
       connectionMade(): void {},
@@ -168,11 +178,35 @@ export class WebSocketResource extends Resource {
     for (const ws of [...this.live]) ws.loseConnection(code, reason);
   }
 
+  /**
+   * closeAll(), then a Promise that settles when every WebSocket has ended: each ends within
+   * its closeTimeout (aborted if the peer does not answer), so this is bounded too.
+   */
+  closeAllAndWait(code = 1001, reason = "server shutting down"): Promise<void> {
+    this.closeAll(code, reason);
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** The first connection on a reactor: make its shutdown close the WebSockets first. */
+  private hookShutdown(clock: IReactorTime): void {
+    if (this.options.closeOnShutdown === false || this.hooked.has(clock)) return;
+    const core = clock as Partial<IReactorCore>;
+    if (typeof core.addSystemEventTrigger !== "function") return;
+    this.hooked.add(clock);
+    core.addSystemEventTrigger("before", "shutdown", () => this.closeAllAndWait());
+  }
+
   /** @internal */
   _ended(ws: WebSocketTransport): void {
     if (!this.live.delete(ws)) return;
     this.stats.open--;
     const code = ws.closeCode ?? 1006;
     this.stats.closed.set(code, (this.stats.closed.get(code) ?? 0) + 1);
+    if (this.live.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 }

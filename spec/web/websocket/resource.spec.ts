@@ -229,6 +229,17 @@ describe("WebSocketResource", () => {
     expect(resource.statistics().closed).to.deep.equal({ 1001: 2 });
   });
 
+  it("the reactor's shutdown closes every WebSocket with 1001 first, and waits for them", async () => {
+    const { port } = serve();
+    const c = await open(`ws://127.0.0.1:${port}/ws`);
+    const closed = later<number>();
+    c.on("close", (code) => closed.resolve(code));
+    const running = lo.reactor.run();
+    lo.reactor.stop();
+    expect(await within(closed.promise, 5, "the client to see the close")).to.equal(1001);
+    await within(running, 5, "the reactor to stop");
+  });
+
   it("a client sending a message over maxMessageSize gets 1009, and nothing beyond the limit is buffered", async () => {
     const { port, protocols } = serve({ maxMessageSize: 64 * 1024 });
     const c = await open(`ws://127.0.0.1:${port}/ws`);
