@@ -9,10 +9,7 @@
  * Try it with `nc 127.0.0.1 8000`, then stay silent for 10 s.
  */
 import { pathToFileURL } from "node:url";
-import type { Bytes } from "../lib/internet/interfaces.js";
-import { Factory, Protocol } from "../lib/internet/protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { LimitConnectionsByPeer, ThrottlingFactory, TimeoutMixin } from "../lib/protocols/policies.js";
+import { type Bytes, Factory, LimitConnectionsByPeer, Protocol, reactor, ThrottlingFactory, TimeoutMixin } from "torsion";
 
 /** Echoes what it receives; ten silent seconds end the connection. */
 export class IdleEcho extends TimeoutMixin(Protocol) {

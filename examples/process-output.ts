@@ -4,8 +4,7 @@
  *
  *     node build/examples/process-output.js
  */
-import { ProcessSpawnError } from "../lib/internet/error.js";
-import { getProcessOutput, getProcessOutputAndValue, getProcessValue } from "../lib/internet/utils.js";
+import { getProcessOutput, getProcessOutputAndValue, getProcessValue, ProcessSpawnError } from "torsion";
 
 // args do not include the program's name; the Deferreds can be awaited.
 const uname = await getProcessOutput("/bin/uname", ["-s"]);

@@ -4,10 +4,7 @@
  *
  *     node build/examples/process-wc.js
  */
-import type { Failure } from "../lib/internet/failure.js";
-import type { Bytes } from "../lib/internet/interfaces.js";
-import { ProcessProtocol } from "../lib/internet/process-protocol.js";
-import { reactor } from "../lib/internet/reactor.js";
+import { type Bytes, type Failure, ProcessProtocol, reactor } from "torsion";
 
 class WordCount extends ProcessProtocol {
   private output = "";

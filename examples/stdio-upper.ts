@@ -4,10 +4,7 @@
  *
  *     printf 'hello\nworld\n' | node build/examples/stdio-upper.js
  */
-import { LineReceiver } from "../lib/protocols/basic.js";
-import type { Failure } from "../lib/internet/failure.js";
-import type { Bytes } from "../lib/internet/interfaces.js";
-import { StandardIO } from "../lib/internet/stdio.js";
+import { type Bytes, type Failure, LineReceiver, StandardIO } from "torsion";
 
 class Upper extends LineReceiver {
   override delimiter: Bytes = Buffer.from("\n");

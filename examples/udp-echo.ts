@@ -4,9 +4,7 @@
  *
  *     node build/examples/udp-echo.js
  */
-import { DatagramProtocol } from "../lib/internet/datagram-protocol.js";
-import type { Bytes, UDPPeer } from "../lib/internet/interfaces.js";
-import { reactor } from "../lib/internet/reactor.js";
+import { type Bytes, DatagramProtocol, reactor, type UDPPeer } from "torsion";
 
 class Echo extends DatagramProtocol {
   override datagramReceived(datagram: Bytes, [host, port]: UDPPeer): void {

@@ -5,9 +5,7 @@
  *
  *     node build/examples/udp-multicast.js
  */
-import { DatagramProtocol } from "../lib/internet/datagram-protocol.js";
-import type { Bytes, IMulticastTransport, UDPPeer } from "../lib/internet/interfaces.js";
-import { reactor } from "../lib/internet/reactor.js";
+import { type Bytes, DatagramProtocol, type IMulticastTransport, reactor, type UDPPeer } from "torsion";
 
 const GROUP = "228.0.0.5";
 

@@ -8,13 +8,7 @@
  * A client that goes away without a close frame is found by the keep-alive ping within 40 s.
  */
 import { pathToFileURL } from "node:url";
-import type { Failure } from "../lib/internet/failure.js";
-import { reactor } from "../lib/internet/reactor.js";
-import type { IRequest } from "../lib/web/iweb.js";
-import { Resource, StringResource } from "../lib/web/resource.js";
-import { Site } from "../lib/web/server.js";
-import { WebSocketResource } from "../lib/web/websocket/resource.js";
-import type { IWebSocketProtocol, WebSocketTransport } from "../lib/web/websocket/transport.js";
+import { type Failure, type IRequest, type IWebSocketProtocol, reactor, Resource, Site, StringResource, WebSocketResource, type WebSocketTransport } from "torsion";
 
 /** One member of the room. */
 export class ChatMember implements IWebSocketProtocol {
