@@ -231,9 +231,8 @@ export class HTTP11ClientProtocol extends Protocol implements ResponseParserHand
    */
   private giveUp(reason: Failure, abort = false): void {
     if (this._state === "CONNECTION_LOST") return;
-    const wasState = this._state;
-    if (wasState === "QUIESCENT") this._state = "ABORTING";
-    else if (wasState !== "ABORTING" && wasState !== "GENERATION_FAILED") this._state = "ABORTING";
+    // GENERATION_FAILED keeps its name (the request already failed); anything else is closing now
+    if (this._state !== "GENERATION_FAILED") this._state = "ABORTING";
     this.currentRequest?.stopWriting();
     if (abort) this.transport?.abortConnection();
     else this.transport?.loseConnection();
@@ -294,11 +293,11 @@ export class HTTP11ClientProtocol extends Protocol implements ResponseParserHand
       return d;
     }
     this.abortDeferreds.push(d);
-    const waiting = this.finishedRequest !== null || this.response !== null;
     this._state = "ABORTING";
     this.currentRequest?.stopWriting();
     this.transport.abortConnection();
-    if (waiting && this.response !== null) this.endResponse(new Failure(new ConnectionAborted()));
+    // a body being read ends now; a request waiting for its head fails in connectionLost
+    if (this.response !== null) this.endResponse(new Failure(new ConnectionAborted()));
     return d;
   }
 }
