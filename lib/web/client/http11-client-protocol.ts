@@ -159,15 +159,16 @@ export class HTTP11ClientProtocol extends Protocol implements ResponseParserHand
 
   // --- the parser's handler ------------------------------------------------------------
 
-  headReceived(major: number, minor: number, code: number, phrase: string, headers: Headers, bodyLength: number): void {
+  headReceived(major: number, minor: number, code: number, phrase: string, headers: Headers, bodyLength: number, bodyInHand: boolean): void {
     const proxy = new TransportProxyProducer(this.transport);
     this.transportProxy = proxy;
     const response = new Response(minor === 0 ? HTTP_1_0 : HTTP_1_1, code, phrase, headers, proxy, this.currentRequest!);
     response.length = bodyLength >= 0 ? bodyLength : UNKNOWN_LENGTH;
     this.response = response;
     this.reusable = bodyLength !== CLOSE_DELIMITED && this.currentRequest!.persistent && isPersistent(major, minor, headers);
-    // Hold the body back until someone wants it (deliverBody resumes), as Twisted.
-    if (bodyLength !== 0) this.transport!.pauseProducing();
+    // Hold the body back until someone wants it (deliverBody resumes), as Twisted; a body that
+    // came whole with the head needs no more reading, so the socket is left alone.
+    if (!bodyInHand) this.transport!.pauseProducing();
     if (this._state === "TRANSMITTING") this.earlyResponse = response;
     else this.fireResponse(response);
   }

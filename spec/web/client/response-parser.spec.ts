@@ -7,7 +7,7 @@ class Recorder implements ResponseParserHandler {
   heads: Array<[number, string, number]> = [];
   body: Buffer[] = [];
   rest: Buffer | null = null;
-  headReceived(_major: number, _minor: number, code: number, phrase: string, _headers: Headers, length: number): void {
+  headReceived(_major: number, _minor: number, code: number, phrase: string, _headers: Headers, length: number, _inHand: boolean): void {
     this.heads.push([code, phrase, length]);
   }
   bodyReceived(data: Buffer): void {
