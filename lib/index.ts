@@ -180,6 +180,59 @@ export {
   type DrainableRequest,
 } from "./application/graceful.js";
 
+// twisted.web.client, twisted.web.proxy, and the name resolution the client uses (issue 17)
+export {
+  GAIResolver,
+  PluggableNameResolver,
+  StaticResolver,
+  resolveAll,
+  type IHostnameResolver,
+  type IHostResolution,
+  type IReactorPluggableNameResolver,
+  type IResolutionReceiver,
+} from "./internet/resolver.js";
+export { HostnameEndpoint, type HostnameEndpointOptions } from "./internet/hostname-endpoint.js";
+export { wrapClientTLS, TLSWrapperClientEndpoint } from "./internet/wrap-client-tls.js";
+export {
+  Agent,
+  BrowserLikePolicyForHTTPS,
+  BrowserLikeRedirectAgent,
+  ContentDecoderAgent,
+  CookieAgent,
+  FileBodyProducer,
+  GzipDecoder,
+  DeflateDecoder,
+  BrotliDecoder,
+  HTTPConnectionPool,
+  HTTP11ClientProtocol,
+  ProxyAgent,
+  RedirectAgent,
+  Request as ClientRequest,
+  Response as ClientResponse,
+  readBody,
+  URI,
+  UNKNOWN_LENGTH,
+  ResponseDone,
+  ResponseFailed,
+  ResponseNeverReceived,
+  PotentialDataLoss,
+  PartialDownloadError,
+  RequestGenerationFailed,
+  RequestTransmissionFailed,
+  RequestNotSent,
+  SchemeNotSupported,
+  InfiniteRedirection,
+  RedirectWithNoLocation,
+  PageRedirect,
+  TunnelError,
+  ParseError as ResponseParseError,
+  type IAgent,
+  type IBodyProducer,
+  type IResponse,
+  type ICookieJar,
+} from "./web/client.js";
+export { ReverseProxyResource, type ReverseProxyOptions, type ProxyCounters } from "./web/proxy.js";
+
 // the torsion command, usable as a library
 export type { ResourceContext, ResourceFactory, WebOptions } from "./cli/web.js";
 

@@ -91,7 +91,7 @@ interface ProxyShared {
 export interface ReverseProxyOptions {
   /** The reactor for upstream connections (default: the global reactor). */
   reactor?: HostnameEndpointReactor;
-  /** The upstream connection pool (default: a persistent one, 10 idle connections per upstream). */
+  /** The upstream connection pool (default: a persistent one keeping up to 64 idle connections to the upstream, as a proxy wants). */
   pool?: HTTPConnectionPool;
   /** "http" (default) or "https" for the upstream. */
   scheme?: "http" | "https";
@@ -176,7 +176,7 @@ export class ReverseProxyResource extends Resource {
     } else {
       const reactor = options.reactor ?? (globalReactor() as HostnameEndpointReactor);
       const pool = options.pool ?? new HTTPConnectionPool(reactor);
-      if (options.pool === undefined) pool.maxPersistentPerHost = 10;
+      if (options.pool === undefined) pool.maxPersistentPerHost = 64;
       this.shared = {
         agent: new Agent(reactor, { pool }),
         pool,

@@ -159,15 +159,16 @@ export class HTTP11ClientProtocol extends Protocol implements ResponseParserHand
 
   // --- the parser's handler ------------------------------------------------------------
 
-  headReceived(major: number, minor: number, code: number, phrase: string, headers: Headers, bodyLength: number): void {
+  headReceived(major: number, minor: number, code: number, phrase: string, headers: Headers, bodyLength: number, bodyInHand: boolean): void {
     const proxy = new TransportProxyProducer(this.transport);
     this.transportProxy = proxy;
     const response = new Response(minor === 0 ? HTTP_1_0 : HTTP_1_1, code, phrase, headers, proxy, this.currentRequest!);
     response.length = bodyLength >= 0 ? bodyLength : UNKNOWN_LENGTH;
     this.response = response;
     this.reusable = bodyLength !== CLOSE_DELIMITED && this.currentRequest!.persistent && isPersistent(major, minor, headers);
-    // Hold the body back until someone wants it (deliverBody resumes), as Twisted.
-    if (bodyLength !== 0) this.transport!.pauseProducing();
+    // Hold the body back until someone wants it (deliverBody resumes), as Twisted; a body that
+    // came whole with the head needs no more reading, so the socket is left alone.
+    if (!bodyInHand) this.transport!.pauseProducing();
     if (this._state === "TRANSMITTING") this.earlyResponse = response;
     else this.fireResponse(response);
   }
@@ -231,9 +232,8 @@ export class HTTP11ClientProtocol extends Protocol implements ResponseParserHand
    */
   private giveUp(reason: Failure, abort = false): void {
     if (this._state === "CONNECTION_LOST") return;
-    const wasState = this._state;
-    if (wasState === "QUIESCENT") this._state = "ABORTING";
-    else if (wasState !== "ABORTING" && wasState !== "GENERATION_FAILED") this._state = "ABORTING";
+    // GENERATION_FAILED keeps its name (the request already failed); anything else is closing now
+    if (this._state !== "GENERATION_FAILED") this._state = "ABORTING";
     this.currentRequest?.stopWriting();
     if (abort) this.transport?.abortConnection();
     else this.transport?.loseConnection();
@@ -294,11 +294,11 @@ export class HTTP11ClientProtocol extends Protocol implements ResponseParserHand
       return d;
     }
     this.abortDeferreds.push(d);
-    const waiting = this.finishedRequest !== null || this.response !== null;
     this._state = "ABORTING";
     this.currentRequest?.stopWriting();
     this.transport.abortConnection();
-    if (waiting && this.response !== null) this.endResponse(new Failure(new ConnectionAborted()));
+    // a body being read ends now; a request waiting for its head fails in connectionLost
+    if (this.response !== null) this.endResponse(new Failure(new ConnectionAborted()));
     return d;
   }
 }

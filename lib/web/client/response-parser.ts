@@ -28,9 +28,10 @@ import { BadResponseVersion, ParseError } from "./errors.js";
 export interface ResponseParserHandler {
   /**
    * The head of the final response is complete. `bodyLength` is the Content-Length (0 for no
-   * body), CHUNKED, or CLOSE_DELIMITED.
+   * body), CHUNKED, or CLOSE_DELIMITED. `bodyInHand` is true when the whole body (of a known
+   * length) came in the same input as the head, so no more reading is needed for it.
    */
-  headReceived(major: number, minor: number, code: number, phrase: string, headers: Headers, bodyLength: number): void;
+  headReceived(major: number, minor: number, code: number, phrase: string, headers: Headers, bodyLength: number, bodyInHand: boolean): void;
   /** Body bytes (a view into the input). */
   bodyReceived(data: Buffer): void;
   /** The response is complete; `rest` is what followed it in the input (nothing, from an honest server). */
@@ -292,7 +293,7 @@ export class HTTPResponseParser {
     this.headDone = true;
     if (bodyLength === 0) {
       this.state = State.DONE;
-      this.handler.headReceived(major, minor, code, phrase, headers, 0);
+      this.handler.headReceived(major, minor, code, phrase, headers, 0, true);
       if (this.state === State.DONE) this.handler.messageComplete(after >= data.length ? EMPTY : data.subarray(after));
       return -1; // the response is complete: stop
     }
@@ -302,7 +303,7 @@ export class HTTPResponseParser {
       this.state = State.BODY;
       this.remaining = bodyLength;
     }
-    this.handler.headReceived(major, minor, code, phrase, headers, bodyLength);
+    this.handler.headReceived(major, minor, code, phrase, headers, bodyLength, bodyLength >= 0 && data.length - after >= bodyLength);
     return after;
   }
 

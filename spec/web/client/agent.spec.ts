@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { ContentDecoderAgent } from "../../../lib/web/client/content-decoder-agent.js";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Deferred } from "../../../lib/internet/deferred.js";
@@ -11,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { DefaultOpenSSLContextFactory } from "../../../lib/internet/ssl.js";
 import type { IConsumer } from "../../../lib/internet/interfaces.js";
 import { UNKNOWN_LENGTH, type IBodyProducer } from "../../../lib/web/client/iclient.js";
-import { later } from "../../support/wait.js";
+import { later, until } from "../../support/wait.js";
 import { TLSError, ConnectingCancelledError, ConnectionRefusedError, DNSLookupError, TimeoutError } from "../../../lib/internet/error.js";
 import { MemoryReactorClock } from "../../../lib/internet/memory-reactor.js";
 import { NodeReactor } from "../../../lib/internet/reactor.js";
@@ -368,6 +371,67 @@ describe("Agent (twisted.web.test.test_agent AgentTests)", () => {
           await pool.closeCachedConnections();
           await port.stopListening();
         }
+      });
+    });
+
+    describe("against nginx (nginx-light)", () => {
+      let nginx: ChildProcess | null = null;
+      let dir = "";
+      let base = "";
+      before(async function () {
+        if (!existsSync("/usr/sbin/nginx")) {
+          console.log("      (skipped: the nginx specs need the Debian package nginx-light)");
+          this.skip();
+        }
+        dir = mkdtempSync(join(tmpdir(), "torsion-client-nginx-"));
+        mkdirSync(join(dir, "tmp"));
+        writeFileSync(join(dir, "big.bin"), Buffer.alloc(3 << 20, 0x6e));
+        const probe = net.createServer();
+        await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+        const port = (probe.address() as AddressInfo).port;
+        await new Promise((resolve) => probe.close(resolve));
+        const user = process.getuid?.() === 0 ? `user ${userInfo().username};\n` : "";
+        writeFileSync(
+          join(dir, "nginx.conf"),
+          `${user}daemon off;\nmaster_process off;\npid ${join(dir, "nginx.pid")};\nerror_log ${join(dir, "error.log")} warn;\nevents { worker_connections 64; }\n` +
+            `http {\n  access_log off;\n` +
+            ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(dir, "tmp", t)};\n`).join("") +
+            `  gzip on; gzip_types application/octet-stream; gzip_min_length 1000;\n` +
+            `  server { listen 127.0.0.1:${port}; location = /hello { return 200 "nginx says hi\\n"; } location = /big.bin { root ${dir}; } }\n}\n`,
+        );
+        nginx = spawn("/usr/sbin/nginx", ["-p", dir + "/", "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: "ignore" });
+        base = `http://127.0.0.1:${port}`;
+        await until(
+          () =>
+            new Promise<boolean>((resolve) => {
+              const s = net.connect(port, "127.0.0.1");
+              s.once("connect", () => {
+                s.destroy();
+                resolve(true);
+              });
+              s.once("error", () => resolve(false));
+            }),
+          10,
+          "nginx to listen",
+        );
+      });
+      after(() => {
+        if (nginx?.pid !== undefined && nginx.exitCode === null) process.kill(nginx.pid, "SIGTERM");
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      });
+
+      it("keep-alive GETs on one connection, a 3 MiB static file, and the same file gzipped through ContentDecoderAgent", async () => {
+        const r1 = await within(agent.request("GET", `${base}/hello`), 5, "GET /hello");
+        expect((await readBody(r1)).toString()).to.equal("nginx says hi\n");
+        const r2 = await within(agent.request("GET", `${base}/big.bin`), 5, "GET /big.bin");
+        expect(r2.length).to.equal(3 << 20);
+        expect((await within(readBody(r2), 10, "the file")).length).to.equal(3 << 20);
+        expect(pool.idleConnections).to.equal(1);
+        const decoded = await within(new ContentDecoderAgent(agent).request("GET", `${base}/big.bin`), 5, "the gzipped GET");
+        expect((await within(readBody(decoded), 10, "the decoded file")).equals(Buffer.alloc(3 << 20, 0x6e))).to.equal(true);
+        const head = await within(agent.request("HEAD", `${base}/big.bin`), 5, "HEAD");
+        expect(head.headers.getLast("content-length")).to.equal(String(3 << 20));
+        expect((await readBody(head)).length).to.equal(0);
       });
     });
 

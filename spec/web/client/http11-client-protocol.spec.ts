@@ -333,6 +333,16 @@ describe("HTTP11ClientProtocol (twisted.web.test.test_newclient)", () => {
       expect(transport.producerState).to.equal("producing");
     });
 
+    it("a body that came whole with the head leaves the socket reading (nothing to hold back)", () => {
+      const { protocol, transport } = connectedProtocol();
+      const d = protocol.request(simpleRequest());
+      protocol.dataReceived(respond("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"));
+      expect(transport.producerState).to.equal("producing");
+      const body = new AccumulatingProtocol();
+      successResultOf(d).deliverBody(body);
+      expect(body.data).to.equal("hello");
+    });
+
     it("the body protocol's transport is a push producer over the connection: pausing it pauses the socket", () => {
       const { protocol, transport } = connectedProtocol();
       const d = protocol.request(simpleRequest());
