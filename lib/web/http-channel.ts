@@ -266,7 +266,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
           consumed = parser.execute(data);
         } catch (err) {
           if (!(err instanceof HTTPParseError)) throw err;
-          this.respondToBadRequestAndDisconnect(err.code);
+          this.respondToBadRequestAndDisconnect(err.status);
           return;
         }
         if (this._closing) return;
