@@ -11,12 +11,15 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeExports, exportOf, importModule, isModuleNotFound, type ModuleNamespace } from "../internet/work-loader.js";
 import { parseWorkRef, type WorkRef } from "../internet/work-ref.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
 import { UsageError } from "./options.js";
 
 /** A MODULE:EXPORT that could not be loaded: printed as one line, exit status 2. */
 export class LoadError extends UsageError {
-  override name = "LoadError";
+  static override readonly code: string = "TORSION_ERR_LOAD";
 }
+
+registerErrorClasses(LoadError);
 
 /** Parse MODULE:EXPORT relative to `cwd`, or raise a UsageError naming `option`. */
 export function parseReference(option: string, text: string, cwd: string): WorkRef {

@@ -11,10 +11,15 @@
  * prints after its own name and exits with status 2 (Twisted's usage.UsageError).
  */
 
+import { TorsionError } from "../internet/error.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
+
 /** A mistake on the command line: printed as one line, exit status 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
+export class UsageError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_USAGE";
 }
+
+registerErrorClasses(UsageError);
 
 /** One option of a command. */
 export interface OptionSpec {

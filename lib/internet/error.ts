@@ -7,24 +7,42 @@
 
 import type { Deferred } from "./deferred.js";
 
-/** The base of torsion's errors; sets `name` to the subclass name so logs say what it is. */
+/**
+ * The base of torsion's errors; sets `name` to the subclass name so logs say what it is, and
+ * `code` to the class's stable code.
+ */
 export class TorsionError extends Error {
+  /**
+   * The stable identifier of this kind of failure, as Node's `ERR_*` and undici's `UND_ERR_*`:
+   * a program branches on it, never on the message. Each class has its own, and keeps it when
+   * the class is renamed.
+   */
+  static readonly code: string = "TORSION_ERR";
+  /** This error's stable identifier (its class's `code`); carried across threads. */
+  readonly code: string;
+
   constructor(message?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+    this.code = (new.target as typeof TorsionError).code;
   }
 }
 
 // --- Deferred ----------------------------------------------------------------
 
 /** A Deferred was fired (callback or errback) a second time. */
-export class AlreadyCalledError extends TorsionError {}
+export class AlreadyCalledError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_DEFERRED_ALREADY_CALLED";
+}
 
 /** A Deferred was cancelled and its canceller did not fire it with something else. */
-export class CancelledError extends TorsionError {}
+export class CancelledError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_CANCELLED";
+}
 
 /** One of the Deferreds in a DeferredList/gatherResults failed with fireOnOneErrback. */
 export class FirstError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_FIRST";
   constructor(
     readonly subFailure: import("./failure.js").Failure,
     readonly index: number,
@@ -34,18 +52,25 @@ export class FirstError extends TorsionError {
 }
 
 /** A DeferredQueue has no room for another object or another waiter. */
-export class QueueOverflow extends TorsionError {}
+export class QueueOverflow extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_QUEUE_OVERFLOW";
+}
 
 /** A DeferredQueue was asked for an object while it already has as many waiters as allowed. */
-export class QueueUnderflow extends TorsionError {}
+export class QueueUnderflow extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_QUEUE_UNDERFLOW";
+}
 
 /** A generator passed to inlineCallbacks yielded something that is not a Deferred/Promise/value it can wait on. */
-export class NotACoroutineError extends TorsionError {}
+export class NotACoroutineError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_NOT_A_COROUTINE";
+}
 
 // --- Scheduling ------------------------------------------------------------
 
 /** A DelayedCall that already ran was cancelled, reset or delayed. */
 export class AlreadyCalled extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_ALREADY_CALLED";
   constructor(message = "Tried to cancel an already-called event.") {
     super(message);
   }
@@ -53,32 +78,48 @@ export class AlreadyCalled extends TorsionError {
 
 /** A DelayedCall that was already cancelled was cancelled, reset or delayed. */
 export class AlreadyCancelled extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_ALREADY_CANCELLED";
   constructor(message = "Tried to cancel an already-cancelled event.") {
     super(message);
   }
 }
 
 /** A Cooperator or CooperativeTask was used after it finished. */
-export class SchedulerStopped extends TorsionError {}
+export class SchedulerStopped extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_SCHEDULER_STOPPED";
+}
 
 /** A CooperativeTask was stopped, paused or resumed after it finished. */
-export class TaskDone extends TorsionError {}
+export class TaskDone extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_TASK_DONE";
+}
 /** A CooperativeTask was stopped with stop(). */
-export class TaskStopped extends TaskDone {}
+export class TaskStopped extends TaskDone {
+  static override readonly code: string = "TORSION_ERR_TASK_STOPPED";
+}
 /** A CooperativeTask was stopped because its iterator raised. */
-export class TaskFailed extends TaskDone {}
+export class TaskFailed extends TaskDone {
+  static override readonly code: string = "TORSION_ERR_TASK_FAILED";
+}
 /** A CooperativeTask was used after it finished without error. */
-export class TaskFinished extends TaskDone {}
+export class TaskFinished extends TaskDone {
+  static override readonly code: string = "TORSION_ERR_TASK_FINISHED";
+}
 /** resume() on a task that was not paused. */
-export class NotPaused extends TorsionError {}
+export class NotPaused extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_NOT_PAUSED";
+}
 
 // --- Connections -----------------------------------------------------------
 
 /** The base of the errors a connection ends with. */
-export class ConnectionClosed extends TorsionError {}
+export class ConnectionClosed extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_CLOSED";
+}
 
 /** The connection was closed cleanly (a FIN, or loseConnection). */
 export class ConnectionDone extends ConnectionClosed {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_DONE";
   constructor(message = "Connection was closed cleanly.") {
     super(message);
   }
@@ -86,6 +127,7 @@ export class ConnectionDone extends ConnectionClosed {
 
 /** The connection was lost in a non-clean fashion (reset, error, abort). */
 export class ConnectionLost extends ConnectionClosed {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_LOST";
   constructor(message = "Connection to the other side was lost in a non-clean fashion.", options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -93,6 +135,7 @@ export class ConnectionLost extends ConnectionClosed {
 
 /** The connection was aborted with abortConnection(). A kind of ConnectionLost. */
 export class ConnectionAborted extends ConnectionLost {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_ABORTED";
   constructor(message = "Connection was aborted locally using abortConnection.") {
     super(message);
   }
@@ -100,6 +143,7 @@ export class ConnectionAborted extends ConnectionLost {
 
 /** An outgoing connection could not be made. */
 export class ConnectError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_CONNECT";
   constructor(message = "An error occurred while connecting.", options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -107,19 +151,25 @@ export class ConnectError extends TorsionError {
 
 /** The peer refused the connection (ECONNREFUSED). */
 export class ConnectionRefusedError extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_REFUSED";
   constructor(message = "Connection was refused by other side.", options?: { cause?: unknown }) {
     super(message, options);
   }
 }
 
 /** The host name could not be resolved. */
-export class DNSLookupError extends ConnectError {}
+export class DNSLookupError extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_DNS_LOOKUP";
+}
 
 /** No route to the host (EHOSTUNREACH/ENETUNREACH). */
-export class NoRouteError extends ConnectError {}
+export class NoRouteError extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_NO_ROUTE";
+}
 
 /** The user cancelled the connection attempt (stopConnecting). */
 export class UserError extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_USER";
   constructor(message = "User aborted connection.") {
     super(message);
   }
@@ -127,6 +177,7 @@ export class UserError extends ConnectError {
 
 /** An operation did not complete in time (connect timeout, Deferred.addTimeout). */
 export class TimeoutError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_TIMEOUT";
   constructor(message = "User timeout caused connection failure.") {
     super(message);
   }
@@ -144,6 +195,7 @@ export class CannotListenError extends TorsionError {
   /** Node's error (non-enumerable, so printing this error shows one clear line, not its nested dump). */
   declare readonly socketError: unknown;
 
+  static override readonly code: string = "TORSION_ERR_CANNOT_LISTEN";
   constructor(
     readonly iface: string,
     readonly port: number | string,
@@ -158,34 +210,51 @@ export class CannotListenError extends TorsionError {
 }
 
 /** A port that was not listening was told to stop. */
-export class NotListeningError extends TorsionError {}
+export class NotListeningError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_NOT_LISTENING";
+}
 
 /** The reactor was asked to stop while not running, or run twice. */
-export class ReactorNotRunning extends TorsionError {}
-export class ReactorAlreadyRunning extends TorsionError {}
+export class ReactorNotRunning extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_REACTOR_NOT_RUNNING";
+}
+export class ReactorAlreadyRunning extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_REACTOR_ALREADY_RUNNING";
+}
 /** The reactor cannot be started again once stopped. */
-export class ReactorNotRestartable extends TorsionError {}
+export class ReactorNotRestartable extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_REACTOR_NOT_RESTARTABLE";
+}
 /** installReactor() was called once a global reactor was already installed (or built). */
-export class ReactorAlreadyInstalledError extends TorsionError {}
+export class ReactorAlreadyInstalledError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_REACTOR_ALREADY_INSTALLED";
+}
 
 /**
  * End a program run by react() with this exit status (Python's SystemExit, which Twisted's
  * react honours): `throw new SystemExit(3)` from main, or fail its Deferred with it.
  */
 export class SystemExit extends TorsionError {
-  constructor(readonly code: number = 0) {
-    super(`exit status ${code}`);
+  static override readonly code: string = "TORSION_ERR_SYSTEM_EXIT";
+  /** The exit status (Python's SystemExit.code; `code` is the stable error code, as on every torsion error). */
+  constructor(readonly status: number = 0) {
+    super(`exit status ${status}`);
   }
 }
 
 /** A worker thread died while running a task, or the pool was stopped with work queued. */
-export class WorkerDied extends TorsionError {}
+export class WorkerDied extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_WORKER_DIED";
+}
 
 /** An endpoint description string could not be parsed. */
-export class EndpointDescriptionError extends TorsionError {}
+export class EndpointDescriptionError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_ENDPOINT_DESCRIPTION";
+}
 
 /** A connector that was not connecting was told to stopConnecting(). */
 export class NotConnectingError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_NOT_CONNECTING";
   constructor(message = "The Connector was not connecting when it was asked to stop connecting.") {
     super(message);
   }
@@ -193,6 +262,7 @@ export class NotConnectingError extends TorsionError {
 
 /** A client factory's buildProtocol returned null instead of a protocol. */
 export class NoProtocol extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_NO_PROTOCOL";
   constructor(message = "Protocol factory returned null instead of a Protocol.") {
     super(message);
   }
@@ -203,6 +273,7 @@ export class NoProtocol extends ConnectError {
  * `address` is where it was connecting to.
  */
 export class ConnectingCancelledError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_CONNECTING_CANCELLED";
   constructor(readonly address: import("./interfaces.js").IAddress) {
     super(`Connecting to ${describeAddress(address)} was cancelled.`);
   }
@@ -216,6 +287,7 @@ function describeAddress(address: import("./interfaces.js").IAddress): string {
 
 /** A UNIX socket path is not usable: connectUNIX with checkPID found no live server lock. */
 export class BadFileError extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_BAD_FILE";
   constructor(message = "File used for UNIX socket is no good.") {
     super(message);
   }
@@ -226,14 +298,16 @@ export class BadFileError extends ConnectError {
  * for, a host name the certificate does not match, an alert from the peer. A kind of
  * ConnectionLost (connectionLost only ever gets ConnectionDone or ConnectionLost), as Twisted
  * reports OpenSSL.SSL.Error there. `code` is Node's or OpenSSL's code for it
- * (ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_...).
+ * (ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_SSL_...), themselves
+ * stable codes, or TORSION_ERR_TLS when there is none.
  */
 export class TLSError extends ConnectionLost {
-  readonly code: string | undefined;
+  static override readonly code: string = "TORSION_ERR_TLS";
+  override readonly code: string;
 
   constructor(message = "TLS error.", options?: { cause?: unknown; code?: string }) {
     super(message, options);
-    this.code = options?.code;
+    this.code = options?.code ?? TLSError.code;
   }
 }
 
@@ -280,17 +354,18 @@ export class ProcessTerminated extends ConnectionLost {
  * The child could not be started at all: the executable does not exist, is not executable, the
  * working directory is missing. Twisted reports this as ProcessTerminated(exitCode=1) with a
  * traceback on the child's stderr; torsion says why, and is still a ProcessTerminated (with
- * no exit code: the program never ran). `code` is the system's (ENOENT, EACCES, ...).
+ * no exit code: the program never ran). `errno` is the system's code (ENOENT, EACCES, ...).
  */
 export class ProcessSpawnError extends ProcessTerminated {
+  static override readonly code: string = "TORSION_ERR_PROCESS_SPAWN";
   constructor(
     readonly executable: string,
-    readonly code: string,
+    readonly errno: string,
     cause: unknown,
     readonly path?: string,
   ) {
     const where = path === undefined ? "" : ` in ${path}`;
-    super(null, null, null, `Couldn't run ${executable}${where}: ${code} (${(cause as Error)?.message ?? String(cause)})`);
+    super(null, null, null, `Couldn't run ${executable}${where}: ${errno} (${(cause as Error)?.message ?? String(cause)})`);
   }
 }
 

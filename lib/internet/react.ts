@@ -47,7 +47,7 @@ export async function react<A extends unknown[], R extends ReactReactor = ReactR
     }
     if (result instanceof Failure) {
       if (result.value instanceof SystemExit) {
-        code = result.value.code;
+        code = result.value.status;
       } else {
         log.failure("main function encountered error", result);
         code = 1;

@@ -53,6 +53,23 @@ function knownClasses(): Map<string, ErrorClass> {
   return known;
 }
 
+/**
+ * Make error classes defined outside error.ts (the HTTP parser's, the protocols', the CLI's)
+ * known to the thread layer, so that one thrown on either side arrives as itself and
+ * `failure.trap(ThatClass)` works. Each module that defines an error class calls this once,
+ * beside the class: a thread that has the class has loaded that module, so it knows it too.
+ */
+export function registerErrorClasses(...classes: ErrorClass[]): void {
+  const map = knownClasses();
+  for (const cls of classes) {
+    const existing = map.get(cls.name);
+    if (existing !== undefined && existing !== cls && !(cls.name in BUILTIN)) {
+      throw new Error(`two error classes named ${cls.name} were registered with the thread layer`);
+    }
+    if (existing === undefined) map.set(cls.name, cls);
+  }
+}
+
 /** Error subclasses made to carry a class name this side does not know, one per name. */
 const standIns = new Map<string, ErrorClass>();
 

@@ -17,6 +17,7 @@ import { read as fsRead } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { Deferred } from "../internet/deferred.js";
 import { TorsionError } from "../internet/error.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
 import { Failure } from "../internet/failure.js";
 import type { Bytes, IConsumer, IPullProducer } from "../internet/interfaces.js";
 
@@ -25,10 +26,14 @@ export type FileSource = string | FileHandle | number;
 
 /** The reason a transfer's Deferred fails when the consumer stops it (Twisted's message). */
 export class FileTransferStopped extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_FILE_TRANSFER_STOPPED";
+
   constructor(message = "Consumer asked us to stop producing") {
     super(message);
   }
 }
+
+registerErrorClasses(FileTransferStopped);
 
 const EMPTY = Buffer.alloc(0);
 

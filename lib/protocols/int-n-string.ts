@@ -5,11 +5,16 @@
  */
 
 import { TorsionError } from "../internet/error.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
 import type { Bytes } from "../internet/interfaces.js";
 import { asBuffer, EMPTY, mustBeBytes, PauseableProtocol, retain } from "./pauseable.js";
 
 /** sendString() was given a string too long for the length prefix (Twisted's StringTooLongError). */
-export class StringTooLongError extends TorsionError {}
+export class StringTooLongError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_STRING_TOO_LONG";
+}
+
+registerErrorClasses(StringTooLongError);
 
 /**
  * The base of the length-prefixed receivers. Subclasses set `prefixLength` (1 to 6 bytes);

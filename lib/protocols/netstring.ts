@@ -4,12 +4,17 @@
  */
 
 import { TorsionError } from "../internet/error.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
 import type { Bytes } from "../internet/interfaces.js";
 import { Protocol } from "../internet/protocol.js";
 import { asBuffer, EMPTY, mustBeBytes, retain } from "./pauseable.js";
 
 /** The peer sent something that is not a netstring (Twisted's NetstringParseError). */
-export class NetstringParseError extends TorsionError {}
+export class NetstringParseError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_NETSTRING_PARSE";
+}
+
+registerErrorClasses(NetstringParseError);
 
 const COLON = 0x3a;
 const COMMA = 0x2c;

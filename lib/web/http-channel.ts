@@ -340,7 +340,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
           consumed = parser.execute(data);
         } catch (err) {
           if (!(err instanceof HTTPParseError)) throw err;
-          this.respondToBadRequestAndDisconnect(err.code);
+          this.respondToBadRequestAndDisconnect(err.status);
           return;
         }
         if (this._closing) return;

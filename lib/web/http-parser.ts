@@ -40,17 +40,22 @@
  */
 
 import { TorsionError } from "../internet/error.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
 import { Headers } from "./http-headers.js";
 
-/** A request the server refuses; `code` is the status to answer with before closing. */
+/** A request the server refuses; `status` is the HTTP status to answer with before closing. */
 export class HTTPParseError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_HTTP_PARSE";
+
   constructor(
-    readonly code: number,
+    readonly status: number,
     message: string,
   ) {
     super(message);
   }
 }
+
+registerErrorClasses(HTTPParseError);
 
 /** The methods of RFC 9110 section 9 plus PATCH (RFC 5789) and WebDAV's (RFC 4918, 3253, 5323, 3648, 3744, 5842). */
 export const DEFAULT_METHODS: ReadonlySet<string> = new Set([

@@ -14,6 +14,8 @@
  * ErrorPage, which allowed HTML injection: GHSA-vg46-2rrj-3647).
  */
 
+import { TorsionError } from "../internet/error.js";
+import { registerErrorClasses } from "../internet/thread-error.js";
 import type { IRequest, IResource, RenderResult } from "./iweb.js";
 import { FORBIDDEN, NOT_FOUND } from "./http-status.js";
 
@@ -21,7 +23,8 @@ import { FORBIDDEN, NOT_FOUND } from "./http-status.js";
  * Raised by render() when the request's method is not one the resource supports. The server
  * answers 405 with an Allow header (for a method it knows) or 501 (for one it does not).
  */
-export class UnsupportedMethod extends Error {
+export class UnsupportedMethod extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_UNSUPPORTED_METHOD";
   readonly allowedMethods: string[];
 
   constructor(allowedMethods: readonly string[]) {
@@ -29,10 +32,11 @@ export class UnsupportedMethod extends Error {
       throw new TypeError("First argument must be a sequence of supported methods, but my first argument is not a sequence.");
     }
     super(`Expected one of ${JSON.stringify(allowedMethods)}`);
-    this.name = "UnsupportedMethod";
     this.allowedMethods = allowedMethods.slice();
   }
 }
+
+registerErrorClasses(UnsupportedMethod);
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;" };
 

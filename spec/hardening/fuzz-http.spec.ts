@@ -353,7 +353,7 @@ describe("hardening: chunked decoding", () => {
         // reference here only says which lines must be refused.
         if (m === null) {
           expect(result, `${JSON.stringify(text)} must be refused`).to.be.instanceOf(HTTPParseError);
-          expect((result as HTTPParseError).code).to.equal(400);
+          expect((result as HTTPParseError).status).to.equal(400);
           return;
         }
         const size = parseInt(m[1], 16);

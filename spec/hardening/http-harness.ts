@@ -12,6 +12,9 @@ import { StringTransport } from "../../lib/internet/testing.js";
 import { HTTPChannel, type HTTPChannelOptions } from "../../lib/web/http-channel.js";
 import { DEFAULT_METHODS } from "../../lib/web/http-parser.js";
 import { Request } from "../../lib/web/http-request.js";
+import { parseResponses, type ParsedResponse } from "../support/http-response.js";
+
+export { parseResponses, type ParsedResponse };
 
 /** What the application saw of one request. */
 export interface SeenRequest {
@@ -80,63 +83,6 @@ function runChannel(chunks: readonly Uint8Array[], options: HTTPChannelOptions):
   const outcome = { seen, output: transport.value().toString("latin1"), closed: transport.disconnecting };
   seen = [];
   return outcome;
-}
-
-export interface ParsedResponse {
-  status: number;
-  headers: Map<string, string>;
-  body: string;
-}
-
-/**
- * Read the responses in `output` strictly: status line, headers, and a body framed by
- * Content-Length or chunked (none for HEAD requests, 1xx, 204, 304). Interim 1xx responses
- * are skipped. Throws on anything malformed or left over.
- */
-export function parseResponses(output: string, methods: readonly string[]): ParsedResponse[] {
-  const responses: ParsedResponse[] = [];
-  let rest = output;
-  while (rest.length > 0) {
-    const end = rest.indexOf("\r\n\r\n");
-    if (end === -1) throw new Error(`incomplete response head: ${JSON.stringify(rest.slice(0, 200))}`);
-    const lines = rest.slice(0, end).split("\r\n");
-    rest = rest.slice(end + 4);
-    const m = /^HTTP\/1\.[01] (\d{3}) [^\r\n]*$/.exec(lines[0]);
-    if (m === null) throw new Error(`bad status line ${JSON.stringify(lines[0])}`);
-    const status = Number(m[1]);
-    const headers = new Map<string, string>();
-    for (const line of lines.slice(1)) {
-      const hm = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+): ?([^\r\n\0]*)$/.exec(line);
-      if (hm === null) throw new Error(`bad response header line ${JSON.stringify(line)}`);
-      headers.set(hm[1].toLowerCase(), hm[2]);
-    }
-    if (status >= 100 && status < 200) continue;
-    const method = methods[responses.length];
-    let body = "";
-    if (method !== "HEAD" && status !== 204 && status !== 304) {
-      const cl = headers.get("content-length");
-      if (cl !== undefined) {
-        const n = Number(cl);
-        if (rest.length < n) throw new Error("response body shorter than its Content-Length");
-        body = rest.slice(0, n);
-        rest = rest.slice(n);
-      } else if (headers.get("transfer-encoding") === "chunked") {
-        for (;;) {
-          const le = rest.indexOf("\r\n");
-          const size = parseInt(rest.slice(0, le), 16);
-          if (le === -1 || Number.isNaN(size)) throw new Error("bad chunk in response");
-          body += rest.slice(le + 2, le + 2 + size);
-          rest = rest.slice(le + 2 + size + 2);
-          if (size === 0) break;
-        }
-      } else {
-        body = rest; // close-delimited
-        rest = "";
-      }
-    }
-    responses.push({ status, headers, body });
-  }
-  return responses;
 }
 
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -164,7 +164,7 @@ describe("process", () => {
       expect(reason.check(ProcessTerminated)).to.equal(ProcessTerminated);
       const err = reason.value as ProcessSpawnError;
       expect(err).to.be.instanceOf(ProcessSpawnError);
-      expect(err.code).to.equal("ENOENT");
+      expect(err.errno).to.equal("ENOENT");
       expect(err.exitCode).to.equal(null);
       expect(err.message).to.contain("/no/such/program").and.contain("ENOENT");
       expect(p.events[0]).to.equal("connectionMade");
@@ -185,7 +185,7 @@ describe("process", () => {
       try {
         spawn(p, file, ["not-executable"]);
         const err = (await within(p.ended.promise, 10, "processEnded")).value as ProcessSpawnError;
-        expect(err.code).to.equal("EACCES");
+        expect(err.errno).to.equal("EACCES");
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

@@ -60,7 +60,7 @@ function statusOf(request: string, options: HTTPParserOptions = {}): number {
   try {
     p.execute(bytes(request));
   } catch (err) {
-    if (err instanceof HTTPParseError) return err.code;
+    if (err instanceof HTTPParseError) return err.status;
     throw err;
   }
   return 0;
@@ -100,10 +100,10 @@ describe("twisted.web.http parser", () => {
 
     it("keeps refusing input after an error", () => {
       const { p } = parser();
-      expect(parseError(() => feed(p, "GET / HTTP/1.1\nHost: x\r\n\r\n")).code).to.equal(400);
-      expect(parseError(() => feed(p, "GET / HTTP/1.1\r\n\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "GET / HTTP/1.1\nHost: x\r\n\r\n")).status).to.equal(400);
+      expect(parseError(() => feed(p, "GET / HTTP/1.1\r\n\r\n")).status).to.equal(400);
       p.reset();
-      expect(parseError(() => feed(p, "GET / HTTP/1.1\r\n\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "GET / HTTP/1.1\r\n\r\n")).status).to.equal(400);
     });
   });
 
@@ -206,38 +206,38 @@ describe("twisted.web.http parser", () => {
       for (const b of bad) {
         const { p } = chunkedParser();
         const err = parseError(() => p.execute(Buffer.concat([bytes("3; "), Buffer.from([b]), bytes("\r\nabc\r\n")])));
-        expect(err.code, `byte ${b}`).to.equal(400);
+        expect(err.status, `byte ${b}`).to.equal(400);
       }
     });
 
     it("test_oversizedChunkSizeLine: a chunk-size line over the limit is 400", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "3;" + ".".repeat(4096) + "\r\nabc\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "3;" + ".".repeat(4096) + "\r\nabc\r\n")).status).to.equal(400);
     });
 
     it("test_oversizedChunkSizeLinePartial: buffering a chunk-size line stops at the limit", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, ".".repeat(4097))).code).to.equal(400);
+      expect(parseError(() => feed(p, ".".repeat(4097))).status).to.equal(400);
     });
 
     it("test_malformedChunkSize: a chunk size that is not hex is 400", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "bloop\r\nabc\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "bloop\r\nabc\r\n")).status).to.equal(400);
     });
 
     it("test_malformedChunkSizeNegative: a negative chunk size is 400", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "-3\r\nabc\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "-3\r\nabc\r\n")).status).to.equal(400);
     });
 
     it("test_malformedChunkSizeHex: a 0x prefix is 400", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "0x3\r\nabc\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "0x3\r\nabc\r\n")).status).to.equal(400);
     });
 
     it("test_malformedChunkEnd: chunk data followed by anything but CRLF is 400", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "3\r\nabc!!!!")).code).to.equal(400);
+      expect(parseError(() => feed(p, "3\r\nabc!!!!")).status).to.equal(400);
     });
 
     it("test_finish: a zero-length chunk ends the body", () => {
@@ -275,7 +275,7 @@ describe("twisted.web.http parser", () => {
     it("test_tooLongTrailerHeader: a trailer section over the header limit is rejected", () => {
       // torsion bounds trailers by maxHeaderSize, which must also admit the head (47 bytes here).
       const { p } = chunkedParser({ maxHeaderSize: 60 });
-      expect(parseError(() => feed(p, "3\r\nabc\r\n0\r\nTotal-Trailer: header;greater-then=60;" + "x".repeat(30) + "\r\n\r\n")).code).to.equal(431);
+      expect(parseError(() => feed(p, "3\r\nabc\r\n0\r\nTotal-Trailer: header;greater-then=60;" + "x".repeat(30) + "\r\n\r\n")).status).to.equal(431);
     });
 
     it("test_unfinishedTrailerHeader: an unfinished trailer is rejected at the byte that passes the limit", () => {
@@ -283,19 +283,19 @@ describe("twisted.web.http parser", () => {
       // (58 bytes of line, plus its CRLF, fill a 60-byte trailer section).
       const { p } = chunkedParser({ maxHeaderSize: 60 });
       feed(p, "3\r\nabc\r\n0\r\n" + "0".repeat(58));
-      expect(parseError(() => feed(p, "0")).code).to.equal(431);
+      expect(parseError(() => feed(p, "0")).status).to.equal(431);
     });
 
     it("rejects a malformed trailer line like a header line", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "0\r\nBad Trailer: x\r\n\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "0\r\nBad Trailer: x\r\n\r\n")).status).to.equal(400);
     });
 
     it("rejects a chunk size above 2^53-1 (overflow)", () => {
       const { p } = chunkedParser();
-      expect(parseError(() => feed(p, "fffffffffffffffff\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(p, "fffffffffffffffff\r\n")).status).to.equal(400);
       const q = chunkedParser().p;
-      expect(parseError(() => feed(q, "20000000000000\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(q, "20000000000000\r\n")).status).to.equal(400);
     });
 
     it("accepts leading zeros and upper-case hex", () => {
@@ -305,19 +305,19 @@ describe("twisted.web.http parser", () => {
     });
 
     it("rejects whitespace before the size and between size and CRLF", () => {
-      expect(parseError(() => feed(chunkedParser().p, " 3\r\nabc\r\n")).code).to.equal(400);
-      expect(parseError(() => feed(chunkedParser().p, "3 \r\nabc\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(chunkedParser().p, " 3\r\nabc\r\n")).status).to.equal(400);
+      expect(parseError(() => feed(chunkedParser().p, "3 \r\nabc\r\n")).status).to.equal(400);
     });
 
     it("rejects a bare LF after a chunk size and after chunk data", () => {
-      expect(parseError(() => feed(chunkedParser().p, "3\nabc\r\n")).code).to.equal(400);
-      expect(parseError(() => feed(chunkedParser().p, "3\r\nabc\n0\r\n\r\n")).code).to.equal(400);
+      expect(parseError(() => feed(chunkedParser().p, "3\nabc\r\n")).status).to.equal(400);
+      expect(parseError(() => feed(chunkedParser().p, "3\r\nabc\n0\r\n\r\n")).status).to.equal(400);
     });
 
     it("enforces maxBodySize across chunks (413)", () => {
       const { p } = chunkedParser({ maxBodySize: 5 });
       feed(p, "3\r\nabc\r\n");
-      expect(parseError(() => feed(p, "3\r\ndef\r\n")).code).to.equal(413);
+      expect(parseError(() => feed(p, "3\r\ndef\r\n")).status).to.equal(413);
     });
   });
 
@@ -344,7 +344,7 @@ describe("twisted.web.http parser", () => {
         expect(r.completed).to.equal(1);
       }
       for (const bad of ["-5\r\nmalformed!\r\n", "0xa\r\nmalformed!\r\n", "0XA\r\nmalformed!\r\n"]) {
-        expect(parseError(() => feed(chunkedParser().p, bad)).code).to.equal(400);
+        expect(parseError(() => feed(chunkedParser().p, bad)).status).to.equal(400);
       }
     });
 
@@ -439,15 +439,15 @@ describe("twisted.web.http parser", () => {
 
     it("enforces the request line limit (414)", () => {
       const { p } = parser({ maxRequestLineLength: 20 });
-      expect(parseError(() => feed(p, "GET /" + "a".repeat(30) + " HTTP/1.1\r\n\r\n")).code).to.equal(414);
+      expect(parseError(() => feed(p, "GET /" + "a".repeat(30) + " HTTP/1.1\r\n\r\n")).status).to.equal(414);
       const q = parser({ maxRequestLineLength: 20 }).p;
-      expect(parseError(() => feedEachByte(q, "GET /" + "a".repeat(30))).code).to.equal(414);
+      expect(parseError(() => feedEachByte(q, "GET /" + "a".repeat(30))).status).to.equal(414);
     });
 
     it("enforces the header block size (431), counting the request line", () => {
       expect(statusOf("GET /less/than/40 HTTP/1.1\r\nSome-Header: less-than-40\r\n\r\n", { maxHeaderSize: 40 })).to.equal(431);
       const { p } = parser({ maxHeaderSize: 40 });
-      expect(parseError(() => feedEachByte(p, "GET / HTTP/1.1\r\nX: " + "a".repeat(50))).code).to.equal(431);
+      expect(parseError(() => feedEachByte(p, "GET / HTTP/1.1\r\nX: " + "a".repeat(50))).status).to.equal(431);
     });
 
     it("enforces the header count (431)", () => {

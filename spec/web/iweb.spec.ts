@@ -11,6 +11,8 @@ import { Resource } from "../../lib/web/resource.js";
 import { Request as ServerRequest } from "../../lib/web/server.js";
 import { DummyRequest, renderBody } from "../../lib/web/testing.js";
 import { connectSite, httpBody, sendRequest } from "./site-helpers.js";
+import * as iweb from "../../lib/web/iweb.js";
+import * as server from "../../lib/web/server.js";
 
 /** Echoes what an IRequest offers: the "session" cookie, the Basic user and password, the body's size. */
 class Whoami extends Resource {
@@ -80,5 +82,18 @@ describe("IRequest: what a resource typed against it can use", () => {
     expect(root.ServerRequest).to.equal(ServerRequest);
     expect(root.http.Request).to.equal(root.HTTPRequest);
     expect(root.Request.prototype).to.be.instanceOf(root.HTTPRequest);
+  });
+});
+
+// lib/web/iweb.ts: the web contracts (IRequest, IResource) and NOT_DONE_YET beside them.
+
+describe("web/iweb", () => {
+  it("its one value is NOT_DONE_YET; the rest is types", () => {
+    expect(Object.keys(iweb)).to.deep.equal(["NOT_DONE_YET"]);
+    expect(typeof iweb.NOT_DONE_YET).to.equal("symbol");
+  });
+
+  it("server.NOT_DONE_YET (where Twisted's users look) is the same value", () => {
+    expect(server.NOT_DONE_YET).to.equal(iweb.NOT_DONE_YET);
   });
 });

@@ -13,6 +13,7 @@ import { DummyRequest } from "../../lib/web/testing.js";
 import { DeferredResource } from "../../lib/web/util.js";
 import { connectSite, dechunk, httpBody, httpCode, httpHeader, makeSecure, sendRequest, type SiteFixture } from "./site-helpers.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
+import { RecordingRequest } from "../support/recording-request.js";
 
 /** Renders "correct", or nothing when setLastModified(10)/setETag("MatchingTag") say CACHED. */
 class SimpleResource extends Resource {
@@ -41,27 +42,8 @@ class NoContentResource extends Resource {
 }
 
 /** A Request that remembers the last one built, so tests can look at it after the response. */
-class RecordingRequest extends Request {
-  static last: RecordingRequest | null = null;
-  static hostOverride: [string, number, boolean] | null = null;
-  /** prePathURL() as it was when the resource was rendered. */
-  urlAtRender: string | null = null;
-
-  override render(resrc: IResource): void {
-    this.urlAtRender = this.prePathURL();
-    super.render(resrc);
-  }
-
-  override process(): void {
-    RecordingRequest.last = this;
-    if (RecordingRequest.hostOverride !== null) this.setHost(...RecordingRequest.hostOverride);
-    super.process();
-  }
-}
-
 function recordingSite(root: IResource, port = 80): SiteFixture {
-  RecordingRequest.last = null;
-  RecordingRequest.hostOverride = null;
+  RecordingRequest.reset();
   return connectSite(root, { requestFactory: RecordingRequest, methods: new Set([...DEFAULT_METHODS, "HEH", "hlalauguG"]) }, port);
 }
 
@@ -453,7 +435,7 @@ describe("twisted.web.server", () => {
       const resource = new HeadlessResource();
       const f = getReq(resource);
       const req = requestOn(f, "HEAD", "/newrender");
-      const [, body] = f.transport.value().toString("latin1").split("\r\n\r\n");
+      const body = httpBody(f.transport.value());
       expect(req.code).to.equal(200);
       expect(body).to.equal("");
       expect(logs.events.filter((e) => e.log_level === LogLevel.info)).to.have.length(2);

@@ -9,6 +9,8 @@ import type { HTTPChannel } from "../../lib/web/http-channel.js";
 import type { IResource } from "../../lib/web/iweb.js";
 import { Site, type SiteOptions } from "../../lib/web/server.js";
 
+export { dechunk, httpBody, httpCode, httpHeader } from "../support/http-response.js";
+
 export interface SiteFixture {
   site: Site;
   channel: HTTPChannel;
@@ -38,40 +40,4 @@ export function sendRequest(fixture: SiteFixture, ...lines: string[]): void {
 /** A secure transport, for the SSL variants of prePathURL tests. */
 export function makeSecure(transport: StringTransport): void {
   (transport as StringTransport & { isSecure(): boolean }).isSecure = () => true;
-}
-
-export function httpCode(response: Buffer | string): number {
-  const text = typeof response === "string" ? response : response.toString("latin1");
-  return Number(text.split("\r\n", 1)[0].split(" ")[1]);
-}
-
-export function httpHeader(response: Buffer | string, name: string): string | null {
-  const text = typeof response === "string" ? response : response.toString("latin1");
-  const head = text.split("\r\n\r\n", 1)[0].split("\r\n").slice(1);
-  for (const line of head) {
-    const colon = line.indexOf(":");
-    if (line.slice(0, colon).toLowerCase() === name.toLowerCase()) return line.slice(colon + 1).trim();
-  }
-  return null;
-}
-
-/** The body after the head (raw: chunked framing is kept). */
-export function httpBody(response: Buffer | string): string {
-  const text = typeof response === "string" ? response : response.toString("latin1");
-  const i = text.indexOf("\r\n\r\n");
-  return i === -1 ? "" : text.slice(i + 4);
-}
-
-/** Undo chunked framing of a body. */
-export function dechunk(body: string): string {
-  let out = "";
-  let rest = body;
-  for (;;) {
-    const eol = rest.indexOf("\r\n");
-    if (eol === -1) return out;
-    const size = parseInt(rest.slice(0, eol), 16);
-    if (!size) return out;
-    out += rest.slice(eol + 2, eol + 2 + size);
-    rest = rest.slice(eol + 2 + size + 2);
-  }
 }

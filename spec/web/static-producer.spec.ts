@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { until, within } from "../support/wait.js";
 import { open, type FileHandle } from "node:fs/promises";
 import { StaticProducer, parseRangeHeader, rangeToOffsetAndSize, type BodyPart } from "../../lib/web/static-producer.js";
 import { DummyRequest } from "../../lib/web/testing.js";
@@ -37,9 +38,8 @@ describe("twisted.web.static producers", () => {
       producer.bufferSize = 2;
       producer.start();
       producer.stopProducing();
-      await new Promise((r) => setTimeout(r, 20));
-      await producer.whenClosed();
-      expect(handle.fd).to.equal(-1);
+      await within(producer.whenClosed(), 5, "the producer to close"); // after the read in flight
+      await until(() => handle.fd === -1, 5, "the file handle to be closed");
       expect(request.written).to.have.length(0);
       expect(request.finished).to.equal(0);
     });
@@ -49,7 +49,7 @@ describe("twisted.web.static producers", () => {
       producer.bufferSize = 2;
       producer.start();
       producer.pauseProducing();
-      await new Promise((r) => setTimeout(r, 20));
+      await until(() => request.written.length > 0, 5, "the chunk in flight");
       expect(request.written.map(String)).to.deep.equal(["ab"]);
       producer.resumeProducing();
       await request.notifyFinish();

@@ -132,17 +132,17 @@ export class PartialDownloadError extends TorsionError {
 /** A redirect response had no Location header (twisted.web.error.RedirectWithNoLocation). */
 export class RedirectWithNoLocation extends TorsionError {
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly uri: string,
   ) {
-    super(`${code} redirect from ${uri} has no Location header`);
+    super(`${status} redirect from ${uri} has no Location header`);
   }
 }
 
 /** More redirects than the agent allows: a loop, or too long a chain (twisted.web.error.InfiniteRedirection). */
 export class InfiniteRedirection extends TorsionError {
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly location: string,
   ) {
     super(`Infinite redirection detected to ${location}`);

@@ -32,7 +32,7 @@ import { URI } from "./uri.js";
 /** The proxy answered CONNECT with something other than 2xx (407 Proxy Authentication Required, 403...). */
 export class TunnelError extends TorsionError {
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly statusLine: string,
   ) {
     super(`The proxy refused the tunnel: ${statusLine}`);

@@ -22,10 +22,10 @@ import { TorsionError } from "../../internet/error.js";
 /** A redirect the agent will not follow for this method (twisted.web.error.PageRedirect). */
 export class PageRedirect extends TorsionError {
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly location: string,
   ) {
-    super(`${code} redirect to ${location} not followed for this method`);
+    super(`${status} redirect to ${location} not followed for this method`);
   }
 }
 

@@ -8,7 +8,7 @@
  * opening handshake, checks the server's answer (RFC 6455 §4.1: 101, Upgrade, Connection, the
  * accept value, only offered subprotocols and extensions), and fires with the protocol once it
  * is open (after negotiationFinished). A refusal fails it with ConnectionRejected, which
- * carries the server's status, headers and (up to 64 KiB of) body. Cancelling it aborts the
+ * carries the server's `status`, `headers` and (up to 64 KiB of) `body`. Cancelling it aborts the
  * connection at whatever stage it is.
  */
 
@@ -41,11 +41,11 @@ import { type ByteTransport, type IWebSocketProtocol, WebSocketTransport, type W
 /** The server refused the handshake: its answer, for the caller to read. */
 export class ConnectionRejected extends ConnectError {
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly phrase: string,
     readonly headers: ReadonlyMap<string, string[]>,
     readonly body: Buffer,
-    why = `the server answered ${code} ${phrase} instead of 101 Switching Protocols`,
+    why = `the server answered ${status} ${phrase} instead of 101 Switching Protocols`,
   ) {
     super(why);
     this.name = "ConnectionRejected";

@@ -129,7 +129,7 @@ describe("ProxyAgent (twisted.web.test.test_agent ProxyAgentTests), through Debi
       const agent = new ProxyAgent(new HostnameEndpoint(reactor, "127.0.0.1", (refusing.address() as net.AddressInfo).port), reactor);
       const err = await within(agent.request("GET", "https://example.com/").then(() => null, (e: unknown) => e), 5, "the refusal");
       expect(err).to.be.instanceOf(TunnelError);
-      expect((err as TunnelError).code).to.equal(403);
+      expect((err as TunnelError).status).to.equal(403);
     } finally {
       refusing.close();
     }

@@ -114,7 +114,7 @@ describe("WebSocketClientEndpoint", () => {
     const d = WebSocketClientEndpoint.new(lo.reactor, `ws://127.0.0.1:${port}/`).connect({ buildProtocol: () => new Client() });
     const error = (await within(d.asPromise().then(() => null, (e: unknown) => e), 3, "the refusal")) as ConnectionRejected;
     expect(error).to.be.instanceOf(ConnectionRejected);
-    expect(error.code).to.equal(401);
+    expect(error.status).to.equal(401);
     expect(error.headers.get("x-why")).to.deep.equal(["no token"]);
     expect(error.body.toString()).to.equal("no entry");
   });

@@ -18,6 +18,7 @@ import type { HTTPChannel } from "../../../lib/web/http-channel.js";
 import type { IResource } from "../../../lib/web/iweb.js";
 import { Resource } from "../../../lib/web/resource.js";
 import { Request, Site } from "../../../lib/web/server.js";
+import { RecordingRequest } from "../../support/recording-request.js";
 import { WSGIResource, type WSGIResourceOptions } from "../../../lib/web/wsgi/resource.js";
 import { Clock } from "../../../lib/internet/task.js";
 import { makePool } from "../../fixtures/thread-helpers.js";
@@ -96,13 +97,7 @@ export class Reports {
 // --- rendering through a channel on a StringTransport --------------------------------------
 
 /** A server.Request that remembers itself, so a spec can wait for its end. */
-export class RecordingRequest extends Request {
-  static made: RecordingRequest[] = [];
-  constructor(channel: HTTPChannel) {
-    super(channel);
-    RecordingRequest.made.push(this);
-  }
-}
+export { RecordingRequest };
 
 export interface RenderOptions {
   method?: string;
