@@ -3,10 +3,7 @@
  *
  *     node build/examples/client-get.js [url]      (default http://127.0.0.1:8080/)
  */
-import { react } from "../lib/internet/react.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { Agent, readBody } from "../lib/web/client.js";
-import { Headers } from "../lib/web/http-headers.js";
+import { Agent, Headers, react, reactor, readBody } from "torsion";
 
 async function main(url = "http://127.0.0.1:8080/"): Promise<void> {
   const agent = new Agent(reactor);

@@ -3,10 +3,7 @@
  *
  *     node build/examples/client-post.js URL [FILE]
  */
-import { react } from "../lib/internet/react.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { Agent, FileBodyProducer, readBody } from "../lib/web/client.js";
-import { Headers } from "../lib/web/http-headers.js";
+import { Agent, FileBodyProducer, Headers, react, reactor, readBody } from "torsion";
 
 async function main(url: string, path?: string): Promise<void> {
   // a file is read 64 KiB at a time on the Cooperator, and paused while the server reads slowly

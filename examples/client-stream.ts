@@ -6,13 +6,7 @@
  *     node build/examples/client-stream.js URL FILE
  */
 import { createWriteStream } from "node:fs";
-import { Deferred } from "../lib/internet/deferred.js";
-import type { Failure } from "../lib/internet/failure.js";
-import type { Bytes } from "../lib/internet/interfaces.js";
-import { Protocol } from "../lib/internet/protocol.js";
-import { react } from "../lib/internet/react.js";
-import { reactor } from "../lib/internet/reactor.js";
-import { Agent, BrowserLikeRedirectAgent, ContentDecoderAgent, HTTPConnectionPool, ResponseDone } from "../lib/web/client.js";
+import { Agent, BrowserLikeRedirectAgent, type Bytes, ContentDecoderAgent, Deferred, type Failure, HTTPConnectionPool, Protocol, react, reactor, ResponseDone } from "torsion";
 
 /** Writes the body to a file; pauses the connection while the file's buffer is full. */
 class SaveToFile extends Protocol {

@@ -5,9 +5,7 @@
  *     node build/examples/reverse-proxy.js [upstream-port] [listen-port]
  *     curl -i http://127.0.0.1:8000/some/path
  */
-import { reactor } from "../lib/internet/reactor.js";
-import { ReverseProxyResource } from "../lib/web/proxy.js";
-import { Site } from "../lib/web/server.js";
+import { reactor, ReverseProxyResource, Site } from "torsion";
 
 const upstreamPort = Number(process.argv[2] ?? 8080);
 const listenPort = Number(process.argv[3] ?? 8000);
