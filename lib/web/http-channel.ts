@@ -34,9 +34,11 @@
  *   parses nothing new, answers every request it has already received (in order, producers
  *   and all; their notifyFinish() succeeds), and closes. A request whose body the FIN cut is
  *   answered 400; a head cut short is dropped. Twisted's HTTPChannel treats the FIN as the
- *   connection lost. A client that closed entirely rather than half-closed is seen when the
- *   response is written (the peer resets the connection); `halfClose: false` restores
- *   Twisted's reading, for applications that must learn at once that a client left.
+ *   connection lost, and so does this channel when the FIN comes while a response is already
+ *   being written (a client, or a proxy such as nginx, leaving mid-response). A client that
+ *   closed entirely before its response began is seen when the response is written (the peer
+ *   resets the connection); `halfClose: false` restores Twisted's reading in every case, for
+ *   applications that must learn at once that a client left.
  */
 
 import { Failure } from "../internet/failure.js";
@@ -283,7 +285,11 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
    */
   readConnectionLost(): void {
     if (this._closing || !this.connected) return;
-    if (!this.halfClose) {
+    // A FIN while a response is already under way is a client leaving (a proxy such as nginx
+    // closes its upstream connection so when its own client goes); one before the response
+    // has begun is a half-close: the client has said all it will and waits for the answers.
+    const answering = this._handlingRequest && this.requests.length > 0 && this.requests[0].startedWriting;
+    if (!this.halfClose || answering) {
       // The FIN is the client gone: close, and connectionLost tells every request.
       this.loseConnection();
       return;

@@ -972,7 +972,15 @@ describe("twisted.web.http HTTPChannel", () => {
           },
           true,
         );
-        lo.reactor.callLater(0, produce);
+        lo.reactor.callLater(0.05, produce); // after the FIN, which comes with the request
+      }
+    }
+    /** Starts its response at once, then says nothing more (a stream waiting for news). */
+    class SilentStream extends Request {
+      override process(): void {
+        const uri = this.uri;
+        this.notifyFinish().then(() => finished.push(uri), (e: Error) => lostReasons.push(`${uri}: ${e.message}`));
+        this.write(Buffer.from("first line\n"));
       }
     }
 
@@ -1021,6 +1029,18 @@ describe("twisted.web.http HTTPChannel", () => {
     it("after an answered request, a body cut by the FIN is 400 after the first response", async () => {
       const r = await exchange(lo, serve(LaterRequest), "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nab", true);
       expect(r.body).to.match(/^HTTP\/1\.1 200 OK\r\n[^]*\/1 done\nHTTP\/1\.1 400 Bad Request\r\n/);
+    });
+
+    it("a FIN once the response has begun is the client leaving (as nginx closes upstream): notifyFinish errbacks", async () => {
+      const port = serve(SilentStream);
+      const s = await lo.connect(port, { allowHalfOpen: true });
+      const started = new Promise<void>((resolve) => s.once("data", () => resolve()));
+      s.write("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n");
+      await within(started, 2, "the response to begin");
+      s.end();
+      await until(() => lostReasons.length > 0, 2, "notifyFinish to errback");
+      expect(lostReasons[0]).to.match(/^\/stream: /);
+      expect(finished).to.deep.equal([]);
     });
 
     it("halfClose: false takes the FIN as the client gone: notifyFinish errbacks at once, nothing is answered", async () => {
