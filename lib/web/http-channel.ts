@@ -29,7 +29,7 @@
  *   (nextDeadline and onTimer), on one timer.
  * - A bad request gets its 4xx (or 5xx for an unsupported method/version) with a short body,
  *   and the connection closes: nothing after it is parsed.
- * - Half-close (IHalfCloseableProtocol): a client may send its requests and then shut down its
+ * - Half-close (IHalfCloseableProtocol, by duck typing): a client may send its requests and then shut down its
  *   write side (a FIN, `shutdown(SHUT_WR)`), as some clients and proxies do. The channel then
  *   parses nothing new, answers every request it has already received (in order, producers
  *   and all; their notifyFinish() succeeds), and closes. A request whose body the FIN cut is
@@ -46,7 +46,6 @@ import type {
   Bytes,
   IAddress,
   IDelayedCall,
-  IHalfCloseableProtocol,
   IPullProducer,
   IPushProducer,
   IReactorTime,
@@ -144,7 +143,7 @@ type PushableTransport = ITransport & Partial<IPushProducer> & {
   isSecure?(): boolean;
 };
 
-export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseableProtocol, HTTPParserHandler {
+export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHandler {
   /** Requests received and not yet finished: the one being answered, then one being received. */
   requests: Request[] = [];
   requestFactory: RequestFactory;
@@ -280,25 +279,29 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   }
 
   /**
-   * IHalfCloseableProtocol: the client sent its FIN. Answer what was received, then close
-   * (see the file comment); the transport keeps the write side open until then.
+   * IHalfCloseableProtocol's readConnectionLost, offered only while a FIN would be a
+   * half-close: the transport looks for it by duck typing when the FIN arrives (abstract.ts, as
+   * Twisted adapts), and without it takes the FIN as the connection lost, exactly as before
+   * (the disconnect chain, its counters included). A FIN while a response is already under way
+   * is a client leaving (a proxy such as nginx closes its upstream connection so when its own
+   * client goes); one before the response has begun is a half-close: the client has said all
+   * it will and waits for the answers. `halfClose: false` never offers it.
    */
-  readConnectionLost(): void {
-    if (this._closing || !this.connected) return;
-    // A FIN while a response is already under way is a client leaving (a proxy such as nginx
-    // closes its upstream connection so when its own client goes); one before the response
-    // has begun is a half-close: the client has said all it will and waits for the answers.
+  get readConnectionLost(): (() => void) | undefined {
+    if (!this.halfClose) return undefined;
     const answering = this._handlingRequest && this.requests.length > 0 && this.requests[0].startedWriting;
-    if (!this.halfClose || answering) {
-      // The FIN is the client gone: close, and connectionLost tells every request.
-      this.loseConnection();
-      return;
-    }
-    this._inputEnded = true;
-    this.closeIfInputEnded();
+    return answering ? undefined : this.onHalfClose;
   }
 
+  /** The client sent its FIN: answer what was received, then close (see the file comment). */
+  private readonly onHalfClose = (): void => {
+    if (this._closing || !this.connected) return;
+    this._inputEnded = true;
+    this.closeIfInputEnded();
+  };
+
   /** IHalfCloseableProtocol: the channel never half-closes its own side, so this is not called. */
+  // (HTTPChannel is an IHalfCloseableProtocol by duck typing: see readConnectionLost.)
   writeConnectionLost(): void {}
 
   /**
