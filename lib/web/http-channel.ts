@@ -29,14 +29,16 @@
  *   (nextDeadline and onTimer), on one timer.
  * - A bad request gets its 4xx (or 5xx for an unsupported method/version) with a short body,
  *   and the connection closes: nothing after it is parsed.
- * - Half-close (IHalfCloseableProtocol): a client may send its requests and then shut down its
+ * - Half-close (IHalfCloseableProtocol, by duck typing): a client may send its requests and then shut down its
  *   write side (a FIN, `shutdown(SHUT_WR)`), as some clients and proxies do. The channel then
  *   parses nothing new, answers every request it has already received (in order, producers
  *   and all; their notifyFinish() succeeds), and closes. A request whose body the FIN cut is
  *   answered 400; a head cut short is dropped. Twisted's HTTPChannel treats the FIN as the
- *   connection lost. A client that closed entirely rather than half-closed is seen when the
- *   response is written (the peer resets the connection); `halfClose: false` restores
- *   Twisted's reading, for applications that must learn at once that a client left.
+ *   connection lost, and so does this channel when the FIN comes while a response is already
+ *   being written (a client, or a proxy such as nginx, leaving mid-response). A client that
+ *   closed entirely before its response began is seen when the response is written (the peer
+ *   resets the connection); `halfClose: false` restores Twisted's reading in every case, for
+ *   applications that must learn at once that a client left.
  */
 
 import { Failure } from "../internet/failure.js";
@@ -44,7 +46,6 @@ import type {
   Bytes,
   IAddress,
   IDelayedCall,
-  IHalfCloseableProtocol,
   IPullProducer,
   IPushProducer,
   IProtocol,
@@ -120,6 +121,9 @@ function httpDate(seconds: number): string {
   return cachedDate;
 }
 
+/** The most handed to a buffering transport in one write (see HTTPChannel.write). */
+const OUT_PIECE = 256 * 1024;
+
 const CONTINUE_100 = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
 /** The comma/space separated tokens of Connection headers, lower case. */
@@ -132,13 +136,15 @@ function connectionTokens(headers: Headers): string[] {
 }
 
 type PushableTransport = ITransport & Partial<IPushProducer> & {
+  /** Bytes accepted by write() and not yet handed to the kernel (a FileDescriptor's). */
+  readonly writableLength?: number;
   registerProducer?(producer: IPushProducer, streaming: true): void;
   unregisterProducer?(): void;
   abortConnection?(): void;
   isSecure?(): boolean;
 };
 
-export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseableProtocol, HTTPParserHandler {
+export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHandler {
   /** Requests received and not yet finished: the one being answered, then one being received. */
   requests: Request[] = [];
   requestFactory: RequestFactory;
@@ -178,11 +184,19 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   private _headStart = 0;
   /** When the body being received began (the end of its head). */
   private _bodyStart = 0;
-  /** When the transport last paused the channel (its write buffer full: the client reads nothing). */
+  /** When the transport last paused the channel, or the client last read some of what it buffers. */
   private _pausedSince = 0;
   /** The protocol a request switched to (101), from its response's end; then every byte is its. */
   private _switchingTo: IProtocol | null = null;
   private _switchedTo: IProtocol | null = null;
+  /**
+   * Output not yet handed to the transport, in order (see write): a large write goes out a
+   * piece at a time, each once the transport has drained the one before, so that every
+   * piece the client reads is progress the idle timeout can see.
+   */
+  private _outQueue: Bytes[] = [];
+  /** Close once _outQueue is empty (loseConnection was asked for meanwhile). */
+  private _closeWhenSent = false;
 
   constructor(options: HTTPChannelOptions = {}) {
     super();
@@ -270,24 +284,34 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     }
     this._dataBuffer = [];
     this._dataBufferSize = 0;
+    this._outQueue = [];
+    this._closeWhenSent = false;
   }
 
   /**
-   * IHalfCloseableProtocol: the client sent its FIN. Answer what was received, then close
-   * (see the file comment); the transport keeps the write side open until then.
+   * IHalfCloseableProtocol's readConnectionLost, offered only while a FIN would be a
+   * half-close: the transport looks for it by duck typing when the FIN arrives (abstract.ts, as
+   * Twisted adapts), and without it takes the FIN as the connection lost, exactly as before
+   * (the disconnect chain, its counters included). A FIN while a response is already under way
+   * is a client leaving (a proxy such as nginx closes its upstream connection so when its own
+   * client goes); one before the response has begun is a half-close: the client has said all
+   * it will and waits for the answers. `halfClose: false` never offers it.
    */
-  readConnectionLost(): void {
-    if (this._closing || !this.connected) return;
-    if (!this.halfClose) {
-      // The FIN is the client gone: close, and connectionLost tells every request.
-      this.loseConnection();
-      return;
-    }
-    this._inputEnded = true;
-    this.closeIfInputEnded();
+  get readConnectionLost(): (() => void) | undefined {
+    if (!this.halfClose) return undefined;
+    const answering = this._handlingRequest && this.requests.length > 0 && this.requests[0].startedWriting;
+    return answering ? undefined : this.onHalfClose;
   }
 
+  /** The client sent its FIN: answer what was received, then close (see the file comment). */
+  private readonly onHalfClose = (): void => {
+    if (this._closing || !this.connected) return;
+    this._inputEnded = true;
+    this.closeIfInputEnded();
+  };
+
   /** IHalfCloseableProtocol: the channel never half-closes its own side, so this is not called. */
+  // (HTTPChannel is an IHalfCloseableProtocol by duck typing: see readConnectionLost.)
   writeConnectionLost(): void {}
 
   /**
@@ -402,7 +426,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     if (bodyLength !== 0) this._bodyStart = this.reactor.seconds();
     if (version === "HTTP/1.1") {
       const expect = headers.getRawHeaders("expect");
-      if (expect !== undefined && expect[0].toLowerCase() === "100-continue") this.transport!.write(CONTINUE_100);
+      if (expect !== undefined && expect[0].toLowerCase() === "100-continue") this.write(CONTINUE_100);
     }
   }
 
@@ -433,7 +457,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     if (this._closing || !this.connected) return;
     if (!request.startedWriting && !request.finished) {
       const body = "500 Internal Server Error\n";
-      this.transport?.write(
+      this.write(
         Buffer.from(
           `${request.clientproto === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1"} 500 Internal Server Error\r\n` +
             `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
@@ -489,6 +513,13 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     this._switchingTo = null;
     this.cancelTimer();
     const rest = this.takeBuffered();
+    // Output still queued piecewise (the 101 behind a large response) goes to the transport
+    // now, in order, before the new protocol writes anything of its own.
+    if (this._outQueue.length > 0) {
+      const queued = this._outQueue;
+      this._outQueue = [];
+      this.transport!.writeSequence(queued);
+    }
     if (this._registeredWithTransport) {
       this._registeredWithTransport = false;
       this.net.unregisterProducer?.();
@@ -524,12 +555,61 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
 
   // --- what a Request uses --------------------------------------------------------------
 
+  /**
+   * Send bytes. Beyond Twisted: on a transport that buffers (a socket), a write larger than
+   * OUT_PIECE is handed over a piece at a time, the next when the transport has drained the
+   * last (its resumeProducing), and anything written meanwhile queues behind it. Node counts
+   * a write as buffered until all of it has reached the kernel, so without pieces a client
+   * reading a 12 MB response slowly but steadily would look, for minutes, as if it read nothing.
+   */
   write(data: Bytes): void {
-    this.transport?.write(data);
+    const transport = this.transport;
+    if (transport === null) return;
+    if (this._outQueue.length === 0 && (data.length <= OUT_PIECE * 2 || !this.buffersOutput())) {
+      transport.write(data);
+      return;
+    }
+    this.queueOutput(data);
   }
 
   writeSequence(data: Iterable<Bytes>): void {
-    this.transport?.writeSequence(data);
+    const transport = this.transport;
+    if (transport === null) return;
+    const chunks = Array.isArray(data) ? (data as Bytes[]) : [...data];
+    if (this._outQueue.length === 0) {
+      let total = 0;
+      for (let i = 0; i < chunks.length; i++) total += chunks[i].length;
+      if (total <= OUT_PIECE * 2 || !this.buffersOutput()) {
+        transport.writeSequence(chunks);
+        return;
+      }
+    }
+    for (const chunk of chunks) this.queueOutput(chunk);
+  }
+
+  /** The transport reports its buffer's level (a FileDescriptor): it will pause and resume the channel. */
+  private buffersOutput(): boolean {
+    return this._registeredWithTransport && typeof this.net.writableLength === "number";
+  }
+
+  private queueOutput(data: Bytes): void {
+    for (let at = 0; at < data.length; at += OUT_PIECE) {
+      this._outQueue.push(at === 0 && data.length <= OUT_PIECE ? data : data.subarray(at, Math.min(data.length, at + OUT_PIECE)));
+    }
+    if (!this._waitingForTransport) this.sendQueued();
+  }
+
+  /** Hand queued pieces to the transport until it pauses the channel or the queue is empty. */
+  private sendQueued(): void {
+    const queue = this._outQueue;
+    const transport = this.transport;
+    while (queue.length > 0 && !this._waitingForTransport && transport !== null) {
+      transport.write(queue.shift()!);
+    }
+    if (queue.length === 0 && this._closeWhenSent) {
+      this._closeWhenSent = false;
+      this.loseConnection();
+    }
   }
 
   getPeer(): IAddress | null {
@@ -549,6 +629,11 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   /** Close the connection once what was written is sent. */
   loseConnection(): void {
     this._closing = true;
+    if (this._outQueue.length > 0) {
+      // What was written goes out first: close once the queue is sent (abortTimeout still bounds it).
+      this._closeWhenSent = true;
+      return;
+    }
     if (this._registeredWithTransport) {
       this._registeredWithTransport = false;
       this.net.unregisterProducer?.();
@@ -607,6 +692,12 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
   /** The transport's buffer drained: resume the request's producer, and reading if idle. */
   resumeProducing(): void {
     this._waitingForTransport = false;
+    // The client read what the transport held: progress, so the idle timeout starts again.
+    if (!this._handlingRequest) this._lastActivity = this.reactor.seconds();
+    if (this._outQueue.length > 0) {
+      this.sendQueued();
+      if (this._waitingForTransport || this._outQueue.length > 0) return;
+    }
     this._requestProducer?.resumeProducing();
     if (!this._handlingRequest && !this._pausedForPipelining) this.net.resumeProducing?.();
   }
@@ -639,7 +730,7 @@ export class HTTPChannel extends Protocol implements IPushProducer, IHalfCloseab
     const response =
       `HTTP/1.1 ${code} ${phrase}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
       `Connection: close\r\n\r\n${body}`;
-    this.transport?.write(Buffer.from(response, "latin1"));
+    this.write(Buffer.from(response, "latin1"));
     this.loseConnection();
     this.scheduleAbort();
   }

@@ -722,7 +722,7 @@ export class HTTPRequestParser {
     else if (name === "host") {
       if (this.hostSeen) throw new HTTPParseError(400, "more than one Host");
       this.hostSeen = true;
-      if (!HOST_VALUE.test(value)) throw new HTTPParseError(400, "invalid Host");
+      if (!validHost(value)) throw new HTTPParseError(400, "invalid Host");
     }
     this.headers._addParsed(name, value);
   }
@@ -767,7 +767,7 @@ export class HTTPRequestParser {
     if (authority !== null) {
       // RFC 9112 3.2.2: the target's authority wins over Host. An http(s) URI has a host
       // (RFC 9110 4.2.1) and no userinfo (4.2.4: a recipient should treat it as an error).
-      if (authority === "" || authority.charCodeAt(0) === 58 || !HOST_VALUE.test(authority)) {
+      if (authority === "" || authority.charCodeAt(0) === 58 || !validHost(authority)) {
         throw new HTTPParseError(400, "invalid authority in the request-target");
       }
       if (!this.hostSeen && this.version === "HTTP/1.1" && !this.limits.allowMissingHost) {
@@ -822,6 +822,27 @@ function isName(line: Buffer, start: number, end: number, lowerName: string): bo
  */
 const HOST_VALUE =
   /^(?:\[(?:[0-9A-Fa-f:.]+|[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+
+/** reg-name bytes without pct-encoding (RFC 3986 3.2.2: unreserved / sub-delims). */
+const REG_NAME = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
+
+/** A Host value: the common `name[:port]` by a table scan, the rest (IP-literals, %XX) by HOST_VALUE. */
+function validHost(value: string): boolean {
+  const n = value.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || REG_NAME[c] === 0) break;
+  }
+  if (i === n) return true;
+  if (value.charCodeAt(i) !== 58 /* : */) return HOST_VALUE.test(value);
+  for (i++; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 /** The authority of an absolute-form http(s) target, or null if the target is not one. */
 function absoluteAuthority(uri: string): string | null {

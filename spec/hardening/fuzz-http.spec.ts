@@ -2,7 +2,8 @@
  * Fuzzing HTTPChannel and its parser (lib/web/http-channel.ts, http-parser.ts): random splits,
  * random bytes, a soup of meaningful fragments, mutations of valid requests, and a request
  * smuggling corpus written from llhttp's test fixtures (test/request/*.md) and Twisted's
- * test_http.py. Every input keeps the invariants of expectSane() (http-harness.ts).
+ * test_http.py, and llhttp's corpus itself (spec/fixtures/llhttp) split at random. Every input
+ * keeps the invariants of expectSane() (http-harness.ts).
  */
 
 import { expect } from "chai";
@@ -12,6 +13,7 @@ import { HTTPParseError, HTTPRequestParser, type HTTPParserHandler } from "../..
 import type { Headers } from "../../lib/web/http-headers.js";
 import { check, cutPoints, cutsArb, splitAt } from "./fuzz-config.js";
 import { expectSane, expectedBody, feedChannel, serialize, validRequestArb, type ValidRequest } from "./http-harness.js";
+import { loadCorpus } from "./llhttp-corpus.js";
 
 const pipelineArb = fc.array(validRequestArb, { minLength: 1, maxLength: 3 });
 
@@ -499,5 +501,37 @@ describe("hardening: differential against llhttp", () => {
 
   it("the smuggling corpus: where both accept, both frame the same requests", () => {
     for (const c of smuggling) agree(Buffer.from(c.raw, "latin1"));
+  });
+});
+
+describe("hardening: llhttp's corpus, split at random", () => {
+  // Every case of every file, lenient ones too: whatever torsion's verdict on the bytes is, it
+  // must not depend on how they arrive.
+  const corpus = loadCorpus();
+
+  it("every case fed one byte at a time gets the verdict it gets whole", () => {
+    expect(corpus.length).to.be.greaterThan(100);
+    for (const c of corpus) {
+      const whole = feedChannel([c.input]);
+      const bytewise = feedChannel([...c.input].map((b) => Uint8Array.of(b)));
+      expect(bytewise.seen, c.name).to.deep.equal(whole.seen);
+      expect(bytewise.output, c.name).to.equal(whole.output);
+      expect(bytewise.closed, c.name).to.equal(whole.closed);
+      expectSane(whole);
+    }
+  });
+
+  it("random splits of every case get the verdict it gets whole", () => {
+    check(
+      fc.property(fc.nat(corpus.length - 1), cutsArb, (index, rawCuts) => {
+        const c = corpus[index];
+        const whole = feedChannel([c.input]);
+        const split = feedChannel(splitAt(c.input, cutPoints(c.input.length, rawCuts)));
+        expect(split.seen, c.name).to.deep.equal(whole.seen);
+        expect(split.output, c.name).to.equal(whole.output);
+        expect(split.closed, c.name).to.equal(whole.closed);
+      }),
+      400,
+    );
   });
 });

@@ -26,7 +26,7 @@ import type { IRequest } from "../../lib/web/iweb.js";
 import { captureLogsOfEachTest } from "../support/logs.js";
 import { loopback, type Loopback } from "../support/loopback.js";
 import { DummyProducer } from "../support/producers.js";
-import { until, within } from "../support/wait.js";
+import { later, until, within } from "../support/wait.js";
 
 const http10Requests = "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\nAccept: text/html\r\n\r\n";
 const http10Expected = [["HTTP/1.0 200 OK", "Request: /", "Command: GET", "Version: HTTP/1.0", "Content-Length: 13", "'''\nNone\n'''\n"]];
@@ -972,7 +972,15 @@ describe("twisted.web.http HTTPChannel", () => {
           },
           true,
         );
-        lo.reactor.callLater(0, produce);
+        lo.reactor.callLater(0.05, produce); // after the FIN, which comes with the request
+      }
+    }
+    /** Starts its response at once, then says nothing more (a stream waiting for news). */
+    class SilentStream extends Request {
+      override process(): void {
+        const uri = this.uri;
+        this.notifyFinish().then(() => finished.push(uri), (e: Error) => lostReasons.push(`${uri}: ${e.message}`));
+        this.write(Buffer.from("first line\n"));
       }
     }
 
@@ -1023,6 +1031,18 @@ describe("twisted.web.http HTTPChannel", () => {
       expect(r.body).to.match(/^HTTP\/1\.1 200 OK\r\n[^]*\/1 done\nHTTP\/1\.1 400 Bad Request\r\n/);
     });
 
+    it("a FIN once the response has begun is the client leaving (as nginx closes upstream): notifyFinish errbacks", async () => {
+      const port = serve(SilentStream);
+      const s = await lo.connect(port, { allowHalfOpen: true });
+      const started = new Promise<void>((resolve) => s.once("data", () => resolve()));
+      s.write("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n");
+      await within(started, 2, "the response to begin");
+      s.end();
+      await until(() => lostReasons.length > 0, 2, "notifyFinish to errback");
+      expect(lostReasons[0]).to.match(/^\/stream: /);
+      expect(finished).to.deep.equal([]);
+    });
+
     it("halfClose: false takes the FIN as the client gone: notifyFinish errbacks at once, nothing is answered", async () => {
       const port = lo.listenTCP(new HTTPFactory({ reactor: lo.reactor, requestFactory: LaterRequest, halfClose: false })).getHost().port;
       const r = await exchange(lo, port, "GET /gone HTTP/1.1\r\nHost: a\r\n\r\n", true);
@@ -1056,6 +1076,91 @@ describe("twisted.web.http HTTPChannel", () => {
         clearInterval(trickle);
       }
       expect(text).to.match(/^HTTP\/1\.1 408 Request Time-out\r\n/);
+    });
+  });
+
+  describe("slow readers, on real sockets: progress is bytes leaving the transport's buffer", () => {
+    const lo = loopback();
+    captureLogsOfEachTest();
+    // Beyond what loopback's kernel buffers hold (4 MiB to send), so most of it waits in the transport.
+    const SIZE = 12 * 1024 * 1024;
+    const lost: string[] = [];
+    beforeEach(() => (lost.length = 0));
+
+    /** Writes SIZE bytes at once and finishes: the transport holds most of it after the request is done. */
+    class AllAtOnce extends Request {
+      override process(): void {
+        this.setHeader("content-length", String(SIZE));
+        this.write(Buffer.alloc(SIZE, 0x61));
+        this.finish();
+      }
+    }
+    /** Writes SIZE bytes from a push producer, finishing when resumed: the request is answered all along. */
+    class ByProducer extends Request {
+      override process(): void {
+        this.notifyFinish().then(() => {}, (e: Error) => lost.push(e.message));
+        this.setHeader("content-length", String(SIZE));
+        let written = false;
+        this.registerProducer(
+          {
+            pauseProducing: () => {},
+            resumeProducing: () => {
+              if (!written || this.disconnected || this.producer === null) return;
+              this.unregisterProducer();
+              this.finish();
+            },
+            stopProducing: () => {},
+          },
+          true,
+        );
+        written = true;
+        this.write(Buffer.alloc(SIZE, 0x62));
+      }
+    }
+
+    /** Read the response 64 KiB at a time, 10 ms apart (a few MB/s): slow and steady, for a few timeOuts. */
+    async function readSlowly(port: number): Promise<{ bytes: number; seconds: number; reset: boolean }> {
+      const s = await lo.connect(port);
+      let bytes = 0;
+      let reset = false;
+      const started = Date.now();
+      s.on("error", () => (reset = true));
+      // A keep-alive connection: after the response, the idle timeout is what could end it.
+      const done = later();
+      s.on("data", (d: Buffer) => {
+        bytes += d.length;
+        if (bytes > SIZE) done.resolve();
+        s.pause();
+        setTimeout(() => s.resume(), 10);
+      });
+      s.on("close", () => done.resolve());
+      s.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      await within(done.promise, 30, "the response to be read to its end");
+      return { bytes, seconds: (Date.now() - started) / 1000, reset };
+    }
+
+    for (const [name, requestFactory] of [["a response written at once", AllAtOnce], ["a response written under a producer", ByProducer]] as const) {
+      it(`${name}, read slowly but steadily for longer than timeOut, is sent whole`, async function () {
+        this.timeout(40000);
+        // timeOut leaves room for the kernel: it reports room to write only once half its
+        // 4 MiB buffer is free, so progress shows about every 2 MiB the client reads.
+        const factory = new HTTPFactory({ reactor: lo.reactor, requestFactory, timeOut: 1, abortTimeout: 0.5 });
+        const port = lo.listenTCP(factory).getHost().port;
+        const r = await readSlowly(port);
+        expect(r.reset, "the connection was not reset").to.equal(false);
+        expect(r.bytes).to.be.greaterThan(SIZE);
+        expect(r.seconds, "the read lasted longer than timeOut").to.be.greaterThan(1);
+      });
+    }
+
+    it("a client that reads nothing is still timed out after timeOut, and aborted after abortTimeout", async () => {
+      const factory = new HTTPFactory({ reactor: lo.reactor, requestFactory: ByProducer, timeOut: 0.2, abortTimeout: 0.2 });
+      const port = lo.listenTCP(factory).getHost().port;
+      const s = await lo.connect(port);
+      s.pause(); // never reads
+      s.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      await until(() => lost.length > 0, 5, "the server to time out the connection and tell the request");
+      expect(lost[0]).to.match(/aborted|lost|closed/i);
     });
   });
 });
