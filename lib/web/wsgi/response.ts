@@ -179,6 +179,16 @@ export class WSGIResponse implements IPushProducer {
         this.pumpAgain = false;
         this.readRecords();
       } while (this.pumpAgain && !this.done);
+    } catch (err) {
+      // Writing to the request failed (or a record was not what it should be): this response
+      // cannot go on. Its channel is not reused: the worker may still be writing into it.
+      this.pumping = false;
+      if (!this.done) {
+        // The worker stops too (its writes are dropped once the flag is up; it never waits on us).
+        this.setFlags(STOPPING);
+        this.failed(err instanceof Error ? err : new Error(String(err)));
+      }
+      return;
     } finally {
       this.pumping = false;
     }
