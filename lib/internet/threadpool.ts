@@ -106,6 +106,7 @@ export class TaskHandle {
   /** @internal */ message: RunMessage | null;
   /** @internal */ transfer: readonly TransferListItem[] | undefined;
   /** @internal */ onResult: OnResult<any> | null;
+  /** @internal */ lateArgs: (() => readonly unknown[]) | null = null;
   /** @internal */ runner: PoolWorker | null = null;
 
   /** @internal */
@@ -351,16 +352,22 @@ export class ThreadPool {
   /**
    * The general form of callInThread: `args` as an array, and options: `onResult`, and
    * `transfer`, a transfer list for the arguments (ArrayBuffers to move, MessagePorts).
+   * `args` may also be a function returning the array: it is called once, on this thread,
+   * when the task is handed to a worker, so that what only a running task needs (a buffer
+   * shared with it, say) is not held by every task waiting in the queue. If it throws, the
+   * task fails with its error.
    */
   submit<W extends Work>(
     work: W,
-    args: WorkArgs<W>,
+    args: WorkArgs<W> | (() => WorkArgs<W>),
     options?: { onResult?: OnResult<WorkResult<W>> | null; transfer?: readonly TransferListItem[] },
   ): TaskHandle {
     const ref = toWorkRef(work);
     const message: RunMessage = [0, 0];
-    pushCall(message, ref, args);
-    return this.enqueue(ref, message, options?.onResult ?? null, options?.transfer);
+    const late = typeof args === "function" ? (args as () => readonly unknown[]) : null;
+    pushCall(message, ref, late === null ? (args as readonly unknown[]) : []);
+    const task = this.enqueue(ref, message, options?.onResult ?? null, options?.transfer, late);
+    return task;
   }
 
   private enqueue(
@@ -368,10 +375,12 @@ export class ThreadPool {
     message: RunMessage,
     onResult: OnResult<any> | null,
     transfer: readonly TransferListItem[] | undefined,
+    lateArgs: (() => readonly unknown[]) | null = null,
   ): TaskHandle {
     const id = this.nextTaskId++;
     message[0] = id;
     const task = new TaskHandle(this, id, ref, message, onResult, transfer);
+    task.lateArgs = lateArgs;
     if (this.joined) {
       // Twisted drops work given to a stopped pool silently; a Deferred that never fires is
       // worse than an error, so the task fails (asynchronously, as a task would).
@@ -488,7 +497,7 @@ export class ThreadPool {
       task.runner = best;
       best.waiting.push(task);
       try {
-        best.worker.postMessage(task.message!);
+        best.worker.postMessage(messageOf(task));
       } catch (err) {
         best.waiting.pop();
         queueMicrotask(() => this.settle(task, false, err));
@@ -562,9 +571,9 @@ export class ThreadPool {
     worker.task = task;
     this.busyCount++;
     worker.worker.ref(); // a busy worker keeps the process alive until its task is done
-    const message = task.message!;
-    task.message = null;
     try {
+      const message = messageOf(task);
+      task.message = null;
       if (task.transfer) worker.worker.postMessage(message, task.transfer);
       else worker.worker.postMessage(message);
     } catch (err) {
@@ -735,6 +744,22 @@ export class ThreadPool {
 function checkSizes(min: number, max: number): void {
   if (!Number.isInteger(min) || min < 0) throw new RangeError(`minthreads must be an integer >= 0, got ${min}`);
   if (!Number.isInteger(max) || max < min) throw new RangeError(`maxthreads must be an integer >= minthreads (${min}), got ${max}`);
+}
+
+/** Where a single call's arguments sit in its RunMessage: [id, many, module, export, args]. */
+const FIRST_ARGS = 4;
+
+/** A task's message, its arguments computed now if they are late (once: a requeued task keeps them). */
+function messageOf(task: TaskHandle): RunMessage {
+  const message = task.message!;
+  const late = task.lateArgs;
+  if (late !== null) {
+    task.lateArgs = null;
+    const args = late();
+    if (!Array.isArray(args)) throw new TypeError("the arguments of a task must be an array");
+    message[FIRST_ARGS] = args;
+  }
+  return message;
 }
 
 function pushCall(message: RunMessage, ref: WorkRef, args: readonly unknown[]): void {

@@ -330,6 +330,32 @@ describe("ThreadPool over worker threads", () => {
     expect(result.success && [...(result.result as Uint8Array)]).to.deep.equal([1, 2, 3]);
   });
 
+  it("submit with its arguments as a function: called once, when a worker takes the task; never for a task cancelled in the queue; its error fails the task", async () => {
+    const pool = started({ minthreads: 1, maxthreads: 1 });
+    const shared = new SharedArrayBuffer(8);
+    const calls: string[] = [];
+    // The one worker is busy, so the tasks below wait in the queue.
+    const blocker = outcome();
+    pool.submit(work.waitForRelease, [shared], { onResult: blocker.onResult });
+    const late = outcome();
+    pool.submit(work.add, () => (calls.push("late"), [2, 3] as [number, number]), { onResult: late.onResult });
+    const cancelled = pool.submit(work.add, () => (calls.push("cancelled"), [0, 0] as [number, number]));
+    const failing = outcome();
+    pool.submit(work.add, () => {
+      throw new RangeError("no arguments today");
+    }, { onResult: failing.onResult });
+    expect(calls, "nothing computed while queued").to.deep.equal([]);
+    expect(cancelled.cancel()).to.equal(true);
+    const flags = new Int32Array(shared);
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    await within(blocker.done, HANG, "the blocker");
+    expect(await within(late.done, HANG, "the late task")).to.deep.include({ success: true, result: 5 });
+    const f = await within(failing.done, HANG, "the failing task");
+    expect(failureOf(f)).to.be.an.instanceOf(RangeError);
+    expect(calls).to.deep.equal(["late"]);
+  });
+
   it("callMultipleInThread runs the calls in order in one worker and gives all their results", async () => {
     const pool = started();
     const { onResult, done } = outcome<unknown[]>();

@@ -26,7 +26,7 @@ import { CHUNK, ChannelReader, DISCONNECTED, ERRORS, HEAD, RESULT, STOPPING, all
 import { blamePrevious, forgetWorker, remember, type WSGIResponseEnd } from "./diagnostics.js";
 import { buildEnviron } from "./environ.js";
 import type { WSGIResource } from "./resource.js";
-import { WIRE_NAME, decodeHead, decodeResult, type WireInput, type WireResult } from "./wire.js";
+import { WIRE_NAME, decodeHead, decodeResult, type WireEnviron, type WireInput, type WireResult } from "./wire.js";
 
 const log = new Logger("torsion.web.wsgi");
 
@@ -71,7 +71,12 @@ function exposeOnce(): void {
 /** @internal The main side of one request's response. */
 export class WSGIResponse implements IPushProducer {
   readonly id = nextId++;
-  private readonly reader = new ChannelReader(takeChannel());
+  /** The channel, made when the task is handed to a worker: a queued response holds none. */
+  private reader: ChannelReader | null = null;
+  /** Flags set before the channel existed, for it. */
+  private pendingFlags = 0;
+  /** The task's arguments but the channel: [head, environ, body]. */
+  private taskArgs: [string, WireEnviron, Uint8Array | null] | null = null;
   private task: TaskHandle | null = null;
   private timer: IDelayedCall | null = null;
   /** Registered as the request's producer. */
@@ -119,9 +124,26 @@ export class WSGIResponse implements IPushProducer {
     request.registerProducer(this, true);
     const app = resource.application;
     const head = `${app.module}\0${app.export}\0${this.id}\0${resource.onDisconnect === "drain" ? 1 : 0}\0${request.isSecure() ? "https" : "http"}\0${input.length}`;
-    this.task = resource.threadpool.submit(RUN_WSGI, [head, environ, input.body, this.reader.buffer], { onResult: this.taskEnded });
-    this.wait();
+    this.taskArgs = [head, environ, input.body];
+    this.task = resource.threadpool.submit(RUN_WSGI, this.dispatched, { onResult: this.taskEnded });
     if (resource.timeout !== null && !this.done) this.timer = resource.reactor.callLater(resource.timeout, this.overran);
+  }
+
+  /** The pool hands the task to a worker: its channel is made now, with the flags set so far. */
+  private readonly dispatched = (): unknown[] => {
+    const [head, environ, body] = this.taskArgs!;
+    this.taskArgs = null;
+    const reader = new ChannelReader(takeChannel());
+    this.reader = reader;
+    if (this.pendingFlags !== 0) reader.setFlags(this.pendingFlags);
+    this.wait();
+    return [head, environ, body, reader.buffer];
+  };
+
+  /** Set flags for the worker (now, or when its channel is made). */
+  private setFlags(bits: number): void {
+    if (this.reader !== null) this.reader.setFlags(bits);
+    else this.pendingFlags |= bits;
   }
 
   private input(): WireInput {
@@ -157,6 +179,16 @@ export class WSGIResponse implements IPushProducer {
         this.pumpAgain = false;
         this.readRecords();
       } while (this.pumpAgain && !this.done);
+    } catch (err) {
+      // Writing to the request failed (or a record was not what it should be): this response
+      // cannot go on. Its channel is not reused: the worker may still be writing into it.
+      this.pumping = false;
+      if (!this.done) {
+        // The worker stops too (its writes are dropped once the flag is up; it never waits on us).
+        this.setFlags(STOPPING);
+        this.failed(err instanceof Error ? err : new Error(String(err)));
+      }
+      return;
     } finally {
       this.pumping = false;
     }
@@ -176,6 +208,7 @@ export class WSGIResponse implements IPushProducer {
 
   private readRecords(): void {
     const reader = this.reader;
+    if (reader === null) return;
     const request = this.request;
     while (!this.done && !this.blocked() && reader.next()) {
       const kind = reader.kind;
@@ -200,7 +233,7 @@ export class WSGIResponse implements IPushProducer {
   }
 
   private wait(): void {
-    if (this.waiting || this.done || this.blocked()) return;
+    if (this.waiting || this.done || this.reader === null || this.blocked()) return;
     this.waiting = true;
     this.reader.whenWritten(this.woken);
   }
@@ -234,7 +267,7 @@ export class WSGIResponse implements IPushProducer {
     this.producing = false;
     this.clientGone = true;
     if (this.done) return;
-    this.reader.setFlags(DISCONNECTED);
+    this.setFlags(DISCONNECTED);
     // What waited behind a pause (the result, maybe) is read now, out of the transport's
     // connectionLost; a pending wait reads it anyway.
     if (!this.waiting) queueMicrotask(() => this.done || this.pump());
@@ -244,7 +277,7 @@ export class WSGIResponse implements IPushProducer {
   stop(): boolean {
     if (this.done) return false;
     this.stopping = true;
-    this.reader.setFlags(STOPPING);
+    this.setFlags(STOPPING);
     // Read on even while paused: the worker's result is behind what it wrote.
     this.pump();
     return true;
@@ -274,7 +307,7 @@ export class WSGIResponse implements IPushProducer {
     // The pool cannot end the task now: it stops as soon as it runs (close() runs), and the
     // client is answered now. Its channel is left to it, never reused.
     this.overranOn = null;
-    this.reader.setFlags(STOPPING);
+    this.setFlags(STOPPING);
     this.failed(new WorkerDied(why));
   };
 
@@ -292,13 +325,14 @@ export class WSGIResponse implements IPushProducer {
       this.producing = false;
       this.request.unregisterProducer();
     }
-    if (this.waiting) this.reader.cancelWait();
+    this.taskArgs = null;
+    if (this.waiting) this.reader?.cancelWait();
   }
 
   private result(result: WireResult, flags: number): void {
     this.end();
     // The worker has written its last record: the channel may serve another response.
-    if (freeChannels.length < FREE_CHANNELS_KEPT) freeChannels.push(this.reader.buffer);
+    if (freeChannels.length < FREE_CHANNELS_KEPT) freeChannels.push(this.reader!.buffer);
     try {
       this.finished(result, flags);
     } catch (err) {

@@ -41,6 +41,15 @@ class MeasuringRequest extends Request {
   }
 }
 
+/** Its second write throws, as a broken transport would. */
+class ThrowingRequest extends Request {
+  private writes = 0;
+  override write(data: Uint8Array): void {
+    if (++this.writes === 2) throw new Error("the transport refused the second chunk");
+    super.write(data);
+  }
+}
+
 let pool: ThreadPool;
 let reports: Reports;
 let served: Served | null = null;
@@ -241,6 +250,20 @@ describe("the channel between a WSGI worker and the main thread", () => {
     dropConnection(channel);
     await until(() => resource.statistics().active === 0, 10, "the response to end");
     expect(resource.statistics()).to.include({ completed: 1, stoppedByDisconnect: 0, closeCalls: 1 });
+  });
+
+  it("a write to the request that throws ends the response (logged, counted, connection dropped) and stops its worker", async () => {
+    logs = captureLogEvents();
+    served = serve(pool, "stream", {}, ThrowingRequest);
+    const c = client(getRequest("/?chunks=1000&size=10000"));
+    await c.end(10);
+    await idle();
+    expect(served.resource.statistics()).to.include({ errors: 1, active: 0 });
+    expect(logs.failures().map((f) => f.getErrorMessage())).to.deep.equal(["the transport refused the second chunk"]);
+    // The worker was told to stop: it is free for the next request.
+    const next = client(getRequest("/?chunks=1&size=10"));
+    await next.end(10);
+    expect(next.received.toString("latin1")).to.match(/^HTTP\/1\.1 200 OK/);
   });
 
   it("a response delivered whole is counted completed even when its client closes right after the last byte", async () => {
