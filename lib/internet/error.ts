@@ -318,6 +318,7 @@ export class TLSError extends ConnectionLost {
  * processEnded gets for a child that ended well. A kind of ConnectionDone.
  */
 export class ProcessDone extends ConnectionDone {
+  static override readonly code: string = "TORSION_ERR_PROCESS_DONE";
   readonly exitCode = 0;
   readonly signal = null;
 
@@ -334,6 +335,7 @@ export class ProcessDone extends ConnectionDone {
  * (exitCode << 8, or the signal number), as os.WIFEXITED and friends read it.
  */
 export class ProcessTerminated extends ConnectionLost {
+  static override readonly code: string = "TORSION_ERR_PROCESS_TERMINATED";
   constructor(
     readonly exitCode: number | null = null,
     readonly signal: number | null = null,
@@ -371,6 +373,7 @@ export class ProcessSpawnError extends ProcessTerminated {
 
 /** The process has already exited: it can no longer be signalled, as ProcessExitedAlready. */
 export class ProcessExitedAlready extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_PROCESS_EXITED_ALREADY";
   constructor(message = "The process has already exited.") {
     super(message);
   }
@@ -381,6 +384,7 @@ export class ProcessExitedAlready extends TorsionError {
  * _UnexpectedErrorOutput (an IOError there): `processEnded` fires when the child has ended.
  */
 export class UnexpectedErrorOutput extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_UNEXPECTED_ERROR_OUTPUT";
   constructor(
     readonly text: Uint8Array,
     readonly processEnded: Deferred<unknown>,
@@ -394,6 +398,7 @@ export class UnexpectedErrorOutput extends TorsionError {
  * signal, as the (out, err, signalNum) Twisted errbacks with.
  */
 export class ProcessOutputAndSignal extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_PROCESS_OUTPUT_AND_SIGNAL";
   constructor(
     readonly out: Buffer,
     readonly err: Buffer,
@@ -411,6 +416,7 @@ export class ProcessOutputAndSignal extends TorsionError {
  * UDP takes IP addresses only: resolve names first.
  */
 export class InvalidAddressError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_INVALID_ADDRESS";
   constructor(
     readonly address: string,
     readonly reason: string,
@@ -421,10 +427,13 @@ export class InvalidAddressError extends TorsionError {
 
 /** A datagram too long to send (over 65,507 bytes on IPv4, 65,527 on IPv6), as MessageLengthError. */
 export class MessageLengthError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_MESSAGE_LENGTH";
   constructor(message = "Message is too long to send.") {
     super(message);
   }
 }
 
 /** joinGroup could not join the multicast group, as twisted.internet.error.MulticastJoinError. */
-export class MulticastJoinError extends TorsionError {}
+export class MulticastJoinError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_MULTICAST_JOIN";
+}

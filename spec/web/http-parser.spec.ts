@@ -805,10 +805,10 @@ describe("twisted.web.http parser", () => {
         const data = Buffer.from(text, "latin1");
         const byteWise = feedBytes(parser().p, data);
         expect(byteWise, "refused byte by byte").to.be.instanceOf(HTTPParseError);
-        expect(byteWise!.code).to.equal(code);
+        expect(byteWise!.status).to.equal(code);
         const { p } = parser();
         const whole = parseError(() => p.execute(Buffer.concat([data, bytes("bc\r\n\r\n0\r\n\r\n")])));
-        expect(whole.code).to.equal(code);
+        expect(whole.status).to.equal(code);
       });
     }
 
@@ -841,13 +841,13 @@ describe("twisted.web.http parser", () => {
           try {
             p.execute(data.subarray(i, i + 1));
           } catch (err) {
-            expect((err as HTTPParseError).code).to.equal(code);
+            expect((err as HTTPParseError).status).to.equal(code);
             at = i;
           }
         }
         expect(at, text).to.be.greaterThan(0);
         const whole = parser(options).p;
-        expect(parseError(() => whole.execute(Buffer.concat([data, bytes("\r\n\r\n")]))).code).to.equal(code);
+        expect(parseError(() => whole.execute(Buffer.concat([data, bytes("\r\n\r\n")]))).status).to.equal(code);
       }
     });
 

@@ -15,6 +15,7 @@ function describe(reasons: readonly Failure[]): string {
 
 /** A base for the errors carrying the Failures that caused them (Twisted's _WrapperException). */
 export class WrapperError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_WRAPPER_ERROR";
   constructor(
     readonly reasons: readonly Failure[],
     what: string,
@@ -25,6 +26,7 @@ export class WrapperError extends TorsionError {
 
 /** The body was fully received: what a body protocol's connectionLost gets on success. */
 export class ResponseDone extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_RESPONSE_DONE";
   constructor(message = "Response body fully received") {
     super(message);
   }
@@ -35,6 +37,7 @@ export class ResponseDone extends TorsionError {
  * chunked), so it may have been cut short without anyone knowing (RFC 9112 6.3 item 8).
  */
 export class PotentialDataLoss extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_POTENTIAL_DATA_LOSS";
   constructor(message = "The response body ended with the connection and had no length: it may be incomplete") {
     super(message);
   }
@@ -74,6 +77,7 @@ export class RequestTransmissionFailed extends WrapperError {
 
 /** The connection cannot take a request now (another is under way, or it is closed). */
 export class RequestNotSent extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_REQUEST_NOT_SENT";
   constructor(message = "The request was not sent: the connection is busy or closed") {
     super(message);
   }
@@ -81,6 +85,7 @@ export class RequestNotSent extends TorsionError {
 
 /** The response head (or a chunk header) is malformed: `data` is the offending text. */
 export class ParseError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_PARSE_ERROR";
   constructor(
     message: string,
     readonly data: string = "",
@@ -93,16 +98,23 @@ export class ParseError extends TorsionError {
 export class BadResponseVersion extends ParseError {}
 
 /** The server sent bytes beyond the end of the response (more than its Content-Length). */
-export class ExcessResponseData extends TorsionError {}
+export class ExcessResponseData extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_EXCESS_RESPONSE_DATA";
+}
 
 /** The body ended before its Content-Length or its last chunk: `received` of the bytes arrived. */
-export class DataLoss extends TorsionError {}
+export class DataLoss extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_DATA_LOSS";
+}
 
 /** The body producer wrote a different number of bytes than its length said. */
-export class WrongBodyLength extends TorsionError {}
+export class WrongBodyLength extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_WRONG_BODY_LENGTH";
+}
 
 /** The body producer wrote after it finished (or beyond its length). */
 export class ExcessWrite extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_EXCESS_WRITE";
   constructor(message = "The body producer wrote more bytes than its length, or after it finished") {
     super(message);
   }
@@ -110,16 +122,20 @@ export class ExcessWrite extends TorsionError {
 
 /** The application aborted the connection (HTTP11ClientProtocol.abort). */
 export class ConnectionAborted extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_ABORTED";
   constructor(message = "The connection was aborted") {
     super(message);
   }
 }
 
 /** The URI's scheme is not one the agent speaks (twisted.web.error.SchemeNotSupported). */
-export class SchemeNotSupported extends TorsionError {}
+export class SchemeNotSupported extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_SCHEME_NOT_SUPPORTED";
+}
 
 /** readBody got PotentialDataLoss: `response` is the body received (twisted.web.client.PartialDownloadError). */
 export class PartialDownloadError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_PARTIAL_DOWNLOAD_ERROR";
   constructor(
     readonly status: number,
     message: string,
@@ -131,6 +147,7 @@ export class PartialDownloadError extends TorsionError {
 
 /** A redirect response had no Location header (twisted.web.error.RedirectWithNoLocation). */
 export class RedirectWithNoLocation extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_REDIRECT_WITH_NO_LOCATION";
   constructor(
     readonly status: number,
     readonly uri: string,
@@ -141,6 +158,7 @@ export class RedirectWithNoLocation extends TorsionError {
 
 /** More redirects than the agent allows: a loop, or too long a chain (twisted.web.error.InfiniteRedirection). */
 export class InfiniteRedirection extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_INFINITE_REDIRECTION";
   constructor(
     readonly status: number,
     readonly location: string,

@@ -31,6 +31,7 @@ import { URI } from "./uri.js";
 
 /** The proxy answered CONNECT with something other than 2xx (407 Proxy Authentication Required, 403...). */
 export class TunnelError extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_TUNNEL_ERROR";
   constructor(
     readonly status: number,
     readonly statusLine: string,

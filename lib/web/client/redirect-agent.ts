@@ -21,6 +21,7 @@ import { TorsionError } from "../../internet/error.js";
 
 /** A redirect the agent will not follow for this method (twisted.web.error.PageRedirect). */
 export class PageRedirect extends TorsionError {
+  static override readonly code: string = "TORSION_ERR_PAGE_REDIRECT";
   constructor(
     readonly status: number,
     readonly location: string,

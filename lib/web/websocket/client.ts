@@ -40,6 +40,7 @@ import { type ByteTransport, type IWebSocketProtocol, WebSocketTransport, type W
 
 /** The server refused the handshake: its answer, for the caller to read. */
 export class ConnectionRejected extends ConnectError {
+  static override readonly code: string = "TORSION_ERR_CONNECTION_REJECTED";
   constructor(
     readonly status: number,
     readonly phrase: string,

@@ -240,13 +240,25 @@ describe("WebSocketResource", () => {
     await within(running, 5, "the reactor to stop");
   });
 
-  it("a client sending a message over maxMessageSize gets 1009, and nothing beyond the limit is buffered", async () => {
+  it("a client sending a 100 MiB message gets 1009 from the frame head (the default 16 MiB limit): nothing of it is delivered", async () => {
+    const { port, protocols } = serve();
+    const c = await open(`ws://127.0.0.1:${port}/ws`);
+    const closed = later<number>();
+    c.on("close", (code) => closed.resolve(code));
+    c.send(Buffer.alloc(100 * 1024 * 1024));
+    expect(await within(closed.promise, 10, "the close")).to.equal(1009);
+    expect(protocols[0]!.events.filter((e) => e.startsWith("bytes"))).to.deep.equal([]);
+    expect(protocols[0]!.transport!.closeCode).to.equal(1009);
+  });
+
+  it("a message over a smaller maxMessageSize is refused the same way", async () => {
     const { port, protocols } = serve({ maxMessageSize: 64 * 1024 });
     const c = await open(`ws://127.0.0.1:${port}/ws`);
     const closed = later<number>();
     c.on("close", (code) => closed.resolve(code));
-    c.send(Buffer.alloc(1024 * 1024));
+    c.send(Buffer.alloc(64 * 1024 + 1));
     expect(await within(closed.promise, 3, "the close")).to.equal(1009);
     expect(protocols[0]!.events.filter((e) => e.startsWith("bytes"))).to.deep.equal([]);
   });
+
 });
