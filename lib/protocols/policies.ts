@@ -93,19 +93,17 @@ export class ProtocolWrapper extends Protocol implements IPushProducer {
     super();
     this.factory = factory;
     this.wrappedProtocol = wrappedProtocol;
-    // Half-close is a capability the transport detects by duck typing: offer it only when
-    // the wrapped protocol has it, so wrapping never changes what an EOF does.
-    const half = wrappedProtocol as Partial<{ readConnectionLost(): void; writeConnectionLost(): void }>;
-    if (typeof half.readConnectionLost === "function") {
-      Object.defineProperty(this, "readConnectionLost", {
+    // Half-close is a capability the transport detects by duck typing when the FIN arrives:
+    // offer it exactly when the wrapped protocol does at that moment (HTTPChannel offers it
+    // only while a FIN would be a half-close), so wrapping never changes what an EOF does.
+    for (const name of ["readConnectionLost", "writeConnectionLost"] as const) {
+      Object.defineProperty(this, name, {
         configurable: true,
-        value: () => (this.wrappedProtocol as typeof half | null)?.readConnectionLost?.(),
-      });
-    }
-    if (typeof half.writeConnectionLost === "function") {
-      Object.defineProperty(this, "writeConnectionLost", {
-        configurable: true,
-        value: () => (this.wrappedProtocol as typeof half | null)?.writeConnectionLost?.(),
+        get: () => {
+          const inner = this.wrappedProtocol as Partial<Record<typeof name, () => void>> | null;
+          const f = inner?.[name];
+          return typeof f === "function" ? () => f.call(inner) : undefined;
+        },
       });
     }
   }

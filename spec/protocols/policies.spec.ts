@@ -272,6 +272,22 @@ describe("policies", () => {
       expect(plain.readConnectionLost).to.equal(undefined);
     });
 
+    it("asks the wrapped protocol when the FIN arrives, not when it wraps it (HTTPChannel offers half-close only before a response)", () => {
+      class Sometimes extends Protocol {
+        offer = false;
+        lost = 0;
+        get readConnectionLost(): (() => void) | undefined {
+          return this.offer ? () => void this.lost++ : undefined;
+        }
+      }
+      const inner = new Sometimes();
+      const w = new ProtocolWrapper(new WrappingFactory(new Factory()), inner) as ProtocolWrapper & { readConnectionLost?: () => void };
+      expect(w.readConnectionLost).to.equal(undefined);
+      inner.offer = true;
+      w.readConnectionLost!();
+      expect(inner.lost).to.equal(1);
+    });
+
     describe("on real sockets", () => {
       const lo = loopback();
 
