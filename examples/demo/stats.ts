@@ -224,11 +224,13 @@ export class StatsFeed implements IWebSocketProtocol {
 
   private push(): void {
     this.call = null;
-    const { uptime: _uptime, ...counters } = this.stats.snapshot(this.request);
+    const snapshot = this.stats.snapshot(this.request);
+    // Compared without the uptime, which changes every time: only a counter's change is news.
+    const { uptime: _uptime, ...counters } = snapshot;
     const now = JSON.stringify(counters);
     if (now !== this.last && this.transport?.open) {
       this.last = now;
-      this.transport.sendTextMessage(JSON.stringify(this.stats.snapshot(this.request)));
+      this.transport.sendTextMessage(JSON.stringify(snapshot));
     }
     if (this.transport?.open) this.call = this.clock.callLater(this.interval, () => this.push());
   }

@@ -16,7 +16,6 @@
 
 import type { WriteStream } from "node:fs";
 import { createWriteStream } from "node:fs";
-import { createRequire } from "node:module";
 import { inspect } from "node:util";
 import type {
   Bytes,
@@ -34,6 +33,7 @@ import type {
 import type { Failure } from "../internet/failure.js";
 import { Logger } from "../internet/log.js";
 import { ClientFactory, Protocol, ServerFactory } from "../internet/protocol.js";
+import { getReactor } from "../internet/reactor.js";
 
 const log = new Logger("torsion.protocols.policies");
 
@@ -257,14 +257,8 @@ interface Scheduling {
   clock: IReactorTime | null;
 }
 
-// TODO(reactor home): reach the global reactor through its one home once it exists.
-const requireModule = createRequire(import.meta.url);
-function globalClock(): IReactorTime {
-  return (requireModule("../internet/reactor.js") as { reactor: IReactorTime }).reactor;
-}
-
 function schedule(owner: Scheduling, period: number, f: () => unknown): IDelayedCall {
-  return (owner.clock ?? globalClock()).callLater(period, f);
+  return (owner.clock ?? getReactor()).callLater(period, f);
 }
 
 function cancelQuietly(call: IDelayedCall | null): void {

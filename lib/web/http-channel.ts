@@ -99,14 +99,6 @@ export interface HTTPChannelOptions extends HTTPParserOptions {
   halfClose?: boolean;
 }
 
-/**
- * The global reactor. Channels and factories resolve it when they first need time, not when
- * built, so a test can always hand them a Clock instead.
- */
-export function globalReactor(): IReactorTime {
-  return getReactor();
-}
-
 const log = new Logger("torsion.web.http");
 
 /** Date header values are computed once per second, for every channel. */
@@ -215,7 +207,8 @@ export class HTTPChannel extends Protocol implements IPushProducer, HTTPParserHa
   }
 
   get reactor(): IReactorTime {
-    if (this._reactor === null) this._reactor = globalReactor();
+    // Resolved when first needed, not when built, so a test can always hand a Clock instead.
+    if (this._reactor === null) this._reactor = getReactor();
     return this._reactor;
   }
 

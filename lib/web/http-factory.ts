@@ -15,7 +15,8 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { resolve } from "node:path";
 import type { IAddress, IReactorTime } from "../internet/interfaces.js";
 import { ServerFactory } from "../internet/protocol.js";
-import { HTTPChannel, globalReactor, type HTTPChannelOptions } from "./http-channel.js";
+import { getReactor } from "../internet/reactor.js";
+import { HTTPChannel, type HTTPChannelOptions } from "./http-channel.js";
 import { datetimeToLogString } from "./http-dates.js";
 import { Request, type RequestFactory } from "./http-request.js";
 
@@ -112,7 +113,7 @@ export class HTTPFactory extends ServerFactory {
 
   /** The reactor of timeouts and dates: the one given, else the global reactor (loaded on first use). */
   get reactor(): IReactorTime {
-    if (this._reactor === null) this._reactor = globalReactor();
+    if (this._reactor === null) this._reactor = getReactor();
     return this._reactor;
   }
 

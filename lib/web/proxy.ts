@@ -34,7 +34,7 @@ import { PotentialDataLoss, ResponseDone } from "./client/errors.js";
 import type { IBodyProducer, IResponse } from "./client/iclient.js";
 import { HTTPConnectionPool } from "./client/pool.js";
 import type { TransportProxyProducer } from "./client/response.js";
-import { globalReactor } from "./http-channel.js";
+import { getReactor } from "../internet/reactor.js";
 import { Headers } from "./http-headers.js";
 import { NOT_DONE_YET, type IRequest, type IResource } from "./iweb.js";
 import { Resource } from "./resource.js";
@@ -174,7 +174,7 @@ export class ReverseProxyResource extends Resource {
     if (shared !== undefined) {
       this.shared = shared;
     } else {
-      const reactor = options.reactor ?? (globalReactor() as HostnameEndpointReactor);
+      const reactor = options.reactor ?? (getReactor() as HostnameEndpointReactor);
       const pool = options.pool ?? new HTTPConnectionPool(reactor);
       if (options.pool === undefined) pool.maxPersistentPerHost = 64;
       this.shared = {

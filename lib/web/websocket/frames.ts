@@ -50,9 +50,6 @@ export const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** Control frames carry at most 125 bytes (RFC 6455 §5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 
-/** The largest payload length a frame may state: 2^53 - 1, what a JavaScript number holds exactly. */
-export const MAX_SAFE_PAYLOAD = Number.MAX_SAFE_INTEGER;
-
 /** Flip `data` in place with the 4-byte `mask` (RFC 6455 §5.3), starting at mask offset `offset`. */
 export function applyMask(data: Uint8Array, mask: Uint8Array, offset = 0): void {
   const n = data.length;
@@ -106,6 +103,22 @@ export function encodeFrame(opcode: Opcode, payload: Uint8Array, options: FrameO
     applyMask(body, key);
   }
   return [head, body];
+}
+
+/**
+ * A whole unmasked text frame in one buffer, for the hot case of a server's short message
+ * (one allocation, one write), or null when `text` needs the general path (126 bytes or more
+ * of UTF-8: a longer length field).
+ */
+export function shortTextFrame(text: string): Buffer | null {
+  if (text.length >= 126) return null;
+  const n = Buffer.byteLength(text, "utf8");
+  if (n >= 126) return null;
+  const out = Buffer.allocUnsafe(2 + n);
+  out[0] = 0x80 | Opcode.text;
+  out[1] = n;
+  out.write(text, 2, "utf8");
+  return out;
 }
 
 /** The payload of a close frame: the code and a UTF-8 reason of at most 123 bytes. */

@@ -30,7 +30,7 @@ import type {
   ITransport,
 } from "../../internet/interfaces.js";
 import { Logger } from "../../internet/log.js";
-import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, closePayload, encodeFrame, isValidCloseCode } from "./frames.js";
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, closePayload, encodeFrame, isValidCloseCode, shortTextFrame } from "./frames.js";
 import type { PerMessageDeflate } from "./permessage-deflate.js";
 import { FrameReceiver, type ReceiverHandler } from "./receiver.js";
 
@@ -160,15 +160,11 @@ export class WebSocketTransport implements IPushProducer, ReceiverHandler {
   /** Send a text message (UTF-8 on the wire). */
   sendTextMessage(text: string): void {
     if (typeof text !== "string") throw new TypeError(`sendTextMessage takes a string, not ${typeof text}; use sendBytesMessage for bytes`);
-    if (this.isServer && this.deflate === null && !this.deflating && text.length < 126 && this.state === "open") {
-      // The hot case (a server's small text message): the frame in one buffer, one write.
-      const n = Buffer.byteLength(text, "utf8");
-      if (n < 126) {
-        const out = Buffer.allocUnsafe(2 + n);
-        out[0] = 0x80 | Opcode.text;
-        out[1] = n;
-        out.write(text, 2, "utf8");
-        if (!this.lost) this.transport.write(out);
+    if (this.isServer && this.deflate === null && !this.deflating && this.state === "open") {
+      // The hot case (a server's short text message): the frame in one buffer, one write.
+      const frame = shortTextFrame(text);
+      if (frame !== null) {
+        if (!this.lost) this.transport.write(frame);
         return;
       }
     }
